@@ -1,0 +1,60 @@
+"""Files that ship with astro-i2i: ALMA antenna lists and example images."""
+
+from importlib import resources
+from pathlib import Path
+
+from ..exceptions import InputError
+
+__all__ = ["example_path", "list_examples", "antenna_config_path", "list_antenna_configs"]
+
+_EXAMPLES = {
+    "dirty": ("examples/example_dirty.fits", "simulated ALMA Cycle 5.3 Band 6 dirty image (Jy/beam)"),
+    "psf": ("examples/example_psf.fits", "its PSF"),
+    "sky": ("examples/example_sky.fits", "its true sky model (Jy/pixel)"),
+    "truth": ("examples/example_truth.ecsv", "its true source list"),
+}
+
+
+def _data_dir():
+    return Path(str(resources.files(__name__)))
+
+
+def list_examples():
+    """Names and descriptions of the example files that ship with astro-i2i."""
+    return {name: description for name, (_, description) in _EXAMPLES.items()}
+
+
+def example_path(name="dirty"):
+    """Path of a shipped example file.
+
+    Parameters
+    ----------
+    name : str, optional
+        One of `list_examples`: ``'dirty'``, ``'psf'``, ``'sky'`` or ``'truth'``.
+
+    Returns
+    -------
+    path : `pathlib.Path`
+    """
+    if name not in _EXAMPLES:
+        raise InputError(name, f"no such example; choose from {', '.join(_EXAMPLES)}")
+    path = _data_dir() / _EXAMPLES[name][0]
+    if not path.exists():
+        raise InputError(path, "example file missing from this installation")
+    return path
+
+
+def list_antenna_configs():
+    """Names of the shipped CASA antenna lists (``alma.cycle5.1`` ... ``alma.cycle5.10``)."""
+    return sorted(p.name[: -len(".cfg")] for p in (_data_dir() / "alma").glob("*.cfg"))
+
+
+def antenna_config_path(name):
+    """Path of a shipped antenna list, by name (``'alma.cycle5.3'``) or a path to a ``.cfg`` file."""
+    candidate = Path(name)
+    if candidate.suffix == ".cfg" and candidate.exists():
+        return candidate
+    path = _data_dir() / "alma" / f"{name}.cfg"
+    if not path.exists():
+        raise InputError(name, f"unknown antenna configuration; shipped: {', '.join(list_antenna_configs())}")
+    return path

@@ -1,0 +1,464 @@
+"""One parser for every form of dirty-image input."""
+
+import gzip
+import logging
+import os
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy import units as u
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+from astropy.wcs import WCS, FITSFixedWarning
+from astropy.wcs.utils import proj_plane_pixel_scales
+from radio_beam import Beam
+
+from ..exceptions import InputError
+from ._beam import beam_from_header, beam_from_history, fit_psf_beam
+
+__all__ = ["RadioImage", "read_image", "read_hdu"]
+
+logger = logging.getLogger(__name__)
+
+JY_PER_BEAM = u.Jy / u.beam
+
+# Lower-cased BUNIT spellings -> factor to Jy/beam.
+_BEAM_UNITS = {
+    "jy/beam": 1.0,
+    "jy/bm": 1.0,
+    "jy beam-1": 1.0,
+    "jy.beam-1": 1.0,
+    "mjy/beam": 1e-3,
+    "mjy beam-1": 1e-3,
+    "ujy/beam": 1e-6,
+    "µjy/beam": 1e-6,
+    "ujy beam-1": 1e-6,
+}
+_SKY_UNITS = {"jy/pixel", "jy/pix", "jy pixel-1", "jy pix-1", "mjy/pixel", "jy/sr", "mjy/sr"}
+_SPECTRAL_TYPES = ("FREQ", "VRAD", "VOPT", "VELO", "FELO", "WAVE", "AWAV", "ZOPT", "BETA", "ENER", "WAVN")
+
+
+@dataclass
+class RadioImage:
+    """A 2-D radio image as astro-i2i understands it.
+
+    Attributes
+    ----------
+    data : `~numpy.ndarray`
+        2-D float32 pixel values in ``unit``; blanked pixels are NaN.
+    wcs : `~astropy.wcs.WCS`
+        The 2-D celestial WCS of ``data``.
+    beam : `~radio_beam.Beam` or None
+        The synthesized (clean) beam, if known.
+    beam_source : str
+        Where the beam came from: ``'header'``, ``'history'``, ``'psf'``,
+        ``'argument'`` or ``'none'``.
+    unit : `~astropy.units.Unit`
+        Brightness unit of ``data`` (always Jy/beam for a dirty image).
+    frequency : `~astropy.units.Quantity` or None
+        Observing frequency.
+    header : `~astropy.io.fits.Header`
+        The original header, untouched.
+    name : str
+        Where the image came from (a file name, or a description).
+    hdu_index : int or None
+        Index of the HDU read, where the input was a file or HDU list.
+    original_unit : str
+        BUNIT as written in the header ('' if missing).
+    """
+
+    data: np.ndarray
+    wcs: WCS
+    beam: Beam | None
+    beam_source: str
+    unit: u.UnitBase
+    frequency: u.Quantity | None
+    header: fits.Header
+    name: str
+    hdu_index: int | None = None
+    original_unit: str = ""
+    original_axes: tuple = field(default_factory=tuple)
+
+    @property
+    def shape(self):
+        """Shape of ``data`` (ny, nx)."""
+        return self.data.shape
+
+    @property
+    def pixel_scale(self):
+        """Pixel size as an angle (pixels are square)."""
+        return (proj_plane_pixel_scales(self.wcs)[0] * u.deg).to(u.arcsec)
+
+    @property
+    def centre(self):
+        """Sky position of the image centre, a `~astropy.coordinates.SkyCoord`."""
+        ny, nx = self.data.shape
+        return self.wcs.pixel_to_world((nx - 1) / 2, (ny - 1) / 2)
+
+    @property
+    def reference_position(self):
+        """Sky position of the WCS reference pixel (the phase centre, for CASA and WSClean images)."""
+        return self.wcs.pixel_to_world(*(np.asarray(self.wcs.wcs.crpix) - 1))
+
+    @property
+    def blank_fraction(self):
+        """Fraction of pixels that are blanked (NaN)."""
+        return float(np.isnan(self.data).mean())
+
+    @property
+    def beam_area_pixels(self):
+        """Beam area in pixels, or None without a beam."""
+        if self.beam is None:
+            return None
+        return float((self.beam.sr / (self.pixel_scale**2)).decompose())
+
+
+def _describe(image):
+    if isinstance(image, (str, os.PathLike)):
+        return str(image)
+    if isinstance(image, fits.HDUList):
+        return getattr(image, "filename", lambda: None)() or "<HDUList>"
+    if isinstance(image, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        return f"<{type(image).__name__}>"
+    return "<array>"
+
+
+def _is_image_hdu(hdu):
+    return isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)) and hdu.header.get("NAXIS", 0) > 0
+
+
+def _select_hdu(hdulist, hdu, name):
+    """Pick the image HDU: the one asked for, else the only one with data."""
+    if hdu is not None:
+        try:
+            chosen = hdulist[hdu]
+        except (KeyError, IndexError):
+            raise InputError(name, f"has no HDU {hdu!r} (it has {len(hdulist)} HDUs)") from None
+        if not _is_image_hdu(chosen):
+            raise InputError(name, f"HDU {hdu!r} is not an image with data")
+        return chosen, hdulist.index_of(hdu) if not isinstance(hdu, int) else hdu
+    candidates = [i for i, h in enumerate(hdulist) if _is_image_hdu(h)]
+    if not candidates:
+        raise InputError(name, "has no image HDU with data")
+    if len(candidates) > 1:
+        raise InputError(name, f"has several image HDUs ({', '.join(map(str, candidates))}); choose one with --hdu / hdu=")
+    return hdulist[candidates[0]], candidates[0]
+
+
+def _load_data(hdu, name):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            data = hdu.data
+    except (OSError, ValueError, TypeError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(name, f"cannot read the image data: file truncated or corrupt ({exc})") from None
+    if data is None:
+        raise InputError(name, "image HDU has no data")
+    expected = tuple(hdu.header.get(f"NAXIS{i}", 0) for i in range(hdu.header.get("NAXIS", 0), 0, -1))
+    if tuple(data.shape) != expected:
+        raise InputError(name, f"image data have shape {data.shape}, header says {expected}: file truncated?")
+    return data
+
+
+def _celestial_plane(data, header, name):
+    """Reduce N-D data to the 2-D celestial plane, returning (data, wcs, axis types)."""
+    ndim = data.ndim
+    if ndim < 2:
+        raise InputError(name, f"data are {ndim}-D; a 2-D image is needed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        try:
+            wcs = WCS(header)
+        except Exception as exc:  # astropy raises several types for broken WCS
+            raise InputError(name, f"invalid WCS: {exc}") from None
+    ctypes = [str(c) for c in wcs.wcs.ctype]
+    if wcs.naxis != ndim:
+        raise InputError(name, f"header has {wcs.naxis} WCS axes but the data have {ndim}")
+    lng, lat = wcs.wcs.lng, wcs.wcs.lat
+    if lng < 0 or lat < 0 or not wcs.has_celestial:
+        shown = ", ".join(c or "''" for c in ctypes)
+        raise InputError(name, f"no celestial WCS (axis types: {shown}); RA/Dec axes are needed")
+    index = []
+    for fits_axis in range(ndim - 1, -1, -1):  # numpy order
+        if fits_axis in (lng, lat):
+            index.append(slice(None))
+            continue
+        length = data.shape[ndim - 1 - fits_axis]
+        if length != 1:
+            kind = ctypes[fits_axis].split("-")[0] or f"axis {fits_axis + 1}"
+            if kind.upper() in _SPECTRAL_TYPES:
+                what = f"a spectral axis ({kind}) with {length} channels: cubes are not supported yet"
+            elif kind.upper() == "STOKES":
+                what = f"a STOKES axis with {length} planes: give a single-Stokes image"
+            else:
+                what = f"a non-celestial axis {kind} of length {length}; only length-1 extra axes are allowed"
+            raise InputError(name, f"has {what}")
+        index.append(0)
+    plane = data[tuple(index)]
+    # Remaining numpy axes are the celestial ones, in decreasing FITS-axis order.
+    remaining = sorted((lng, lat), reverse=True)
+    if remaining != [lat, lng]:
+        plane = plane.T
+    celestial = wcs.sub([lng + 1, lat + 1])
+    return plane, celestial, tuple(ctypes)
+
+
+def _frequency(header, wcs_types):
+    for i, ctype in enumerate(wcs_types, start=1):
+        if ctype.upper().startswith("FREQ") and f"CRVAL{i}" in header:
+            unit = u.Unit(str(header.get(f"CUNIT{i}", "Hz")).strip() or "Hz", parse_strict="silent")
+            try:
+                return (float(header[f"CRVAL{i}"]) * unit).to(u.GHz)
+            except (u.UnitConversionError, TypeError, ValueError):
+                return None
+    for key in ("RESTFRQ", "RESTFREQ", "OBSFREQ", "FREQ"):
+        if key in header:
+            try:
+                value = float(header[key])
+            except (TypeError, ValueError):
+                continue
+            if value > 0:
+                return (value * u.Hz).to(u.GHz)
+    return None
+
+
+def _brightness_scale(header, name):
+    """Factor that converts the data to Jy/beam."""
+    bunit = str(header.get("BUNIT", "")).strip()
+    key = " ".join(bunit.lower().split())
+    if not key:
+        logger.warning("%s: no BUNIT keyword; assuming Jy/beam", name)
+        return 1.0, bunit
+    if key in _BEAM_UNITS:
+        return _BEAM_UNITS[key], bunit
+    if key in _SKY_UNITS:
+        raise InputError(
+            name, f"brightness unit is '{bunit}': this is a sky model, not a dirty image (Jy/beam is needed)"
+        )
+    raise InputError(name, f"unsupported brightness unit BUNIT='{bunit}' (Jy/beam or mJy/beam is needed)")
+
+
+def _check_square_pixels(wcs, name):
+    matrix = wcs.pixel_scale_matrix
+    scales = np.sqrt((matrix**2).sum(axis=0))
+    if not np.all(np.isfinite(scales)) or np.any(scales <= 0):
+        raise InputError(name, "WCS has a zero or invalid pixel scale")
+    if abs(scales[0] - scales[1]) > 1e-4 * scales.max():
+        sx, sy = (scales * 3600).tolist()
+        raise InputError(name, f"pixels are not square ({sx:.4g}\" x {sy:.4g}\"); resample to square pixels first")
+    # Skewed axes (non-orthogonal columns) are not square pixels either.
+    cosine = abs(np.dot(matrix[:, 0], matrix[:, 1])) / (scales[0] * scales[1])
+    if cosine > 1e-4:
+        raise InputError(name, "pixel axes are skewed; resample to square pixels first")
+
+
+def read_hdu(image, *, hdu=None):
+    """Turn any supported input into ``(data, header, name, hdu_index)``.
+
+    This is the low-level parser behind `read_image`: it opens files, selects
+    the image HDU and reads the raw data, without interpreting them.
+
+    Parameters
+    ----------
+    image : str, path-like, `~astropy.io.fits.HDUList`, image HDU, or ``(array, header)``
+        The input.
+    hdu : int or str, optional
+        The HDU to read from a file or HDU list; by default the only image HDU.
+
+    Returns
+    -------
+    data : `~numpy.ndarray`
+    header : `~astropy.io.fits.Header`
+    name : str
+    hdu_index : int or None
+    """
+    name = _describe(image)
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        if not path.exists():
+            raise InputError(name, "file not found")
+        if path.is_dir():
+            raise InputError(name, "is a directory, not a FITS file")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AstropyWarning)
+                with fits.open(path, memmap=False) as hdulist:
+                    selected, index = _select_hdu(hdulist, hdu, name)
+                    data = _load_data(selected, name)
+                    header = selected.header.copy()
+        except InputError:
+            raise
+        except (OSError, ValueError, TypeError, EOFError, IndexError, zlib.error, gzip.BadGzipFile) as exc:
+            text = str(exc)
+            if "SIMPLE" in text or "Empty or corrupt FITS file" in text or isinstance(exc, gzip.BadGzipFile):
+                raise InputError(name, "not a FITS file (or corrupt)") from None
+            raise InputError(name, f"cannot read as FITS: {text}") from None
+        return data, header, name, index
+    if isinstance(image, fits.HDUList):
+        selected, index = _select_hdu(image, hdu, name)
+        return _load_data(selected, name), selected.header.copy(), name, index
+    if isinstance(image, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        return _load_data(image, name), image.header.copy(), name, None
+    if isinstance(image, tuple) and len(image) == 2:
+        data, header = image
+        if not isinstance(header, (fits.Header, WCS)):
+            raise TypeError(f"(array, header) input needs an astropy Header, got {type(header).__name__!r}")
+        if isinstance(header, WCS):
+            header = header.to_header()
+        return np.asarray(data), header.copy(), name, None
+    raise TypeError(
+        "image must be a file path, an HDUList, an image HDU or an (array, header) tuple, "
+        f"not {type(image).__name__!r}"
+    )
+
+
+def read_image(image, *, hdu=None, psf=None, beam=None, name=None):
+    """Read a dirty image in any supported form.
+
+    Parameters
+    ----------
+    image : str, path-like, `~astropy.io.fits.HDUList`, image HDU, or ``(array, header)``
+        A FITS file (``.fits`` or ``.fits.gz``), an HDU list, an image HDU, or
+        a data array with its header. 2-D images and 3-D/4-D images whose
+        frequency and Stokes axes have length 1, in any axis order.
+    hdu : int or str, optional
+        HDU to read; by default the only image HDU with data.
+    psf : same forms as ``image``, optional
+        The point-spread function; its main lobe is fitted for the beam.
+    beam : `~radio_beam.Beam` or str, optional
+        The beam, or ``"BMAJ,BMIN,BPA"`` in arcsec, arcsec, degrees.
+    name : str, optional
+        Name to use in messages instead of the file name.
+
+    Returns
+    -------
+    image : `RadioImage`
+
+    Raises
+    ------
+    astro_i2i.exceptions.InputError
+        For anything that makes the input unusable; the message names the input
+        and the problem.
+    TypeError
+        If ``image`` is of an unsupported type.
+
+    Notes
+    -----
+    The beam is taken, in this order, from the ``beam`` argument, from a fit to
+    the main lobe of ``psf``, from the ``BMAJ``/``BMIN``/``BPA`` keywords, and
+    from the beam that CASA or AIPS wrote in ``HISTORY`` cards. An explicit
+    ``beam`` or ``psf`` overrides the header (a warning is logged where they
+    disagree by more than 5 %). An image with no beam at all is accepted:
+    ``beam`` is then None and ``beam_source`` is ``'none'``.
+    """
+    raw, header, described, hdu_index = read_hdu(image, hdu=hdu)
+    name = name or described
+    raw = np.asarray(raw)
+    if raw.dtype.kind not in "fiu":
+        raise InputError(name, f"image data have type {raw.dtype}, not numbers")
+    plane, wcs, axes = _celestial_plane(raw, header, name)
+    scale, bunit = _brightness_scale(header, name)
+    data = np.array(plane, dtype=np.float32)  # native byte order, a copy
+    if scale != 1.0:
+        data *= np.float32(scale)
+    infinite = np.isinf(data)
+    if infinite.any():
+        logger.warning("%s: %d infinite pixel values treated as blank", name, int(infinite.sum()))
+        data[infinite] = np.nan
+    if not np.isfinite(data).any():
+        raise InputError(name, "all pixels are blank (NaN)")
+    if min(data.shape) < 2:
+        raise InputError(name, f"image is {data.shape[1]} x {data.shape[0]} pixels; too small")
+    _check_square_pixels(wcs, name)
+
+    header_beam, source = beam_from_header(header), "header"
+    if header_beam is None:
+        header_beam, source = beam_from_history(header), "history"
+    chosen, chosen_source = header_beam, source if header_beam is not None else "none"
+    if psf is not None:
+        chosen, chosen_source = _beam_from_psf(psf, name), "psf"
+    if beam is not None:
+        chosen, chosen_source = _beam_argument(beam), "argument"
+    if header_beam is not None and chosen is not header_beam:
+        ratio = float(chosen.major / header_beam.major)
+        if abs(ratio - 1) > 0.05:
+            logger.warning(
+                "%s: the %s beam (%.3f\" x %.3f\") differs from the header's (%.3f\" x %.3f\"); using the %s beam",
+                name, chosen_source, chosen.major.to_value(u.arcsec), chosen.minor.to_value(u.arcsec),
+                header_beam.major.to_value(u.arcsec), header_beam.minor.to_value(u.arcsec), chosen_source,
+            )  # fmt: skip
+    return RadioImage(
+        data=data,
+        wcs=wcs,
+        beam=chosen,
+        beam_source=chosen_source,
+        unit=JY_PER_BEAM,
+        frequency=_frequency(header, axes),
+        header=header,
+        name=name,
+        hdu_index=hdu_index,
+        original_unit=bunit,
+        original_axes=axes,
+    )
+
+
+def _beam_argument(beam):
+    if isinstance(beam, Beam):
+        return beam
+    if isinstance(beam, str):
+        from ._beam import parse_beam_string
+
+        try:
+            return parse_beam_string(beam)
+        except ValueError as exc:
+            raise InputError("--beam", str(exc)) from None
+    raise TypeError(f"beam must be a radio_beam.Beam or a 'BMAJ,BMIN,BPA' string, not {type(beam).__name__!r}")
+
+
+def _beam_from_psf(psf, image_name):
+    raw, header, name, _ = read_hdu(psf)
+    plane, wcs, _ = _celestial_plane(np.asarray(raw), header, name)
+    try:
+        return fit_psf_beam(np.asarray(plane, dtype=float), wcs)
+    except ValueError as exc:
+        raise InputError(name, f"cannot fit the PSF for {image_name}: {exc}") from None
+
+
+def image_summary(image):
+    """Lines describing what was understood of ``image`` (for ``astro-i2i info``)."""
+    centre, reference = image.centre, image.reference_position
+    ny, nx = image.shape
+    crpix = np.asarray(image.wcs.wcs.crpix) - 1
+    axes = ", ".join(image.original_axes)
+    if image.beam is None:
+        beam = "none (no BMAJ/BMIN/BPA, no beam in HISTORY; give --psf or --beam)"
+    else:
+        beam = (
+            f"{image.beam.major.to_value(u.arcsec):.3f}\" x {image.beam.minor.to_value(u.arcsec):.3f}\", "
+            f"PA {image.beam.pa.to_value(u.deg):.1f} deg (from {image.beam_source}; "
+            f"{image.beam_area_pixels:.1f} pixels)"
+        )
+    frame = centre.frame.name.upper()
+    frequency = "unknown" if image.frequency is None else f"{image.frequency.to_value(u.GHz):.4f} GHz"
+    finite = image.data[np.isfinite(image.data)]
+    mad = 1.4826 * np.median(np.abs(finite - np.median(finite)))
+    unit_note = "" if image.original_unit in ("", "Jy/beam") else f" (converted from {image.original_unit})"
+    hdu = "" if image.hdu_index is None else f" [HDU {image.hdu_index}]"
+    return [
+        f"file:        {image.name}{hdu}",
+        f"shape:       {nx} x {ny} pixels (axes: {axes})",
+        f"centre:      {centre.to_string('hmsdms', precision=2)} ({frame}; "
+        f"{centre.spherical.lon.deg:.6f}, {centre.spherical.lat.deg:.6f} deg)",
+        f"reference:   {reference.to_string('hmsdms', precision=2)} ({frame}; "
+        f"{reference.spherical.lon.deg:.6f}, {reference.spherical.lat.deg:.6f} deg) "
+        f"at 0-based pixel ({crpix[0]:g}, {crpix[1]:g})",
+        f"pixel scale: {image.pixel_scale.to_value(u.arcsec):.4g} arcsec",
+        f"beam:        {beam}",
+        f"unit:        Jy/beam{unit_note}",
+        f"frequency:   {frequency}",
+        f"blanked:     {100 * image.blank_fraction:.1f} % of pixels",
+        f"noise (MAD): {mad * 1e6:.3g} uJy/beam",
+    ]

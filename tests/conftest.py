@@ -1,0 +1,77 @@
+"""Small synthetic FITS images for the tests."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "casa"
+
+RA, DEC = 150.1191667, 2.2058333
+PIXEL_DEG = 0.1 / 3600
+
+
+def celestial_header(n=64, *, axes="2d", bunit="Jy/beam", beam=True, nchan=1):
+    """A header like tclean/exportfits (or WSClean) write.
+
+    axes: '2d', 'casa' (RA, DEC, FREQ, STOKES), 'swapped' (RA, DEC, STOKES, FREQ),
+    'cube' (RA, DEC, FREQ with nchan channels).
+    """
+    header = fits.Header()
+    specs = [("RA---SIN", RA, -PIXEL_DEG, n / 2 + 1, "deg"), ("DEC--SIN", DEC, PIXEL_DEG, n / 2 + 1, "deg")]
+    freq = ("FREQ", 230e9, 1.875e9, 1.0, "Hz")
+    stokes = ("STOKES", 1.0, 1.0, 1.0, "")
+    if axes == "casa":
+        specs += [freq, stokes]
+    elif axes == "swapped":
+        specs += [stokes, freq]
+    elif axes == "cube":
+        specs += [freq]
+    for i, (ctype, crval, cdelt, crpix, cunit) in enumerate(specs, start=1):
+        header[f"CTYPE{i}"] = ctype
+        header[f"CRVAL{i}"] = crval
+        header[f"CDELT{i}"] = cdelt
+        header[f"CRPIX{i}"] = crpix
+        header[f"CUNIT{i}"] = cunit
+    header["RADESYS"] = "FK5"
+    header["EQUINOX"] = 2000.0
+    if bunit is not None:
+        header["BUNIT"] = bunit
+    if beam:
+        header["BMAJ"] = 0.89 / 3600
+        header["BMIN"] = 0.82 / 3600
+        header["BPA"] = 82.0
+    shape = {"2d": (n, n), "casa": (1, 1, n, n), "swapped": (1, 1, n, n), "cube": (nchan, n, n)}[axes]
+    return header, shape
+
+
+def make_data(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    data = rng.normal(0, 5e-5, size=shape).astype(np.float32)
+    ny, nx = shape[-2:]
+    yy, xx = np.mgrid[:ny, :nx]
+    data[..., (yy - ny / 2) ** 2 + (xx - nx / 2) ** 2 > (0.45 * nx) ** 2] = np.nan
+    return data
+
+
+@pytest.fixture
+def write_image(tmp_path):
+    """Factory writing a synthetic image to ``tmp_path`` and returning its path."""
+
+    def factory(name="dirty.fits", *, axes="2d", bunit="Jy/beam", beam=True, n=64, nchan=1, data=None, header_extra=None):
+        header, shape = celestial_header(n, axes=axes, bunit=bunit, beam=beam, nchan=nchan)
+        if header_extra:
+            header.update(header_extra)
+        if data is None:
+            data = make_data(shape)
+        path = tmp_path / name
+        fits.PrimaryHDU(data, header=header).writeto(path)
+        return path
+
+    return factory
+
+
+@pytest.fixture
+def dirty_path(write_image):
+    return write_image()
