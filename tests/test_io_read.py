@@ -306,7 +306,7 @@ class TestBeam:
         assert (beam.pa.to_value(u.deg) - pa + 90) % 180 - 90 == pytest.approx(0, abs=0.1)
 
     def test_psf_file(self, tmp_path, write_image):
-        header, _ = celestial_header(96, beam=False)
+        header, _ = celestial_header(96, beam=False, bunit=None)
         fwhm = 2 * np.sqrt(2 * np.log(2))
         model = Gaussian2D(1.0, 48, 48, 8.0 / fwhm, 7.0 / fwhm, theta=np.radians(90 + 20))
         yy, xx = np.mgrid[:96, :96]
@@ -317,7 +317,7 @@ class TestBeam:
         assert image.beam.major.to_value(u.arcsec) == pytest.approx(0.8, rel=1e-3)
 
     def test_psf_without_peak(self, tmp_path, write_image):
-        header, _ = celestial_header(32, beam=False)
+        header, _ = celestial_header(32, beam=False, bunit=None)
         psf_path = tmp_path / "psf.fits"
         fits.PrimaryHDU(-np.ones((32, 32), np.float32), header=header).writeto(psf_path)
         with pytest.raises(InputError, match="psf.fits: cannot fit the PSF"):

@@ -55,6 +55,10 @@ def main(argv=None):
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         status = 2
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "astro-i2i"
+        click.echo(f"error: {where}: {exc.format_message()} (see '{where} -h')", err=True)
+        status = 2
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         status = 2

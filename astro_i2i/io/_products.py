@@ -104,8 +104,12 @@ def _image_header(image, wcs, extname, bunit, provenance):
     header["I2IVER"] = (__version__, "astro-i2i version")
     header["DATE"] = (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "file written (UTC)")
     for key, (keyword, comment) in _PROVENANCE_KEYWORDS.items():
-        if provenance.get(key) is not None:
-            header[keyword] = (provenance[key], comment)
+        value = provenance.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and len(value) + len(comment) > 60:
+            comment = ""  # long values (paths) go on a CONTINUE card without a comment
+        header[keyword] = (value, comment)
     header["HISTORY"] = f"astro-i2i {__version__}: {provenance.get('command') or _command_line()}"
     return header
 

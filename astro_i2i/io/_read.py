@@ -421,6 +421,12 @@ def _beam_argument(beam):
 def _beam_from_psf(psf, image_name):
     raw, header, name, _ = read_hdu(psf)
     plane, wcs, _ = _celestial_plane(np.asarray(raw), header, name)
+    bunit = " ".join(str(header.get("BUNIT", "")).lower().split())
+    if bunit in _SKY_UNITS or bunit in _BEAM_UNITS:
+        raise InputError(name, f"has brightness unit '{header['BUNIT']}': an image, not a PSF (peak 1, no unit)")
+    peak = np.nanmax(plane) if np.isfinite(plane).any() else np.nan
+    if not abs(peak - 1) < 0.05:
+        logger.warning("%s: PSF peak is %.3g, not 1; is this really a PSF?", name, peak)
     try:
         return fit_psf_beam(np.asarray(plane, dtype=float), wcs)
     except ValueError as exc:
