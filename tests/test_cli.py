@@ -139,3 +139,43 @@ def test_info_on_casa_reference(capsys):
     assert "512 x 512" in out and "0.1 arcsec" in out and "230.0000 GHz" in out
     assert '0.891" x 0.825", PA 82.4 deg (from header' in out
     assert "150.542185, 2.749881 deg) at 0-based pixel (256, 256)" in out
+
+
+def test_simulate_then_info(tmp_path, capsys):
+    out = tmp_path / "sim"
+    code, stdout, err = run_cli(["simulate", out, "--n", "2", "--seed", "4"], capsys)
+    assert code == 0, err
+    assert "wrote 2 images" in stdout
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["config.yaml", "dirty_00000.fits", "dirty_00001.fits", "psf_00000.fits", "psf_00001.fits",
+                     "sky_00000.fits", "sky_00001.fits", "truth.ecsv"]  # fmt: skip
+    code, stdout, _ = run_cli(["info", out / "dirty_00001.fits"], capsys)
+    assert code == 0 and "(from header" in stdout and "230.0000 GHz" in stdout
+    # Existing output is kept without --overwrite; the group's --overwrite also works.
+    code, _, err = run_cli(["simulate", out, "--n", "2", "--seed", "5"], capsys)
+    assert_one_line_error(code, err, "output file exists")
+    assert run_cli(["--overwrite", "simulate", out, "--n", "1", "--seed", "5"], capsys)[0] == 0
+
+
+def test_simulate_bad_config(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("noise:\n  rms: 1\n")
+    code, _, err = run_cli(["simulate", tmp_path / "x", "--config", bad], capsys)
+    assert_one_line_error(code, err, "bad.yaml", "unknown key(s) ['rms'] in 'noise'")
+    assert not (tmp_path / "x").exists()
+    code, _, err = run_cli(["simulate", tmp_path / "y", "--config", tmp_path / "missing.yaml"], capsys)
+    assert_one_line_error(code, err, "missing.yaml: file not found")
+
+
+def test_simulate_show_config(capsys):
+    code, out, _ = run_cli(["simulate", "unused", "--show-config"], capsys)
+    assert code == 0 and "rms_jy: 4.6e-05" in out and "array: alma.cycle5.3" in out
+
+
+def test_example_paths(capsys):
+    code, out, _ = run_cli(["example"], capsys)
+    assert code == 0 and out.strip().endswith("example_dirty.fits.gz")
+    code, out, _ = run_cli(["info", out.strip()], capsys)
+    assert code == 0 and "512 x 512" in out
+    code, _, err = run_cli(["example", "nonsense"], capsys)
+    assert_one_line_error(code, err, "nonsense: no such example")

@@ -37,9 +37,9 @@ def cli(ctx, log_level, overwrite):
 
 
 def _register():
-    from . import _info
+    from . import _info, _simulate
 
-    for command in (_info.info, _info.example):
+    for command in (_info.info, _info.example, _simulate.simulate):
         cli.add_command(command)
 
 

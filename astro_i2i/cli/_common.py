@@ -4,8 +4,6 @@ import logging
 
 import click
 
-from ..exceptions import InputError
-
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -62,9 +60,3 @@ def beam_option(function):
     return click.option(
         "--beam", default=None, metavar="BMAJ,BMIN,BPA", help="Beam in arcsec, arcsec, deg (overrides the header)."
     )(function)
-
-
-def require(condition, source, problem):
-    """Raise `InputError` unless ``condition``."""
-    if not condition:
-        raise InputError(source, problem)

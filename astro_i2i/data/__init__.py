@@ -8,9 +8,9 @@ from ..exceptions import InputError
 __all__ = ["example_path", "list_examples", "antenna_config_path", "list_antenna_configs"]
 
 _EXAMPLES = {
-    "dirty": ("examples/example_dirty.fits", "simulated ALMA Cycle 5.3 Band 6 dirty image (Jy/beam)"),
-    "psf": ("examples/example_psf.fits", "its PSF"),
-    "sky": ("examples/example_sky.fits", "its true sky model (Jy/pixel)"),
+    "dirty": ("examples/example_dirty.fits.gz", "simulated ALMA Cycle 5.3 Band 6 dirty image (Jy/beam)"),
+    "psf": ("examples/example_psf.fits.gz", "its PSF"),
+    "sky": ("examples/example_sky.fits.gz", "its true sky model (Jy/pixel)"),
     "truth": ("examples/example_truth.ecsv", "its true source list"),
 }
 

@@ -1,0 +1,26 @@
+"""ALMA simulator: sky models, primary beam, PSF and dirty images (no torch)."""
+
+from ._array import baseline_uvw, hour_angles, read_antenna_config
+from ._dataset import TrainingPairs, image_wcs, simulate_image, truth_rows, write_dataset
+from ._observe import NoiseBank, Observation
+from ._sky import airy_primary_beam, draw_pointing, draw_sources, primary_beam, render_sky
+from .config import SimulationConfig
+
+__all__ = [
+    "SimulationConfig",
+    "Observation",
+    "NoiseBank",
+    "TrainingPairs",
+    "simulate_image",
+    "write_dataset",
+    "image_wcs",
+    "truth_rows",
+    "read_antenna_config",
+    "baseline_uvw",
+    "hour_angles",
+    "draw_sources",
+    "draw_pointing",
+    "render_sky",
+    "primary_beam",
+    "airy_primary_beam",
+]

@@ -1,0 +1,183 @@
+"""Observing a sky with an interferometer: uv coverage, PSF and dirty images.
+
+Two paths give the same images:
+
+- `Observation.dirty_image`: the sky (times the primary beam) is degridded to
+  the visibilities with ducc0's wgridder, thermal noise is added to the
+  visibilities, and they are gridded back with natural weighting, as CASA's
+  ``tclean`` with ``gridder='standard'`` and ``niter=0`` does.
+- `Observation.convolve` plus `NoiseBank`: the same by FFT, with a PSF twice
+  the image size, dirty = (sky x PB) * PSF + noise; the noise is drawn from a
+  bank of exact noise fields (see `NoiseBank`).
+"""
+
+import functools
+import os
+
+import numpy as np
+import scipy.fft
+from ducc0.wgridder.experimental import dirty2vis, vis2dirty
+
+from ._array import baseline_uvw, hour_angles, read_antenna_config
+from ._sky import ARCSEC, primary_beam
+
+__all__ = ["Observation", "NoiseBank"]
+
+_EPSILON = 1e-7
+# ducc0 is run single-threaded: its threaded accumulation is not bit-reproducible, and
+# "same seed, same files" matters more than the few ms a second thread saves here.
+
+
+def _threads():
+    return max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 1)
+
+
+class Observation:
+    """One pointing of the configured array: uv coverage, PSF and imaging.
+
+    Parameters
+    ----------
+    config : `~astro_i2i.simulate.SimulationConfig`
+    dec_deg : float
+        Declination of the pointing (the uv coverage depends on it).
+    """
+
+    def __init__(self, config, dec_deg):
+        self.config = config
+        self.dec_deg = float(dec_deg)
+        obs = config.observation
+        positions, self.diameters, self.antenna_names = read_antenna_config(obs.array)
+        self.uvw = baseline_uvw(
+            positions, obs.site_latitude_deg, self.dec_deg, hour_angles(obs.duration_s, obs.integration_s)
+        )
+        self.frequency_hz = obs.frequency_ghz * 1e9
+        self.size = config.image.size
+        self.pixel_rad = config.image.pixel_scale_arcsec * ARCSEC
+        self.n_vis = len(self.uvw)
+
+    @property
+    def n_antennas(self):
+        return len(self.diameters)
+
+    def uv_wavelengths(self):
+        """(u, v) in wavelengths, both signs of every baseline, as an imager grids them."""
+        uv = self.uvw[:, :2] * self.frequency_hz / 299792458.0
+        return np.concatenate([uv, -uv])
+
+    def _grid(self, vis, size):
+        image = vis2dirty(
+            uvw=self.uvw, freq=np.array([self.frequency_hz]), vis=vis[:, np.newaxis],
+            npix_x=size, npix_y=size, pixsize_x=self.pixel_rad, pixsize_y=self.pixel_rad,
+            epsilon=_EPSILON, do_wgridding=False, flip_u=True, divide_by_n=False, nthreads=1,
+        )  # fmt: skip
+        # ducc0's first axis is l (east for flip_u): transpose to (y, x) with RA increasing to the left.
+        return image.T / self.n_vis
+
+    def _degrid(self, image):
+        return dirty2vis(
+            uvw=self.uvw, freq=np.array([self.frequency_hz]), dirty=np.ascontiguousarray(image.T, dtype=np.float64),
+            pixsize_x=self.pixel_rad, pixsize_y=self.pixel_rad, epsilon=_EPSILON, do_wgridding=False,
+            flip_u=True, divide_by_n=False, nthreads=1,
+        )[:, 0]  # fmt: skip
+
+    def psf(self, size=None):
+        """Natural-weighting PSF, peak 1 at 0-based pixel (size/2, size/2)."""
+        return self._grid(np.ones(self.n_vis, dtype=np.complex128), size or self.size)
+
+    def visibility_noise_sigma(self, rms_jy):
+        """Per-component sigma of the visibility noise that gives image RMS ``rms_jy``."""
+        return rms_jy * np.sqrt(self.n_vis)
+
+    @functools.cached_property
+    def primary_beam(self):
+        return primary_beam(self.config)
+
+    @functools.cached_property
+    def blank_mask(self):
+        """True where the primary beam is below the configured limit."""
+        return self.primary_beam < self.config.primary_beam.limit
+
+    def dirty_image(self, sky, rng=None, *, noise=True):
+        """Dirty image (Jy/beam) by degridding and gridding visibilities with ducc0.
+
+        Parameters
+        ----------
+        sky : `~numpy.ndarray`
+            True sky, Jy/pixel; it is multiplied by the primary beam.
+        rng : `numpy.random.Generator`, optional
+            For the thermal noise.
+        noise : bool
+            Add thermal noise to the visibilities.
+
+        Returns
+        -------
+        dirty : `~numpy.ndarray`
+            Not blanked; apply `blank_mask` for CASA's ``pblimit``.
+        """
+        vis = self._degrid(np.asarray(sky, dtype=np.float64) * self.primary_beam)
+        if noise:
+            rng = rng or np.random.default_rng()
+            sigma = self.visibility_noise_sigma(self.config.noise.rms_jy)
+            vis = vis + sigma * (rng.standard_normal(self.n_vis) + 1j * rng.standard_normal(self.n_vis))
+        return self._grid(vis, self.size)
+
+    # -- FFT path ---------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _transfer(self):
+        """Transfer function of the PSF on a grid twice the image size."""
+        big_psf = self.psf(2 * self.size)
+        return scipy.fft.rfft2(scipy.fft.ifftshift(big_psf)).real.astype(np.float32)
+
+    def convolve(self, sky):
+        """(sky x primary beam) convolved with the PSF, by FFT (no wrap-around)."""
+        size, big = self.size, 2 * self.size
+        padded = np.zeros((big, big), dtype=np.float32)
+        padded[:size, :size] = np.asarray(sky, dtype=np.float32) * self.primary_beam
+        spectrum = scipy.fft.rfft2(padded, workers=_threads()) * self._transfer
+        return scipy.fft.irfft2(spectrum, s=(big, big), workers=_threads())[:size, :size].astype(np.float32)
+
+    def noise_field(self, rng, size=None):
+        """One exact thermal-noise image (Jy/beam): noisy visibilities gridded by ducc0."""
+        sigma = self.visibility_noise_sigma(self.config.noise.rms_jy)
+        vis = sigma * (rng.standard_normal(self.n_vis) + 1j * rng.standard_normal(self.n_vis))
+        return self._grid(vis, size or self.size).astype(np.float32)
+
+
+class NoiseBank:
+    """Fast draws of thermal noise with exactly the statistics of `Observation.noise_field`.
+
+    Thermal noise gridded with natural weighting is a stationary Gaussian field
+    whose covariance is the PSF times the RMS squared. The bank holds ``size``
+    such fields on a grid twice the image size, made by ducc0. A draw is the
+    sum of ``parts`` crops at random offsets of different fields, each randomly
+    turned by 180 degrees (the PSF is symmetric), divided by ``sqrt(parts)``:
+    again a Gaussian field with the same covariance. One field is replaced by
+    a fresh one every ``refresh_every`` draws, so the supply never repeats.
+    """
+
+    def __init__(self, observation, rng, *, size=8, parts=4, refresh_every=8):
+        if not 1 <= parts <= size:
+            raise ValueError(f"need 1 <= parts <= size, got parts={parts!r}, size={size!r}")
+        self.observation = observation
+        self.rng = rng
+        self.parts = parts
+        self.refresh_every = refresh_every
+        self.fields = [observation.noise_field(rng, 2 * observation.size) for _ in range(size)]
+        self._draws = 0
+
+    def draw(self):
+        n = self.observation.size
+        chosen = self.rng.choice(len(self.fields), size=self.parts, replace=False)
+        total = np.zeros((n, n), dtype=np.float32)
+        for index in chosen:
+            y0, x0 = self.rng.integers(0, n + 1, size=2)
+            crop = self.fields[index][y0 : y0 + n, x0 : x0 + n]
+            total += crop[::-1, ::-1] if self.rng.uniform() < 0.5 else crop
+        total /= np.float32(np.sqrt(self.parts))
+        self._draws += 1
+        if self.refresh_every and self._draws % self.refresh_every == 0:
+            self.fields[int(self.rng.integers(len(self.fields)))] = self.observation.noise_field(
+                self.rng, 2 * self.observation.size
+            )
+        return total

@@ -1,0 +1,194 @@
+"""Configuration of the simulator: one YAML-loadable object, unknown keys rejected."""
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..exceptions import InputError
+
+__all__ = [
+    "SimulationConfig",
+    "ObservationConfig",
+    "ImageConfig",
+    "PrimaryBeamConfig",
+    "NoiseConfig",
+    "SourceConfig",
+    "PointingConfig",
+]
+
+COSMOS_RA_DEG = 150.11916667  # 10h00m28.6s
+COSMOS_DEC_DEG = 2.20583333  # +02d12m21s
+
+
+@dataclass(frozen=True)
+class ObservationConfig:
+    """The array and the observation."""
+
+    array: str = "alma.cycle5.3"  #: shipped antenna list name, or a path to a CASA .cfg file
+    site_latitude_deg: float = -23.0229
+    frequency_ghz: float = 230.0
+    bandwidth_ghz: float = 1.875
+    duration_s: float = 1200.0  #: centred on transit
+    integration_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """The image grid."""
+
+    size: int = 512
+    pixel_scale_arcsec: float = 0.1
+
+
+@dataclass(frozen=True)
+class PrimaryBeamConfig:
+    """CASA's ALMA 12-m primary-beam model: an Airy pattern of a blocked aperture."""
+
+    dish_diameter_m: float = 10.7  #: effective diameter of CASA's ALMA 12-m model
+    blockage_diameter_m: float = 0.75
+    limit: float = 0.2  #: pixels below this primary-beam level are blanked (tclean pblimit)
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Thermal noise, added to the visibilities."""
+
+    rms_jy: float = 46e-6  #: image RMS in Jy/beam (CASA simobserve tsys-atm, PWV 1.796 mm)
+    snr_reference_jy: float = 50e-6  #: the truth table's snr = flux / this (reference definition)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The source population: elliptical Gaussians."""
+
+    n_min: int = 1
+    n_max: int = 5
+    empty_fraction: float = 1000 / 10164  #: the reference set's empty fields
+    flux_min_jy: float = 0.05e-3
+    flux_max_jy: float = 0.5e-3
+    fwhm_min_arcsec: float = 0.4
+    fwhm_max_arcsec: float = 0.8
+    max_radius_arcsec: float = 13.0  #: uniform within the primary beam's half-power disc
+
+
+@dataclass(frozen=True)
+class PointingConfig:
+    """Where the pointings fall: uniform within a circle on the sky."""
+
+    ra_deg: float = COSMOS_RA_DEG
+    dec_deg: float = COSMOS_DEC_DEG
+    radius_deg: float = 1.0
+
+
+_SECTIONS = {
+    "observation": ObservationConfig,
+    "image": ImageConfig,
+    "primary_beam": PrimaryBeamConfig,
+    "noise": NoiseConfig,
+    "sources": SourceConfig,
+    "pointing": PointingConfig,
+}
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Everything the simulator needs; defaults reproduce the method's dataset.
+
+    Load from YAML with `SimulationConfig.from_yaml`; sections are
+    ``observation``, ``image``, ``primary_beam``, ``noise``, ``sources`` and
+    ``pointing``, each with the fields of the matching class. Unknown sections
+    or keys are errors.
+    """
+
+    observation: ObservationConfig = field(default_factory=ObservationConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
+    primary_beam: PrimaryBeamConfig = field(default_factory=PrimaryBeamConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    sources: SourceConfig = field(default_factory=SourceConfig)
+    pointing: PointingConfig = field(default_factory=PointingConfig)
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self, source="config"):
+        """Raise `InputError` if a value is out of range."""
+        o, i, p, n, s, pt = self.observation, self.image, self.primary_beam, self.noise, self.sources, self.pointing
+        checks = [
+            (o.frequency_ghz > 0, "observation.frequency_ghz must be positive"),
+            (o.bandwidth_ghz > 0, "observation.bandwidth_ghz must be positive"),
+            (o.duration_s > 0 and o.integration_s > 0, "observation durations must be positive"),
+            (o.integration_s <= o.duration_s, "observation.integration_s exceeds duration_s"),
+            (-90 <= o.site_latitude_deg <= 90, "observation.site_latitude_deg must be in [-90, 90]"),
+            (i.size >= 32 and i.size % 2 == 0, f"image.size must be even and >= 32, not {i.size!r}"),
+            (i.pixel_scale_arcsec > 0, "image.pixel_scale_arcsec must be positive"),
+            (p.dish_diameter_m > p.blockage_diameter_m >= 0, "primary_beam: need dish_diameter_m > blockage_diameter_m >= 0"),
+            (0 < p.limit < 1, "primary_beam.limit must be in (0, 1)"),
+            (n.rms_jy >= 0, "noise.rms_jy must not be negative"),
+            (n.snr_reference_jy > 0, "noise.snr_reference_jy must be positive"),
+            (0 <= s.n_min <= s.n_max, "sources: need 0 <= n_min <= n_max"),
+            (0 <= s.empty_fraction <= 1, "sources.empty_fraction must be in [0, 1]"),
+            (0 < s.flux_min_jy <= s.flux_max_jy, "sources: need 0 < flux_min_jy <= flux_max_jy"),
+            (0 < s.fwhm_min_arcsec <= s.fwhm_max_arcsec, "sources: need 0 < fwhm_min_arcsec <= fwhm_max_arcsec"),
+            (s.max_radius_arcsec > 0, "sources.max_radius_arcsec must be positive"),
+            (0 <= pt.radius_deg <= 90, "pointing.radius_deg must be in [0, 90]"),
+            (-90 <= pt.dec_deg <= 90, "pointing.dec_deg must be in [-90, 90]"),
+        ]  # fmt: skip
+        for ok, message in checks:
+            if not ok:
+                raise InputError(source, message)
+
+    @classmethod
+    def from_dict(cls, values, *, source="config"):
+        """Build from a nested dict; unknown sections or keys raise `InputError`."""
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise InputError(source, "a simulation config must be a mapping of sections")
+        unknown = set(values) - set(_SECTIONS)
+        if unknown:
+            raise InputError(source, f"unknown section(s) {sorted(unknown)}; known: {list(_SECTIONS)}")
+        sections = {}
+        for name, kind in _SECTIONS.items():
+            given = values.get(name) or {}
+            if not isinstance(given, dict):
+                raise InputError(source, f"section '{name}' must be a mapping")
+            known = {f.name: f for f in dataclasses.fields(kind)}
+            bad = set(given) - set(known)
+            if bad:
+                raise InputError(source, f"unknown key(s) {sorted(bad)} in '{name}'; known: {sorted(known)}")
+            converted = {}
+            for key, value in given.items():
+                default = getattr(kind(), key)
+                try:
+                    converted[key] = type(default)(value)
+                except (TypeError, ValueError):
+                    raise InputError(source, f"{name}.{key} = {value!r} is not a {type(default).__name__}") from None
+                if isinstance(default, int) and not isinstance(default, bool) and converted[key] != value:
+                    raise InputError(source, f"{name}.{key} = {value!r} is not an integer")
+            sections[name] = kind(**converted)
+        try:
+            return cls(**sections)
+        except InputError as exc:
+            raise InputError(source, exc.problem) from None
+
+    def to_dict(self):
+        """Nested plain dict (YAML- and JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_yaml(cls, path):
+        """Read a YAML file; see the class docstring for its layout."""
+        path = Path(path)
+        if not path.exists():
+            raise InputError(path, "file not found")
+        try:
+            values = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise InputError(path, f"not valid YAML ({' '.join(str(exc).split())})") from None
+        return cls.from_dict(values, source=str(path))
+
+    def to_yaml(self):
+        """The config as YAML text."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
