@@ -226,7 +226,7 @@ class TrainingPairs:
     >>> sample["sky"].shape, sample["dirty"].shape    # doctest: +SKIP
     """
 
-    def __init__(self, config=None, *, seed=0, n_pointings=2, bank_size=6, bank_parts=3, bank_refresh=16):
+    def __init__(self, config=None, *, seed=0, n_pointings=2, bank_size=6, bank_parts=3, bank_refresh=32):
         self.config = config or SimulationConfig()
         self.rng = np.random.default_rng(seed)
         self.observations, self.banks, self.pointings = [], [], []
