@@ -37,9 +37,9 @@ def cli(ctx, log_level, overwrite):
 
 
 def _register():
-    from . import _info, _simulate
+    from . import _catalog, _info, _simulate
 
-    for command in (_info.info, _info.example, _simulate.simulate):
+    for command in (_info.info, _info.example, _simulate.simulate, _catalog.catalog, _catalog.evaluate):
         cli.add_command(command)
 
 

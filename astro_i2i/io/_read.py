@@ -19,7 +19,7 @@ from radio_beam import Beam
 from ..exceptions import InputError
 from ._beam import beam_from_header, beam_from_history, fit_psf_beam
 
-__all__ = ["RadioImage", "read_image", "read_hdu"]
+__all__ = ["RadioImage", "read_image", "read_sky_image", "read_hdu"]
 
 logger = logging.getLogger(__name__)
 
@@ -225,15 +225,20 @@ def _frequency(header, wcs_types):
     return None
 
 
-def _brightness_scale(header, name):
-    """Factor that converts the data to Jy/beam."""
+_PIXEL_UNITS = {"jy/pixel": 1.0, "jy/pix": 1.0, "jy pixel-1": 1.0, "jy pix-1": 1.0, "mjy/pixel": 1e-3}
+
+
+def _brightness_scale(header, name, allow_sky=False):
+    """Factor that converts the data to Jy/beam (or Jy/pixel), the original BUNIT, and the unit."""
     bunit = str(header.get("BUNIT", "")).strip()
     key = " ".join(bunit.lower().split())
     if not key:
         logger.warning("%s: no BUNIT keyword; assuming Jy/beam", name)
-        return 1.0, bunit
+        return 1.0, bunit, JY_PER_BEAM
     if key in _BEAM_UNITS:
-        return _BEAM_UNITS[key], bunit
+        return _BEAM_UNITS[key], bunit, JY_PER_BEAM
+    if allow_sky and key in _PIXEL_UNITS:
+        return _PIXEL_UNITS[key], bunit, u.Jy / u.pix
     if key in _SKY_UNITS:
         raise InputError(
             name, f"brightness unit is '{bunit}': this is a sky model, not a dirty image (Jy/beam is needed)"
@@ -354,13 +359,38 @@ def read_image(image, *, hdu=None, psf=None, beam=None, name=None):
     disagree by more than 5 %). An image with no beam at all is accepted:
     ``beam`` is then None and ``beam_source`` is ``'none'``.
     """
+    return _read(image, hdu=hdu, psf=psf, beam=beam, name=name, allow_sky=False)
+
+
+def read_sky_image(image, *, hdu=None, beam=None, name=None):
+    """Read an image in Jy/pixel (a sky model) or Jy/beam (a restored image).
+
+    The same parser as `read_image`, for catalogues: a sky model is accepted
+    and its ``unit`` is Jy/pixel. Product files written by `write_products`
+    are read from their ``SKY`` extension unless ``hdu`` says otherwise.
+
+    Returns
+    -------
+    image : `RadioImage`
+    """
+    if hdu is None and isinstance(image, (str, os.PathLike)) and Path(image).exists():
+        try:
+            with fits.open(image) as hdulist:
+                if "SKY" in [h.name for h in hdulist]:
+                    hdu = "SKY"
+        except OSError:
+            pass  # read_hdu gives the proper error
+    return _read(image, hdu=hdu, psf=None, beam=beam, name=name, allow_sky=True)
+
+
+def _read(image, *, hdu, psf, beam, name, allow_sky):
     raw, header, described, hdu_index = read_hdu(image, hdu=hdu)
     name = name or described
     raw = np.asarray(raw)
     if raw.dtype.kind not in "fiu":
         raise InputError(name, f"image data have type {raw.dtype}, not numbers")
     plane, wcs, axes = _celestial_plane(raw, header, name)
-    scale, bunit = _brightness_scale(header, name)
+    scale, bunit, unit = _brightness_scale(header, name, allow_sky)
     data = np.array(plane, dtype=np.float32)  # native byte order, a copy
     if scale != 1.0:
         data *= np.float32(scale)
@@ -395,7 +425,7 @@ def read_image(image, *, hdu=None, psf=None, beam=None, name=None):
         wcs=wcs,
         beam=chosen,
         beam_source=chosen_source,
-        unit=JY_PER_BEAM,
+        unit=unit,
         frequency=_frequency(header, axes),
         header=header,
         name=name,

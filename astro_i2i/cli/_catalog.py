@@ -1,0 +1,173 @@
+"""``astro-i2i catalog`` and ``astro-i2i evaluate``."""
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from ..exceptions import InputError
+from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu
+
+_FORMATS = {"ecsv": "ascii.ecsv", "fits": "fits", "votable": "votable"}
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("image")
+@click.option("-o", "--output", default=None, metavar="CAT", help="Output catalogue (default: IMAGE stem + '_cat.<format>').")
+@hdu_option
+@click.option("--format", "table_format", type=click.Choice(sorted(_FORMATS)), default="ecsv", show_default=True)
+@click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
+@click.option("--nsigma", type=float, default=5.0, show_default=True, help="Detection threshold in noise sigma.")
+@beam_option
+@overwrite_option
+def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
+    """Find and measure the sources in IMAGE (a sky model, a product file or a restored image)."""
+    from .._atomic import atomic_output, check_output_path
+    from ..catalog import find_sources
+    from ..io import read_hdu, read_sky_image
+
+    output = Path(output) if output else Path(_stem(image) + f"_cat.{'vot' if table_format == 'votable' else table_format}")
+    check_output_path(output, overwrite=overwrite)
+    if regions:
+        check_output_path(regions, overwrite=overwrite)
+    sky = read_sky_image(image, hdu=parse_hdu(hdu), beam=beam)
+    unit = "Jy/pixel" if sky.unit.to_string() == "Jy / pix" else "Jy/beam"
+    if unit == "Jy/beam" and sky.beam is None:
+        raise InputError(image, "is in Jy/beam but has no beam; give --beam BMAJ,BMIN,BPA to measure fluxes")
+    uncertainty = None
+    if sky.hdu_index is not None and parse_hdu(hdu) in (None, "SKY", 0):
+        try:
+            uncertainty = read_hdu(image, hdu="UNCERTAINTY")[0]
+        except InputError:
+            uncertainty = None
+    table = find_sources(sky.data, sky.wcs, unit=unit, beam=sky.beam, uncertainty=uncertainty, nsigma=nsigma)
+    table.meta["image"] = str(image)
+    with atomic_output(output, overwrite=overwrite) as tmp:
+        table.write(tmp, format=_FORMATS[table_format], overwrite=True)
+    if regions:
+        _write_regions(table, regions, overwrite)
+    click.echo(f"{len(table)} sources ({table.meta['thresh']}) -> {output}")
+
+
+def _stem(path):
+    name = Path(path).name
+    for suffix in (".fits.gz", ".fits", ".fit", ".fts"):
+        if name.lower().endswith(suffix):
+            return str(Path(path).with_name(name[: -len(suffix)]))
+    return str(Path(path).with_suffix(""))
+
+
+def _write_regions(table, path, overwrite):
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+    from regions import EllipseSkyRegion, Regions
+
+    from .._atomic import atomic_output
+
+    shapes = []
+    for row in table:
+        centre = SkyCoord(row["ra"], row["dec"], frame=table.meta.get("frame", "icrs"))
+        # DS9 measures the angle of the width axis from the RA axis; PA is from north.
+        region = EllipseSkyRegion(centre, width=row["fwhm_maj"], height=row["fwhm_min"], angle=row["pa"] + 90 * u.deg)
+        region.meta["text"] = f"{row['id']}"
+        shapes.append(region)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        Regions(shapes).write(str(tmp), format="ds9", overwrite=True)
+
+
+def _image_index(path, table_meta=None, provenance=None):
+    """Image number of a product or catalogue: the last integer in its input's (or its own) file name."""
+    candidates = [(provenance or {}).get("input"), (table_meta or {}).get("image"), str(path)]
+    for candidate in candidates:
+        if candidate:
+            numbers = re.findall(r"\d+", Path(str(candidate)).name)
+            if numbers:
+                return int(numbers[-1])
+    raise InputError(path, "cannot tell which image it belongs to: no number in its name")
+
+
+def _load_catalog(path):
+    from astropy.io import fits
+    from astropy.table import QTable
+
+    from ..io import read_products
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.name.lower().endswith((".fits", ".fits.gz", ".fit")):
+        try:
+            with fits.open(path) as hdulist:
+                names = [h.name for h in hdulist]
+        except OSError:
+            raise InputError(path, "not a FITS file (or corrupt)") from None
+        if "SKY" in names:
+            products = read_products(path)
+            if products.catalog is None:
+                raise InputError(path, "product file has no CATALOG extension")
+            return products.catalog, _image_index(path, provenance=products.provenance)
+    try:
+        table = QTable.read(path)
+    except Exception as exc:  # astropy raises many types for unreadable tables
+        raise InputError(path, f"cannot read as a table ({type(exc).__name__})") from None
+    for column in ("ra", "dec", "flux"):
+        if column not in table.colnames:
+            raise InputError(path, f"catalogue has no '{column}' column")
+    return table, _image_index(path, table.meta)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("products", nargs=-1, required=True)
+@click.option("--truth", required=True, metavar="TRUTH", help="truth.ecsv written by 'astro-i2i simulate'.")
+@click.option("--radius", type=float, default=0.18, show_default=True, help="Matching radius, arcsec.")
+@click.option("--json", "json_path", default=None, metavar="FILE", help="Also write the scores as JSON.")
+@overwrite_option
+def evaluate(products, truth, radius, json_path, overwrite):
+    """Score the catalogues of PRODUCTS (product files or catalogue files) against the truth."""
+    from astropy import units as u
+    from astropy.table import Table
+
+    from .._atomic import atomic_output, check_output_path
+    from ..metrics import score_catalogs
+
+    if json_path:
+        check_output_path(json_path, overwrite=overwrite)
+    if not Path(truth).exists():
+        raise InputError(truth, "file not found")
+    try:
+        truth_table = Table.read(truth, format="ascii.ecsv")
+    except Exception as exc:
+        raise InputError(truth, f"cannot read as an ECSV table ({type(exc).__name__})") from None
+    missing = [c for c in ("image", "ra", "dec", "flux", "snr") if c not in truth_table.colnames]
+    if missing:
+        raise InputError(truth, f"truth table lacks column(s) {missing}")
+    if radius <= 0:
+        raise InputError("--radius", f"must be positive, not {radius!r}")
+    detections = {}
+    for path in products:
+        table, index = _load_catalog(path)
+        if index in detections:
+            raise InputError(path, f"a second catalogue for image {index}")
+        detections[index] = table
+    score = score_catalogs(detections, truth_table, radius=radius * u.arcsec)
+    for line in format_score(score, len(detections)):
+        click.echo(line)
+    if json_path:
+        with atomic_output(json_path, overwrite=overwrite) as tmp:
+            tmp.write_text(json.dumps({"n_images": len(detections), "radius_arcsec": radius, **score.as_dict()}, indent=2))
+
+
+def format_score(score, n_images):
+    """Lines of text for a `~astro_i2i.metrics.CatalogScore`."""
+    lines = [
+        f"images: {n_images}",
+        f"{'P':>7} {'C':>7} {'F1':>7} {'n_true':>7} {'n_det':>7} {'flux<=20%':>10} {'med|dS/S|':>10}",
+        f"{100 * score.purity:7.2f} {100 * score.completeness:7.2f} {100 * score.f1:7.2f} {score.n_true:7d} "
+        f"{score.n_detected:7d} {100 * score.flux_within_20_percent:9.1f}% {score.median_relative_flux_error:10.3f}",
+        "completeness by S/N (truth snr = flux / 50 uJy):",
+    ]
+    for low, high, n, completeness in score.completeness_by_snr():
+        label = f"[{low:g}, {high:g})" if high != float("inf") else f">= {low:g}"
+        lines.append(f"  {label:>10}: {100 * completeness:6.1f} % of {n}")
+    return lines

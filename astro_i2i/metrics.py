@@ -1,0 +1,191 @@
+"""Scoring reconstructions: source matching, purity/completeness/F1, flux and pixel metrics.
+
+numpy, scipy and astropy only.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy import units as u
+from scipy import optimize, stats
+
+__all__ = ["match_sources", "score_catalogs", "CatalogScore", "psnr", "uncertainty_calibration",
+           "DEFAULT_MATCH_RADIUS", "DEFAULT_SNR_BINS"]  # fmt: skip
+
+#: Matching radius of the reference papers.
+DEFAULT_MATCH_RADIUS = 0.18 * u.arcsec
+#: Edges of the S/N bins (truth ``snr``) for binned completeness.
+DEFAULT_SNR_BINS = (0.0, 2.0, 3.0, 5.0, 7.5, np.inf)
+
+
+def _values(column, unit):
+    """Plain floats in ``unit`` from a Quantity, a Column with a unit, or bare numbers (taken as ``unit``)."""
+    if getattr(column, "unit", None) is None:
+        return np.asarray(column, dtype=float)
+    return u.Quantity(column).to_value(unit)
+
+
+def _separation_arcsec(ra1, dec1, ra2, dec2):
+    """Pairwise angular separations (Vincenty), arcsec; correct across RA = 0/360."""
+    ra1, dec1, ra2, dec2 = (np.radians(np.asarray(a, dtype=float)) for a in (ra1, dec1, ra2, dec2))
+    dra = ra2[np.newaxis, :] - ra1[:, np.newaxis]
+    s1, c1 = np.sin(dec1)[:, np.newaxis], np.cos(dec1)[:, np.newaxis]
+    s2, c2 = np.sin(dec2)[np.newaxis, :], np.cos(dec2)[np.newaxis, :]
+    num = np.hypot(c2 * np.sin(dra), c1 * s2 - s1 * c2 * np.cos(dra))
+    den = s1 * s2 + c1 * c2 * np.cos(dra)
+    return np.degrees(np.arctan2(num, den)) * 3600
+
+
+def match_sources(detected, truth, *, radius=DEFAULT_MATCH_RADIUS):
+    """One-to-one matching of detections to true sources within ``radius``.
+
+    The assignment minimises the total separation (Hungarian algorithm), so a
+    detection matches at most one source and vice versa: two detections near one
+    source give one match and one false positive, one detection between two
+    sources gives one match and one missed source.
+
+    Parameters
+    ----------
+    detected, truth : `~astropy.table.Table`
+        With ``ra`` and ``dec`` columns (deg, or Quantity).
+    radius : `~astropy.units.Quantity`, optional
+
+    Returns
+    -------
+    pairs : `~numpy.ndarray`, shape (n_matches, 2)
+        Row indices ``(detected_index, truth_index)``.
+    """
+    radius = u.Quantity(radius, u.arcsec).value
+    if radius <= 0:
+        raise ValueError(f"radius must be positive, not {radius!r}")
+    if len(detected) == 0 or len(truth) == 0:
+        return np.zeros((0, 2), dtype=int)
+    sep = _separation_arcsec(_values(detected["ra"], u.deg), _values(detected["dec"], u.deg),
+                             _values(truth["ra"], u.deg), _values(truth["dec"], u.deg))  # fmt: skip
+    cost = np.where(sep <= radius, sep, 1e6 * (1 + radius))
+    rows, cols = optimize.linear_sum_assignment(cost)
+    keep = sep[rows, cols] <= radius
+    return np.stack([rows[keep], cols[keep]], axis=1)
+
+
+@dataclass
+class CatalogScore:
+    """Purity, completeness and F1 over a set of images, with flux accuracy."""
+
+    n_true: int = 0
+    n_detected: int = 0
+    n_matched: int = 0
+    flux_ratios: list = field(default_factory=list)
+    true_snr: list = field(default_factory=list)
+    matched_snr: list = field(default_factory=list)
+    snr_bins: tuple = DEFAULT_SNR_BINS
+
+    @property
+    def purity(self):
+        return self.n_matched / self.n_detected if self.n_detected else float("nan")
+
+    @property
+    def completeness(self):
+        return self.n_matched / self.n_true if self.n_true else float("nan")
+
+    @property
+    def f1(self):
+        p, c = self.purity, self.completeness
+        return 2 * p * c / (p + c) if p + c > 0 else float("nan")
+
+    @property
+    def flux_within_20_percent(self):
+        """Fraction of matched sources whose flux is within 20 % of the truth."""
+        ratios = np.asarray(self.flux_ratios)
+        return float(np.mean(np.abs(ratios - 1) <= 0.2)) if ratios.size else float("nan")
+
+    @property
+    def median_relative_flux_error(self):
+        ratios = np.asarray(self.flux_ratios)
+        return float(np.median(np.abs(ratios - 1))) if ratios.size else float("nan")
+
+    def completeness_by_snr(self):
+        """List of (low, high, n_true, completeness) per S/N bin of the truth."""
+        true, matched = np.asarray(self.true_snr), np.asarray(self.matched_snr)
+        rows = []
+        for low, high in zip(self.snr_bins[:-1], self.snr_bins[1:]):
+            n = int(np.sum((true >= low) & (true < high)))
+            m = int(np.sum((matched >= low) & (matched < high)))
+            rows.append((low, high, n, m / n if n else float("nan")))
+        return rows
+
+    def as_dict(self):
+        return {
+            "purity": self.purity, "completeness": self.completeness, "f1": self.f1,
+            "n_true": self.n_true, "n_detected": self.n_detected, "n_matched": self.n_matched,
+            "flux_within_20_percent": self.flux_within_20_percent,
+            "median_relative_flux_error": self.median_relative_flux_error,
+            "completeness_by_snr": [{"snr_min": lo, "snr_max": hi, "n_true": n, "completeness": c}
+                                    for lo, hi, n, c in self.completeness_by_snr()],
+        }  # fmt: skip
+
+
+def score_catalogs(detections, truth, *, radius=DEFAULT_MATCH_RADIUS, snr_bins=DEFAULT_SNR_BINS):
+    """Score detected catalogues against the truth, image by image.
+
+    Parameters
+    ----------
+    detections : dict
+        Image index -> detected catalogue (``ra``, ``dec``, ``flux``). Every
+        image listed is scored; an image without true sources (an empty field)
+        contributes only false positives.
+    truth : `~astropy.table.Table`
+        All true sources, with an ``image`` column, ``ra``, ``dec``, ``flux``
+        and ``snr``.
+    radius : `~astropy.units.Quantity`, optional
+    snr_bins : sequence of float, optional
+
+    Returns
+    -------
+    score : `CatalogScore`
+    """
+    score = CatalogScore(snr_bins=tuple(snr_bins))
+    images = np.asarray(truth["image"]).astype(int)
+    for image, detected in detections.items():
+        true = truth[images == int(image)]
+        pairs = match_sources(detected, true, radius=radius)
+        score.n_true += len(true)
+        score.n_detected += len(detected)
+        score.n_matched += len(pairs)
+        snr = np.asarray(true["snr"], dtype=float) if len(true) else np.zeros(0)
+        score.true_snr.extend(snr.tolist())
+        if len(pairs):
+            score.matched_snr.extend(snr[pairs[:, 1]].tolist())
+            detected_flux = _values(detected["flux"], u.Jy)[pairs[:, 0]]
+            true_flux = _values(true["flux"], u.Jy)[pairs[:, 1]]
+            score.flux_ratios.extend((detected_flux / true_flux).tolist())
+    return score
+
+
+def psnr(estimate, truth, *, data_range=None):
+    """Peak signal-to-noise ratio (dB) of ``estimate`` against ``truth`` over their finite pixels."""
+    estimate, truth = np.asarray(estimate, float), np.asarray(truth, float)
+    if estimate.shape != truth.shape:
+        raise ValueError(f"shapes differ: {estimate.shape} and {truth.shape}")
+    finite = np.isfinite(estimate) & np.isfinite(truth)
+    mse = np.mean((estimate[finite] - truth[finite]) ** 2)
+    data_range = np.ptp(truth[finite]) if data_range is None else data_range
+    return float(10 * np.log10(data_range**2 / mse)) if mse > 0 else float("inf")
+
+
+def uncertainty_calibration(mean, sigma, truth, *, z=1.96):
+    """How well an uncertainty map describes the actual errors.
+
+    Returns
+    -------
+    result : dict
+        ``coverage``: fraction of true pixel values within ``mean +- z sigma``
+        (0.95 for a calibrated map at z = 1.96); ``spearman``: rank correlation
+        of ``sigma`` with ``|mean - truth|``.
+    """
+    mean, sigma, truth = (np.asarray(a, float) for a in (mean, sigma, truth))
+    finite = np.isfinite(mean) & np.isfinite(sigma) & np.isfinite(truth)
+    error = np.abs(mean[finite] - truth[finite])
+    coverage = float(np.mean(error <= z * sigma[finite]))
+    rho = stats.spearmanr(sigma[finite], error).statistic if finite.sum() > 2 else float("nan")
+    return {"coverage": coverage, "spearman": float(rho)}
