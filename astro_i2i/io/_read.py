@@ -17,7 +17,7 @@ from astropy.wcs.utils import proj_plane_pixel_scales
 from radio_beam import Beam
 
 from ..exceptions import InputError
-from ._beam import beam_from_header, beam_from_history, fit_psf_beam
+from ._beam import beam_from_header, beam_from_history, fit_psf_beam, parse_beam_string
 
 __all__ = ["RadioImage", "read_image", "read_sky_image", "read_hdu"]
 
@@ -439,8 +439,6 @@ def _beam_argument(beam):
     if isinstance(beam, Beam):
         return beam
     if isinstance(beam, str):
-        from ._beam import parse_beam_string
-
         try:
             return parse_beam_string(beam)
         except ValueError as exc:

@@ -1,5 +1,7 @@
 """Antenna lists and earth-rotation synthesis of the uv coverage."""
 
+import functools
+
 import numpy as np
 
 from ..data import antenna_config_path
@@ -28,6 +30,13 @@ def read_antenna_config(name_or_path):
         Pad names.
     """
     path = antenna_config_path(str(name_or_path))
+    positions, diameters, names = _read_cfg(path, path.stat().st_mtime_ns)
+    return positions.copy(), diameters.copy(), list(names)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_cfg(path, modified_ns):
+    """Parse a .cfg file; cached per path and modification time."""
     rows, coordsys = [], None
     for line in path.read_text().splitlines():
         stripped = line.strip()
@@ -47,7 +56,7 @@ def read_antenna_config(name_or_path):
         raise InputError(path, "rows must be 'x y z diameter [pad]'") from None
     if len(rows) < 2:
         raise InputError(path, "needs at least two antennas")
-    names = [row[4] if len(row) > 4 else f"A{i:03d}" for i, row in enumerate(rows)]
+    names = tuple(row[4] if len(row) > 4 else f"A{i:03d}" for i, row in enumerate(rows))
     return positions, diameters, names
 
 

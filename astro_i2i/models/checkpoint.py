@@ -1,0 +1,122 @@
+"""Checkpoints: one file that rebuilds a model with nothing else.
+
+A checkpoint holds only tensors and plain Python values, so it loads with
+``torch.load(..., weights_only=True)``:
+
+- ``format``, ``format_version``;
+- ``architecture`` and ``model_config`` (the constructor's keyword arguments);
+- ``state_dict``;
+- ``normalisation`` (`~astro_i2i.models.normalisation.Normalisation`);
+- ``simulation``: the `~astro_i2i.simulate.SimulationConfig` it was trained on
+  (array, frequency, pixel scale, noise, sources) and the ``beam`` (arcsec, deg);
+- ``package_version``, ``training`` (steps, time, hardware, ...) and
+  ``metrics`` (validation figures), plus ``inference`` settings such as
+  ``sigma_style``.
+"""
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from .._atomic import atomic_output
+from .._version import __version__
+from ..exceptions import InputError
+from .networks import ARCHITECTURES
+from .normalisation import Normalisation
+
+__all__ = ["save_checkpoint", "load_checkpoint", "file_checksum"]
+
+FORMAT = "astro-i2i-checkpoint"
+FORMAT_VERSION = 1
+
+
+def file_checksum(path):
+    """SHA-256 of a file, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_checkpoint(path, model, *, normalisation, simulation=None, training=None, metrics=None, inference=None,
+                    overwrite=False):  # fmt: skip
+    """Write ``model`` and everything needed to use it to one file (atomically).
+
+    Parameters
+    ----------
+    path : str or path-like
+    model : `~astro_i2i.models.MSEUNet` or `~astro_i2i.models.TwoToOne`
+    normalisation : `~astro_i2i.models.normalisation.Normalisation`
+    simulation : dict, optional
+        The simulation config (``SimulationConfig.to_dict()``) and beam.
+    training, metrics, inference : dict, optional
+        Plain values only (numbers, strings, lists, dicts).
+    overwrite : bool, optional
+    """
+    if getattr(model, "architecture", None) not in ARCHITECTURES:
+        raise TypeError(f"cannot save a {type(model).__name__!r}: not an astro-i2i model")
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": model.architecture,
+        "model_config": dict(model.config),
+        "state_dict": {key: value.detach().cpu() for key, value in model.state_dict().items()},
+        "normalisation": normalisation.to_dict(),
+        "simulation": simulation or {},
+        "package_version": __version__,
+        "training": training or {},
+        "metrics": metrics or {},
+        "inference": inference or {},
+    }
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path, *, device="cpu"):
+    """Rebuild a model from a checkpoint.
+
+    Returns
+    -------
+    model : `torch.nn.Module`
+        In evaluation mode, on ``device``.
+    info : dict
+        The checkpoint without its ``state_dict``, plus ``normalisation`` as a
+        `Normalisation` and the file's ``checksum``.
+
+    Raises
+    ------
+    astro_i2i.exceptions.InputError
+        If the file is missing, not a checkpoint, corrupt, or its weights do
+        not fit its architecture.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt, truncated, or pickled objects that weights_only refuses
+        raise InputError(path, f"not a readable astro-i2i checkpoint (corrupt or truncated: {type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise InputError(path, "not an astro-i2i checkpoint")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise InputError(path, f"checkpoint format {payload['format_version']} is newer than this astro-i2i reads")
+    architecture = payload.get("architecture")
+    if architecture not in ARCHITECTURES:
+        raise InputError(path, f"unknown architecture {architecture!r}; known: {sorted(ARCHITECTURES)}")
+    try:
+        model = ARCHITECTURES[architecture](**payload["model_config"])
+    except TypeError as exc:
+        raise InputError(path, f"model config does not fit architecture {architecture!r}: {exc}") from None
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(path, f"weights do not fit architecture {architecture!r} ({first})") from None
+    model.eval().to(device)
+    info = {key: value for key, value in payload.items() if key != "state_dict"}
+    info["normalisation"] = Normalisation.from_dict(payload["normalisation"])
+    info["checksum"] = file_checksum(path)
+    return model, info

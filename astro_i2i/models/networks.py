@@ -1,0 +1,170 @@
+"""Fully convolutional networks: the MSE U-Net baseline and the 2-to-1 content-style model.
+
+Content c = sky model, style s = noise (a learnt latent), composite x = dirty
+image. The 2-to-1 model holds four networks:
+
+- style encoder ``E(c, x) -> s``;
+- content generator ``G_c(s, x) -> c`` (reconstruction);
+- composite generator ``G_x(c, s) -> x`` (generation);
+- style estimator ``F(x) -> s_hat``, the centre of the plausible styles of x.
+
+All tensors are ``(batch, channels, height, width)`` in normalised units (see
+`astro_i2i.models.normalisation`); height and width must be multiples of
+``2**depth``.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as nnf
+
+__all__ = ["UNet", "MSEUNet", "TwoToOne", "ARCHITECTURES"]
+
+
+def _groups(channels):
+    for groups in (8, 4, 2, 1):
+        if channels % groups == 0:
+            return groups
+    return 1
+
+
+class _Block(nn.Module):
+    """Two 3x3 convolutions with group norm and SiLU, and a residual connection."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 3, padding=1),
+            nn.GroupNorm(_groups(out_channels), out_channels),
+            nn.SiLU(),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1),
+            nn.GroupNorm(_groups(out_channels), out_channels),
+            nn.SiLU(),
+        )
+        self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
+
+    def forward(self, x):
+        return self.body(x) + self.skip(x)
+
+
+class UNet(nn.Module):
+    """A plain U-Net: ``depth`` downsamplings by 2, channels doubling (capped at 8x)."""
+
+    def __init__(self, in_channels, out_channels, *, base_channels=16, depth=3):
+        super().__init__()
+        widths = [base_channels * min(2**level, 8) for level in range(depth + 1)]
+        self.depth = depth
+        self.stem = _Block(in_channels, widths[0])
+        self.down = nn.ModuleList(_Block(widths[i], widths[i + 1]) for i in range(depth))
+        self.up = nn.ModuleList(_Block(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(depth)))
+        self.head = nn.Conv2d(widths[0], out_channels, 1)
+
+    def forward(self, x):
+        skips = [self.stem(x)]
+        for block in self.down:
+            skips.append(block(nnf.avg_pool2d(skips[-1], 2)))
+        h = skips.pop()
+        for block in self.up:
+            skip = skips.pop()
+            h = block(torch.cat([nnf.interpolate(h, size=skip.shape[-2:], mode="nearest"), skip], dim=1))
+        return self.head(h)
+
+
+class _Encoder(nn.Module):
+    """Convolutions down to the style resolution (``2**levels`` coarser)."""
+
+    def __init__(self, in_channels, out_channels, *, base_channels, levels):
+        super().__init__()
+        layers, width = [_Block(in_channels, base_channels)], base_channels
+        for _ in range(levels):
+            layers += [nn.AvgPool2d(2), _Block(width, min(width * 2, base_channels * 8))]
+            width = min(width * 2, base_channels * 8)
+        layers.append(nn.Conv2d(width, out_channels, 1))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class MSEUNet(nn.Module):
+    """The baseline: a U-Net from the dirty image to the sky, trained with MSE only."""
+
+    architecture = "mse_unet"
+
+    def __init__(self, *, base_channels=16, depth=3):
+        super().__init__()
+        self.config = {"base_channels": base_channels, "depth": depth}
+        self.net = UNet(1, 1, base_channels=base_channels, depth=depth)
+
+    def reconstruct(self, dirty):
+        """Sky (normalised) from the dirty image (normalised)."""
+        return self.net(dirty)
+
+    def forward(self, dirty):
+        return self.reconstruct(dirty)
+
+
+class TwoToOne(nn.Module):
+    """2-to-1 content-style model: any two of (content, style, composite) give the third.
+
+    Parameters
+    ----------
+    base_channels : int
+        Width of the first level of every network.
+    depth : int
+        Downsamplings of the U-Nets.
+    style_channels : int
+        Channels of the style map.
+    style_levels : int
+        The style map is ``2**style_levels`` times coarser than the image: it
+        can describe the noise's local statistics and correlation but has too
+        few pixels to carry the sky.
+    """
+
+    architecture = "two_to_one"
+
+    def __init__(self, *, base_channels=16, depth=3, style_channels=4, style_levels=3):
+        super().__init__()
+        self.config = {"base_channels": base_channels, "depth": depth, "style_channels": style_channels,
+                       "style_levels": style_levels}  # fmt: skip
+        self.style_channels = style_channels
+        self.style_levels = style_levels
+        self.style_encoder = _Encoder(2, style_channels, base_channels=base_channels, levels=style_levels)
+        self.style_estimator = _Encoder(1, style_channels, base_channels=base_channels, levels=style_levels)
+        self.content_generator = UNet(1 + style_channels, 1, base_channels=base_channels, depth=depth)
+        self.composite_generator = UNet(1 + style_channels, 1, base_channels=base_channels, depth=depth)
+
+    def _expand(self, style, like):
+        return nnf.interpolate(style, size=like.shape[-2:], mode="bilinear", align_corners=False)
+
+    def encode_style(self, content, composite):
+        """``E(c, x)``: the style that, with ``content``, explains ``composite``."""
+        return self.style_encoder(torch.cat([content, composite], dim=1))
+
+    def estimate_style(self, composite):
+        """``F(x)``: the centre of the plausible styles of a dirty image."""
+        return self.style_estimator(composite)
+
+    def reconstruct(self, composite, style=None):
+        """``G_c(s, x)``: the sky; with ``style=None`` the estimated style is used (direct mode)."""
+        if style is None:
+            style = self.estimate_style(composite)
+        return self.content_generator(torch.cat([composite, self._expand(style, composite)], dim=1))
+
+    def generate(self, content, style):
+        """``G_x(c, s)``: a dirty image of sky ``content`` with noise ``style``."""
+        return self.composite_generator(torch.cat([content, self._expand(style, content)], dim=1))
+
+    def sample_reconstructions(self, composite, *, samples, sigma_style, generator=None):
+        """``G_c(F(x) + sigma_s eps_k, x)`` for k = 1..samples: tensor ``(samples, batch, 1, H, W)``."""
+        centre = self.estimate_style(composite)
+        outputs = []
+        for _ in range(samples):
+            noise = torch.randn(centre.shape, generator=generator, device=centre.device, dtype=centre.dtype)
+            outputs.append(self.reconstruct(composite, centre + sigma_style * noise))
+        return torch.stack(outputs)
+
+    def forward(self, composite):
+        return self.reconstruct(composite)
+
+
+ARCHITECTURES = {cls.architecture: cls for cls in (MSEUNet, TwoToOne)}

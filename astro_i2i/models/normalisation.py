@@ -1,0 +1,49 @@
+"""Mapping between physical units and the networks' normalised units (saved in checkpoints)."""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["Normalisation"]
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Dirty image: ``x = dirty / dirty_scale`` (Jy/beam). Sky: ``y = sign(S) |S / sky_scale| ** sky_power`` (Jy/pixel).
+
+    The power transform (0.5 in the reference DDPM work) compresses the sky's
+    dynamic range so that faint sources weigh in the loss. Works on numpy
+    arrays and torch tensors alike.
+    """
+
+    dirty_scale: float = 10 * 46e-6  #: about 10 noise sigma
+    sky_scale: float = 3e-5  #: about the brightest source's peak, Jy/pixel
+    sky_power: float = 0.5
+
+    def __post_init__(self):
+        if not (self.dirty_scale > 0 and self.sky_scale > 0 and self.sky_power > 0):
+            raise ValueError(f"normalisation scales and power must be positive: {self!r}")
+
+    def dirty_to_network(self, dirty):
+        return dirty / self.dirty_scale
+
+    def dirty_from_network(self, x):
+        return x * self.dirty_scale
+
+    def sky_to_network(self, sky):
+        scaled = sky / self.sky_scale
+        return _sign(scaled) * abs(scaled) ** self.sky_power
+
+    def sky_from_network(self, y):
+        return _sign(y) * abs(y) ** (1 / self.sky_power) * self.sky_scale
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        return cls(**values)
+
+
+def _sign(value):
+    return value.sign() if hasattr(value, "sign") and not isinstance(value, np.ndarray) else np.sign(value)

@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from astro_i2i import InputError  # noqa: E402
+from astro_i2i.models import (  # noqa: E402
+    MSEUNet,
+    Normalisation,
+    TwoToOne,
+    distance_correlation,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+
+@pytest.fixture
+def small_model():
+    torch.manual_seed(0)
+    return TwoToOne(base_channels=4, depth=2, style_channels=2, style_levels=2)
+
+
+def test_shapes_of_the_four_networks(small_model):
+    x = torch.randn(2, 1, 32, 32)
+    c = torch.randn(2, 1, 32, 32)
+    style = small_model.encode_style(c, x)
+    assert style.shape == (2, 2, 8, 8)  # 4x coarser than the image
+    assert small_model.estimate_style(x).shape == style.shape
+    assert small_model.reconstruct(x, style).shape == (2, 1, 32, 32)
+    assert small_model.reconstruct(x).shape == (2, 1, 32, 32)
+    assert small_model.generate(c, style).shape == (2, 1, 32, 32)
+    samples = small_model.sample_reconstructions(x, samples=3, sigma_style=0.5)
+    assert samples.shape == (3, 2, 1, 32, 32)
+    assert samples.std(dim=0).mean() > 0  # perturbed styles give different skies
+    assert torch.allclose(small_model.sample_reconstructions(x, samples=2, sigma_style=0.0)[0],
+                          small_model.reconstruct(x))  # fmt: skip
+
+
+def test_fully_convolutional(small_model):
+    assert small_model.reconstruct(torch.randn(1, 1, 48, 64)).shape == (1, 1, 48, 64)
+    assert MSEUNet(base_channels=4, depth=2)(torch.randn(1, 1, 48, 64)).shape == (1, 1, 48, 64)
+
+
+def test_distance_correlation():
+    torch.manual_seed(1)
+    a = torch.randn(1024, 3)
+    assert distance_correlation(a, 2 * a + 1) == pytest.approx(1.0, abs=1e-3)
+    independent = distance_correlation(a, torch.randn(1024, 5))  # the sample statistic is biased up at finite n
+    assert independent < 0.15
+    dependent = distance_correlation(a, a**2)  # uncorrelated but dependent
+    assert dependent > 2.5 * independent
+    with pytest.raises(ValueError):
+        distance_correlation(a[:1], a[:1])
+    # Differentiable
+    b = torch.randn(16, 4, requires_grad=True)
+    distance_correlation(b, torch.randn(16, 4)).backward()
+    assert b.grad is not None and torch.isfinite(b.grad).all()
+
+
+def test_normalisation_round_trip():
+    norm = Normalisation()
+    sky = np.array([-1e-6, 0.0, 1e-7, 3e-5, 1e-4])
+    np.testing.assert_allclose(norm.sky_from_network(norm.sky_to_network(sky)), sky, rtol=1e-12, atol=1e-20)
+    t = torch.tensor(sky)
+    assert torch.allclose(norm.sky_from_network(norm.sky_to_network(t)), t)
+    assert norm.dirty_to_network(4.6e-4) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        Normalisation(sky_power=0)
+
+
+def test_checkpoint_round_trip(small_model, tmp_path):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, small_model, normalisation=Normalisation(sky_scale=2e-5),
+                    simulation={"image": {"pixel_scale_arcsec": 0.1}, "beam": [0.89, 0.82, 82.0]},
+                    training={"steps": 10}, metrics={"f1": 0.5}, inference={"sigma_style": 0.3})  # fmt: skip
+    raw = torch.load(path, weights_only=True)  # plain values only
+    assert raw["architecture"] == "two_to_one" and raw["model_config"]["style_channels"] == 2
+    model, info = load_checkpoint(path)
+    assert isinstance(model, TwoToOne) and not model.training
+    assert info["normalisation"].sky_scale == 2e-5
+    assert info["metrics"]["f1"] == 0.5 and info["inference"]["sigma_style"] == 0.3
+    assert info["simulation"]["beam"] == [0.89, 0.82, 82.0] and len(info["checksum"]) == 64
+    x = torch.randn(1, 1, 32, 32)
+    small_model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.reconstruct(x), small_model.reconstruct(x))
+    with pytest.raises(InputError, match="output file exists"):
+        save_checkpoint(path, small_model, normalisation=Normalisation())
+
+
+def test_checkpoint_errors(small_model, tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        load_checkpoint(tmp_path / "none.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x00" * 100)
+    with pytest.raises(InputError, match="corrupt.pt: not a readable astro-i2i checkpoint"):
+        load_checkpoint(corrupt)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, small_model, normalisation=Normalisation())
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(InputError, match="truncated.pt"):
+        load_checkpoint(truncated)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(InputError, match="not an astro-i2i checkpoint"):
+        load_checkpoint(other)
+    # Weights of another architecture (a different width) under this config.
+    payload = torch.load(path, weights_only=True)
+    payload["model_config"]["base_channels"] = 8
+    mismatch = tmp_path / "mismatch.pt"
+    torch.save(payload, mismatch)
+    with pytest.raises(InputError, match="weights do not fit architecture 'two_to_one'"):
+        load_checkpoint(mismatch)
+    payload["architecture"] = "diffusion"
+    unknown = tmp_path / "unknown.pt"
+    torch.save(payload, unknown)
+    with pytest.raises(InputError, match="unknown architecture 'diffusion'"):
+        load_checkpoint(unknown)
+
+
+def test_io_and_catalog_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; import astro_i2i.io, astro_i2i.catalog, astro_i2i.metrics, astro_i2i.simulate, "
+            "astro_i2i.baselines; print('torch' in sys.modules)")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
