@@ -185,6 +185,8 @@ def uncertainty_calibration(mean, sigma, truth, *, z=1.96):
     """
     mean, sigma, truth = (np.asarray(a, float) for a in (mean, sigma, truth))
     finite = np.isfinite(mean) & np.isfinite(sigma) & np.isfinite(truth)
+    if not finite.any():
+        return {"coverage": float("nan"), "spearman": float("nan")}
     error = np.abs(mean[finite] - truth[finite])
     coverage = float(np.mean(error <= z * sigma[finite]))
     rho = stats.spearmanr(sigma[finite], error).statistic if finite.sum() > 2 else float("nan")

@@ -51,10 +51,13 @@ def test_distance_correlation():
     assert dependent > 2.5 * independent
     with pytest.raises(ValueError):
         distance_correlation(a[:1], a[:1])
-    # Differentiable
+    # Differentiable, also with identical samples (empty sky crops)
     b = torch.randn(16, 4, requires_grad=True)
     distance_correlation(b, torch.randn(16, 4)).backward()
     assert b.grad is not None and torch.isfinite(b.grad).all()
+    c = torch.randn(16, 4, requires_grad=True)
+    distance_correlation(c, torch.zeros(16, 4)).backward()
+    assert torch.isfinite(c.grad).all()
 
 
 def test_normalisation_round_trip():

@@ -37,9 +37,9 @@ def cli(ctx, log_level, overwrite):
 
 
 def _register():
-    from . import _catalog, _info, _simulate
+    from . import _catalog, _info, _simulate, _train
 
-    for command in (_info.info, _info.example, _simulate.simulate, _catalog.catalog, _catalog.evaluate):
+    for command in (_info.info, _info.example, _simulate.simulate, _catalog.catalog, _catalog.evaluate, _train.train):
         cli.add_command(command)
 
 

@@ -15,6 +15,7 @@ A checkpoint holds only tensors and plain Python values, so it loads with
 """
 
 import hashlib
+import json
 from pathlib import Path
 
 import torch
@@ -38,6 +39,19 @@ def file_checksum(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _plain(values):
+    """Plain Python values (numpy scalars become floats/ints), as ``weights_only`` loading needs."""
+
+    def convert(value):
+        if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+            return value.item()
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        raise TypeError(f"cannot store {type(value).__name__!r} in a checkpoint")
+
+    return json.loads(json.dumps(values, default=convert))
 
 
 def save_checkpoint(path, model, *, normalisation, simulation=None, training=None, metrics=None, inference=None,
@@ -64,11 +78,11 @@ def save_checkpoint(path, model, *, normalisation, simulation=None, training=Non
         "model_config": dict(model.config),
         "state_dict": {key: value.detach().cpu() for key, value in model.state_dict().items()},
         "normalisation": normalisation.to_dict(),
-        "simulation": simulation or {},
+        "simulation": _plain(simulation or {}),
         "package_version": __version__,
-        "training": training or {},
-        "metrics": metrics or {},
-        "inference": inference or {},
+        "training": _plain(training or {}),
+        "metrics": _plain(metrics or {}),
+        "inference": _plain(inference or {}),
     }
     with atomic_output(path, overwrite=overwrite) as tmp:
         torch.save(payload, tmp)

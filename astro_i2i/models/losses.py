@@ -5,8 +5,11 @@ import torch
 __all__ = ["distance_correlation"]
 
 
-def _centred_distances(x):
-    distances = torch.cdist(x, x)
+def _centred_distances(x, eps=1e-12):
+    # Not torch.cdist: its gradient is NaN at the zero self-distances.
+    squared = (x.unsqueeze(1) - x.unsqueeze(0)).pow(2).sum(dim=-1)
+    off_diagonal = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+    distances = torch.where(off_diagonal, torch.sqrt(squared + eps), torch.zeros_like(squared))
     return distances - distances.mean(dim=0, keepdim=True) - distances.mean(dim=1, keepdim=True) + distances.mean()
 
 

@@ -1,0 +1,45 @@
+"""``astro-i2i train``."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from ._common import CONTEXT_SETTINGS, overwrite_option
+
+
+def config_path(name_or_path):
+    """A shipped training config by name (``two_to_one``, ``mse``, ``*_gpu``) or a YAML path."""
+    from ..data import _data_dir
+    from ..exceptions import InputError
+
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    shipped = _data_dir() / "configs" / f"{name_or_path}.yaml"
+    if not shipped.exists():
+        names = sorted(p.stem for p in (_data_dir() / "configs").glob("*.yaml"))
+        raise InputError(name_or_path, f"no such file or shipped config; shipped: {', '.join(names)}")
+    return shipped
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("config")
+@click.option("-o", "--output", required=True, metavar="MODEL.pt", help="Checkpoint to write (the best model).")
+@click.option("--resume", is_flag=True, help="Continue from MODEL.pt.state.pt.")
+@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")
+@overwrite_option
+def train(config, output, resume, device, overwrite):
+    """Train a model from a YAML CONFIG (a path, or a shipped name: two_to_one, mse, two_to_one_gpu, mse_gpu)."""
+    import torch
+
+    from ..exceptions import InputError
+    from ..training import TrainingConfig
+    from ..training import train as run_training
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device", f"{device!r} asked for, but torch sees no GPU")
+    settings = TrainingConfig.from_yaml(config_path(config))
+    best = run_training(settings, output, resume=resume, device=device, overwrite=overwrite,
+                        progress=sys.stderr.isatty())  # fmt: skip
+    click.echo(f"best validation F1 {100 * best['f1']:.2f} at step {best.get('step')} -> {output}")
