@@ -37,7 +37,9 @@ _BEAM_UNITS = {
     "µjy/beam": 1e-6,
     "ujy beam-1": 1e-6,
 }
-_SKY_UNITS = {"jy/pixel", "jy/pix", "jy pixel-1", "jy pix-1", "mjy/pixel", "jy/sr", "mjy/sr"}
+# Sky-model units: factor to Jy/pixel.
+_PIXEL_UNITS = {"jy/pixel": 1.0, "jy/pix": 1.0, "jy pixel-1": 1.0, "jy pix-1": 1.0, "mjy/pixel": 1e-3}
+_SKY_UNITS = set(_PIXEL_UNITS) | {"jy/sr", "mjy/sr"}
 _SPECTRAL_TYPES = ("FREQ", "VRAD", "VOPT", "VELO", "FELO", "WAVE", "AWAV", "ZOPT", "BETA", "ENER", "WAVN")
 
 
@@ -223,9 +225,6 @@ def _frequency(header, wcs_types):
             if value > 0:
                 return (value * u.Hz).to(u.GHz)
     return None
-
-
-_PIXEL_UNITS = {"jy/pixel": 1.0, "jy/pix": 1.0, "jy pixel-1": 1.0, "jy pix-1": 1.0, "mjy/pixel": 1e-3}
 
 
 def _brightness_scale(header, name, allow_sky=False):
