@@ -111,7 +111,8 @@ def _batches(config, simulation, normalisation, seed):
     pairs = TrainingPairs(simulation, seed=seed, n_pointings=config.data["n_pointings"])
     rng = np.random.default_rng(seed + 1)
     crop, size = config.data["crop"], simulation.image.size
-    radius = simulation.sources.max_radius_arcsec / simulation.image.pixel_scale_arcsec
+    # Crop centres over the whole primary-beam disc: the network must also see its blanked edge.
+    radius = np.sqrt((~pairs.observations[0].blank_mask).sum() / np.pi)
     batch_size, per_image = config.optimisation["batch_size"], config.data["crops_per_image"]
     while True:
         dirty_batch, sky_batch = [], []
@@ -119,7 +120,6 @@ def _batches(config, simulation, normalisation, seed):
             sample = pairs.sample()
             dirty = np.nan_to_num(sample["dirty"])
             for _ in range(per_image):
-                # Crop centres within the source disc, so that most crops hold sources.
                 r, angle = radius * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
                 cx = int(np.clip(size / 2 + r * np.cos(angle) - crop / 2, 0, size - crop))
                 cy = int(np.clip(size / 2 + r * np.sin(angle) - crop / 2, 0, size - crop))
@@ -142,7 +142,7 @@ def _loss(model, config, dirty, sky):
         "content": nnf.mse_loss(model.reconstruct(dirty, style), sky),
         "composite": nnf.mse_loss(model.generate(sky, style), dirty),
         "style_fit": nnf.mse_loss(model.estimate_style(dirty), style.detach()),
-        "distance_correlation": distance_correlation(style, sky),
+        "distance_correlation": distance_correlation(style, sky, squared=True),
     }
     if weights["direct"] > 0:
         parts["direct"] = nnf.mse_loss(model.reconstruct(dirty), sky)

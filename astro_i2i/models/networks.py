@@ -137,12 +137,12 @@ class TwoToOne(nn.Module):
         return nnf.interpolate(style, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
     def encode_style(self, content, composite):
-        """``E(c, x)``: the style that, with ``content``, explains ``composite``."""
-        return self.style_encoder(torch.cat([content, composite], dim=1))
+        """``E(c, x)``: the style that, with ``content``, explains ``composite`` (values in (-1, 1))."""
+        return torch.tanh(self.style_encoder(torch.cat([content, composite], dim=1)))
 
     def estimate_style(self, composite):
-        """``F(x)``: the centre of the plausible styles of a dirty image."""
-        return self.style_estimator(composite)
+        """``F(x)``: the centre of the plausible styles of a dirty image (values in (-1, 1))."""
+        return torch.tanh(self.style_estimator(composite))
 
     def reconstruct(self, composite, style=None):
         """``G_c(s, x)``: the sky; with ``style=None`` the estimated style is used (direct mode)."""
