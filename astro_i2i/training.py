@@ -74,6 +74,9 @@ class TrainingConfig:
         architecture = self.model.get("architecture")
         if architecture not in ARCHITECTURES:
             raise InputError("training config", f"model.architecture {architecture!r} not in {sorted(ARCHITECTURES)}")
+        if (architecture == "two_to_one" and self.losses["distance_correlation"] > 0
+                and self.optimisation["batch_size"] < 4):  # fmt: skip
+            raise InputError("training config", "optimisation.batch_size must be >= 4 for the distance correlation")
         Normalisation(**self.normalisation)
         SimulationConfig.from_dict(self.simulation, source="training config: simulation")
 

@@ -12,7 +12,7 @@ from astro_i2i.training import TrainingConfig, train  # noqa: E402
 TINY = {
     "model": {"architecture": "two_to_one", "base_channels": 4, "depth": 2, "style_channels": 2, "style_levels": 2},
     "data": {"crop": 32, "crops_per_image": 2, "n_pointings": 1},
-    "optimisation": {"steps": 4, "batch_size": 2, "checkpoint_every": 2},
+    "optimisation": {"steps": 4, "batch_size": 4, "checkpoint_every": 2},
     "validation": {"every": 2, "n_images": 2},
 }
 
@@ -53,6 +53,8 @@ def test_mse_baseline_trains(tmp_path):
 def test_config_errors(tmp_path):
     with pytest.raises(InputError, match="unknown key"):
         TrainingConfig(data={"cropsize": 3})
+    with pytest.raises(InputError, match="batch_size must be >= 4"):
+        TrainingConfig(optimisation={"batch_size": 2})
     with pytest.raises(InputError, match="architecture 'gan'"):
         TrainingConfig(model={"architecture": "gan"})
     path = tmp_path / "c.yaml"
