@@ -48,6 +48,7 @@ def distance_correlation(a, b, *, squared=False):
     b_centred = _u_centred_distances(b.reshape(n, -1).float())
     scale = 1.0 / (n * (n - 3))
     covariance = scale * (a_centred * b_centred).sum()
-    variance = scale * torch.sqrt((a_centred * a_centred).sum() * (b_centred * b_centred).sum())
+    # eps inside the sqrt: a batch of empty skies has zero variance, and sqrt'(0) is infinite.
+    variance = scale * torch.sqrt((a_centred * a_centred).sum() * (b_centred * b_centred).sum() + 1e-20)
     r_squared = covariance / (variance + 1e-12)
     return r_squared if squared else torch.sqrt(torch.clamp(r_squared, min=0.0) + 1e-12)
