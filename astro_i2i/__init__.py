@@ -1,10 +1,19 @@
 """astro-i2i: radio sky models, uncertainty maps and source catalogues from dirty images.
 
 The I/O, catalogue and metrics modules import without torch; the model,
-training and inference modules need it.
+training and inference modules need it. ``from astro_i2i import Reconstructor``
+imports torch only when ``Reconstructor`` is first used.
 """
 
 from ._version import __version__
 from .exceptions import InputError
 
-__all__ = ["__version__", "InputError"]
+__all__ = ["__version__", "InputError", "Reconstructor", "Reconstruction"]
+
+
+def __getattr__(name):
+    if name in ("Reconstructor", "Reconstruction"):
+        from . import inference
+
+        return getattr(inference, name)
+    raise AttributeError(f"module 'astro_i2i' has no attribute {name!r}")

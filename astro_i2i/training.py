@@ -24,16 +24,21 @@ from torch.nn import functional as nnf
 
 from ._atomic import atomic_output, check_output_path
 from ._version import __version__
-from .catalog import find_sources
+from .catalog import find_sources, sky_model_threshold
 from .exceptions import InputError
+from .inference import reconstruct_sky
 from .io import fit_psf_beam
 from .metrics import score_catalogs, uncertainty_calibration
 from .models import ARCHITECTURES, Normalisation, distance_correlation, load_checkpoint, save_checkpoint
 from .simulate import Observation, SimulationConfig, TrainingPairs, image_wcs, simulate_image, truth_rows
 
-__all__ = ["TrainingConfig", "train", "validation_set", "reconstruct_sky", "evaluate_model", "calibrate_sigma_style"]
+__all__ = ["TrainingConfig", "train", "validation_set", "evaluate_model", "calibrate_sigma_style",
+           "beam_area_pixels"]
 
+SAMPLES = 10  #: style samples for the uncertainty map
 SIGMA_STYLE_GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+#: Detection thresholds tried on validation data (`~astro_i2i.catalog.sky_model_threshold`).
+DETECTION_NSIGMA_GRID = (0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ class TrainingConfig:
         "optimisation": {"steps": 2000, "batch_size": 8, "learning_rate": 2e-3, "checkpoint_every": 100,
                          "threads": 0},
         "losses": {"content": 1.0, "composite": 1.0, "direct": 1.0, "style_fit": 1.0, "distance_correlation": 0.1},
-        "validation": {"every": 500, "n_images": 40, "seed": 1_000_000, "nsigma": 5.0},
+        "validation": {"every": 500, "n_images": 40, "seed": 1_000_000},
     }  # fmt: skip
 
     def __post_init__(self):
@@ -129,8 +134,10 @@ def _batches(config, simulation, normalisation, seed):
                 window = (slice(cy, cy + crop), slice(cx, cx + crop))
                 dirty_batch.append(dirty[window])
                 sky_batch.append(sample["sky"][window])
-        dirty_t = torch.from_numpy(np.stack(dirty_batch[:batch_size])[:, None].astype(np.float32))
-        sky_t = torch.from_numpy(np.stack(sky_batch[:batch_size])[:, None].astype(np.float32))
+        dirty_t = normalisation.to_network_grid(
+            torch.from_numpy(np.stack(dirty_batch[:batch_size])[:, None].astype(np.float32)), kind="dirty")
+        sky_t = normalisation.to_network_grid(
+            torch.from_numpy(np.stack(sky_batch[:batch_size])[:, None].astype(np.float32)), kind="sky")
         yield normalisation.dirty_to_network(dirty_t), normalisation.sky_to_network(sky_t)
 
 
@@ -166,45 +173,47 @@ def validation_set(simulation, n_images, seed):
     return images, Table({key: np.concatenate(values) for key, values in columns.items()})
 
 
-@torch.no_grad()
-def reconstruct_sky(model, normalisation, dirty, *, samples=1, sigma_style=0.0, seed=0, device="cpu"):
-    """Sky (Jy/pixel) and per-pixel standard deviation from a dirty image (Jy/beam), single pass.
+def beam_area_pixels(simulation_record):
+    """The synthesized beam's area in pixels, from a checkpoint's ``simulation`` record."""
+    bmaj, bmin = simulation_record["beam"][:2]
+    return float(np.pi / (4 * np.log(2)) * bmaj * bmin / simulation_record["image"]["pixel_scale_arcsec"] ** 2)
 
-    The image size must be a multiple of the network's ``2**depth``; blanked
-    pixels are filled with 0 for the network and NaN in the outputs.
+
+def evaluate_model(model, normalisation, images, truth, *, beam_area_pixels, samples=1, sigma_style=0.0,
+                   detection_nsigma=None, device="cpu"):  # fmt: skip
+    """Catalogue F1 (and flux accuracy) of a model on simulated images; dict of figures.
+
+    Sources are found in the reconstructed sky (the mean of ``samples``
+    reconstructions) above `~astro_i2i.catalog.sky_model_threshold`. With
+    ``detection_nsigma=None`` every value of `DETECTION_NSIGMA_GRID` is tried
+    and the one with the best F1 is reported (as ``detection_nsigma``).
     """
-    blank = ~np.isfinite(dirty)
-    x = torch.from_numpy(normalisation.dirty_to_network(np.nan_to_num(dirty)).astype(np.float32))[None, None].to(device)
-    if samples <= 1 or model.architecture == "mse_unet":
-        skies = model.reconstruct(x)[None]
-    else:
-        generator = torch.Generator(device=device).manual_seed(seed)
-        skies = model.sample_reconstructions(x, samples=samples, sigma_style=sigma_style, generator=generator)
-    physical = normalisation.sky_from_network(skies[:, 0, 0].double()).cpu().numpy()
-    mean = physical.mean(axis=0)
-    std = physical.std(axis=0) if len(physical) > 1 else np.zeros_like(mean)
-    mean[blank], std[blank] = np.nan, np.nan
-    return mean, std
-
-
-def evaluate_model(model, normalisation, images, truth, *, samples=1, sigma_style=0.0, nsigma=5.0, device="cpu"):
-    """Catalogue F1 (and flux accuracy) of a model on simulated images; dict of figures."""
-    detections, coverage = {}, []
+    reconstructions, coverage = [], []
     for i, image in enumerate(images):
         mean, std = reconstruct_sky(model, normalisation, image["dirty"], samples=samples, sigma_style=sigma_style,
                                     seed=i, device=device)  # fmt: skip
-        detections[i] = find_sources(mean, image["wcs"], nsigma=nsigma, uncertainty=std if samples > 1 else None)
+        reconstructions.append(mean)
         if samples > 1:
             coverage.append(uncertainty_calibration(mean, std, image["sky"])["coverage"])
-    score = score_catalogs(detections, truth)
-    result = {"purity": score.purity, "completeness": score.completeness, "f1": score.f1,
-              "flux_within_20_percent": score.flux_within_20_percent, "n_images": len(images)}  # fmt: skip
+    grid = DETECTION_NSIGMA_GRID if detection_nsigma is None else (detection_nsigma,)
+    results = []
+    for nsigma in grid:
+        detections = {
+            i: find_sources(mean, image["wcs"],
+                            threshold=sky_model_threshold(image["dirty"], beam_area_pixels, nsigma=nsigma))
+            for i, (mean, image) in enumerate(zip(reconstructions, images))
+        }  # fmt: skip
+        score = score_catalogs(detections, truth)
+        results.append({"purity": score.purity, "completeness": score.completeness, "f1": score.f1,
+                        "flux_within_20_percent": score.flux_within_20_percent, "n_images": len(images),
+                        "detection_nsigma": float(nsigma)})  # fmt: skip
+    result = max(results, key=lambda r: np.nan_to_num(r["f1"]))
     if coverage:
         result["coverage"] = float(np.mean(coverage))
     return result
 
 
-def calibrate_sigma_style(model, normalisation, images, *, samples=10, target=0.95, grid=SIGMA_STYLE_GRID,
+def calibrate_sigma_style(model, normalisation, images, *, samples=SAMPLES, target=0.95, grid=SIGMA_STYLE_GRID,
                           device="cpu"):  # fmt: skip
     """The style perturbation whose uncertainty map is best calibrated on ``images``.
 
@@ -296,6 +305,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     images, truth = validation_set(simulation, int(validation["n_images"]), int(validation["seed"]))
     batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step)
     record = _simulation_record(simulation)
+    beam_pixels = beam_area_pixels(record)
     hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {device}"
 
     def save_state():
@@ -323,7 +333,8 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             raise RuntimeError(f"training diverged at step {step}: loss {float(loss.detach())} ({parts})")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        for network in model.children():  # each network on its own: the sky's small MSE must not be
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)  # clipped away by the style losses
         optimiser.step()
         scheduler.step()
         step += 1
@@ -335,17 +346,18 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             log({"step": step, "time_s": round(elapsed, 1), "loss": float(loss.detach()), **parts})
         if step % int(validation["every"]) == 0 or step == steps:
             model.eval()
-            metrics = evaluate_model(model, normalisation, images, truth, nsigma=validation["nsigma"], device=device)
+            metrics = evaluate_model(model, normalisation, images, truth, beam_area_pixels=beam_pixels, device=device)
             model.train()
             log({"step": step, "time_s": round(elapsed, 1), "validation": metrics})
-            logger.info("step %d: validation F1 %.4f (P %.4f, C %.4f)", step, metrics["f1"], metrics["purity"],
-                        metrics["completeness"])  # fmt: skip
+            logger.info("step %d: validation F1 %.4f (P %.4f, C %.4f; threshold %g sigma)", step, metrics["f1"],
+                        metrics["purity"], metrics["completeness"], metrics["detection_nsigma"])  # fmt: skip
             if np.nan_to_num(metrics["f1"]) > best["f1"]:
                 best = {**metrics, "step": step}
                 save_checkpoint(output, model, normalisation=normalisation, simulation=record,
                                 training={"steps": step, "time_s": elapsed, "hardware": hardware,
                                           "config": config.to_dict(), "torch": torch.__version__},
-                                metrics={"validation": best}, overwrite=True)  # fmt: skip
+                                metrics={"validation": best},
+                                inference={"detection_nsigma": best["detection_nsigma"]}, overwrite=True)  # fmt: skip
         if step % int(config.optimisation["checkpoint_every"]) == 0 or step == steps:
             save_state()
     if bar is not None:
@@ -354,10 +366,17 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         best_model, info = load_checkpoint(output, device=device)
         sigma, table = calibrate_sigma_style(best_model, normalisation, images[: max(1, len(images) // 4)],
                                              device=device)  # fmt: skip
-        log({"sigma_style": sigma, "coverage_by_sigma_style": table})
         logger.info("sigma_style %.3g gives coverage %.3f", sigma, dict(table)[sigma])
+        sampled = evaluate_model(best_model, normalisation, images, truth, beam_area_pixels=beam_pixels,
+                                 samples=SAMPLES, sigma_style=sigma, device=device)  # fmt: skip
+        log({"sigma_style": sigma, "coverage_by_sigma_style": table, "validation_samples": sampled})
+        logger.info("K = %d: validation F1 %.4f (threshold %g sigma)", SAMPLES, sampled["f1"],
+                    sampled["detection_nsigma"])  # fmt: skip
         save_checkpoint(output, best_model, normalisation=normalisation, simulation=info["simulation"],
-                        training=info["training"], metrics={**info["metrics"], "coverage_by_sigma_style": table},
-                        inference={"sigma_style": sigma}, overwrite=True)  # fmt: skip
+                        training=info["training"],
+                        metrics={**info["metrics"], "validation_samples": sampled, "coverage_by_sigma_style": table},
+                        inference={**info["inference"], "sigma_style": sigma, "samples": SAMPLES,
+                                   "detection_nsigma_samples": sampled["detection_nsigma"]},
+                        overwrite=True)  # fmt: skip
     logger.info("best validation F1 %.4f at step %d -> %s (%s)", best["f1"], best.get("step", 0), output, __version__)
     return best

@@ -37,9 +37,10 @@ def cli(ctx, log_level, overwrite):
 
 
 def _register():
-    from . import _catalog, _info, _simulate, _train
+    from . import _catalog, _info, _reconstruct, _simulate, _train
 
-    for command in (_info.info, _info.example, _simulate.simulate, _catalog.catalog, _catalog.evaluate, _train.train):
+    for command in (_reconstruct.reconstruct, _reconstruct.generate, _info.info, _info.example, _simulate.simulate,
+                    _catalog.catalog, _catalog.evaluate, _train.train):  # fmt: skip
         cli.add_command(command)
 
 

@@ -1,0 +1,135 @@
+"""``astro-i2i reconstruct`` and ``astro-i2i generate``."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from ._catalog import _stem, _write_regions
+from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu, psf_option
+
+
+def _model_option(function):
+    return click.option("--model", default=None, metavar="NAME|PATH",
+                        help="Shipped model name or a checkpoint (default: the shipped 2-to-1 model).")(function)  # fmt: skip
+
+
+def _device_option(function):
+    return click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")(
+        function
+    )
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("dirty")
+@click.option("-o", "--output", default=None, metavar="OUT", help="Product file (default: DIRTY stem + '_i2i.fits').")
+@click.option("--samples", "-k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Style samples K for the uncertainty map; 1 = direct mode (one network run).")  # fmt: skip
+@_model_option
+@psf_option
+@beam_option
+@hdu_option
+@_device_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Tiles per network call.")
+@click.option("--seed", type=int, default=None, help="Seed of the style samples (default: random, recorded).")
+@click.option("--quicklook", default=None, metavar="PNG", help="Also write a PNG: dirty, sky, uncertainty, sources.")
+@click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
+@click.option("--force", is_flag=True, help="Go on even if the image's beam differs from the model's by > 2x.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@overwrite_option
+def reconstruct(dirty, output, samples, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,
+                no_progress, overwrite):  # fmt: skip
+    """Reconstruct the sky model of DIRTY, with an uncertainty map and a source catalogue."""
+    from .._atomic import check_output_path
+    from ..inference import Reconstructor
+    from ..io import read_image
+
+    output = Path(output) if output else Path(_stem(dirty) + "_i2i.fits")
+    for path in (output, quicklook, regions):
+        if path:
+            check_output_path(path, overwrite=overwrite)
+    image = read_image(dirty, hdu=parse_hdu(hdu), psf=psf, beam=beam)
+    reconstructor = Reconstructor.from_pretrained(model, device=device)
+    result = reconstructor.reconstruct(image, samples=samples, seed=seed, batch_size=batch_size, force=force,
+                                       progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
+    result.write(output, overwrite=overwrite)
+    if regions:
+        _write_regions(result.catalog, regions, overwrite)
+    if quicklook:
+        write_quicklook(result, quicklook, overwrite=overwrite)
+    for line in summary(result, output):
+        click.echo(line)
+
+
+def summary(result, output):
+    """A few lines on a `~astro_i2i.inference.Reconstruction`."""
+    catalog = result.catalog
+    mode = "direct" if result.uncertainty is None else f"K = {result.provenance['samples']}"
+    lines = [f"{result.image.name}: {len(catalog)} source(s) ({mode}, model {result.provenance['model']}, "
+             f"seed {result.provenance['seed']})"]  # fmt: skip
+    for row in catalog[:5]:
+        err = row["flux_err"].to_value("mJy")
+        err_text = f" +- {err:.3f}" if err == err else ""
+        fraction = row["detection_fraction"]
+        found = f", found in {100 * fraction:.0f} % of samples" if fraction == fraction else ""
+        lines.append(f"  #{row['id']}: RA {row['ra'].to_value('deg'):.6f} Dec {row['dec'].to_value('deg'):+.6f}  "
+                     f"{row['flux'].to_value('mJy'):.3f}{err_text} mJy{found}")  # fmt: skip
+    if len(catalog) > 5:
+        lines.append(f"  ... and {len(catalog) - 5} more")
+    lines.append(f"-> {output}")
+    return lines
+
+
+def write_quicklook(result, path, *, overwrite=False):
+    """PNG: the dirty image, the sky, the uncertainty, with the catalogue marked (WCS axes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    from .._atomic import atomic_output
+
+    panels = [("dirty image (Jy/beam)", result.image.data), ("sky model (Jy/pixel)", result.sky)]
+    if result.uncertainty is not None:
+        panels.append(("uncertainty (Jy/pixel)", result.uncertainty))
+    fig = plt.figure(figsize=(4.2 * len(panels), 4.4))
+    for i, (title, data) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1, projection=result.wcs)
+        finite = data[np.isfinite(data)]
+        low, high = np.percentile(finite, [1, 99.9]) if finite.size else (0, 1)
+        shown = ax.imshow(data, origin="lower", cmap="inferno", vmin=low, vmax=high if high > low else low + 1)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+        if len(result.catalog):
+            ax.scatter(result.catalog["x"].value, result.catalog["y"].value, s=120, facecolors="none",
+                       edgecolors="cyan", linewidths=0.8)  # fmt: skip
+        ax.set_title(title, fontsize=10)
+        ax.coords[0].set_axislabel("RA")
+        ax.coords[1].set_axislabel("Dec" if i == 0 else " ")
+    fig.suptitle(f"{Path(result.image.name).name}: {len(result.catalog)} source(s)", fontsize=11)
+    fig.tight_layout()
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("sky")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Dirty image to write (FITS).")
+@click.option("--style-from", default=None, metavar="DIRTY", help="Use the estimated style of this dirty image.")
+@click.option("--seed", type=int, default=None, help="Without --style-from: seed of the simulated noise style.")
+@_model_option
+@hdu_option
+@_device_option
+@overwrite_option
+def generate(sky, output, style_from, seed, model, hdu, device, overwrite):
+    """Generate a dirty image from a sky model SKY (Jy/pixel) and a style."""
+    from .._atomic import atomic_output, check_output_path
+    from ..inference import Reconstructor
+
+    check_output_path(output, overwrite=overwrite)
+    reconstructor = Reconstructor.from_pretrained(model, device=device)
+    hdu_out = reconstructor.generate(sky, style_from=style_from, seed=seed, hdu=parse_hdu(hdu))
+    with atomic_output(output, overwrite=overwrite) as tmp:
+        hdu_out.writeto(tmp, output_verify="exception")
+    click.echo(f"generated dirty image -> {output}")

@@ -1,0 +1,248 @@
+"""Reconstructor: tiles, blanks, beams, pixel scales, uncertainty, generation, and the CLI commands."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from astropy import units as u
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from astro_i2i import InputError
+from astro_i2i.cli import main
+from astro_i2i.inference import Reconstructor, _blend_window, _tile_starts, _tiled, reconstruct_sky
+from astro_i2i.io import read_image, read_products
+from astro_i2i.models import MSEUNet, Normalisation, TwoToOne, save_checkpoint
+
+from .conftest import celestial_header, make_data
+
+TILE = 64  # the test models' training image size
+
+
+def _simulation_record(size=TILE):
+    return {"image": {"size": size, "pixel_scale_arcsec": 0.1}, "beam": [0.89, 0.82, 82.0]}
+
+
+@pytest.fixture(scope="module")
+def model_paths(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("models")
+    two = TwoToOne(base_channels=4, depth=2, style_channels=2, style_levels=1)
+    mse = MSEUNet(base_channels=4, depth=2)
+    norm = Normalisation(downsample=2, sky_scale=1.2e-4)
+    inference = {"sigma_style": 0.5, "detection_nsigma": 1.0, "detection_nsigma_samples": 1.0}
+    paths = {}
+    for name, model in (("two_to_one", two), ("mse", mse)):
+        paths[name] = save_checkpoint(folder / f"{name}.pt", model, normalisation=norm,
+                                      simulation=_simulation_record(), inference=inference)  # fmt: skip
+    return paths
+
+
+@pytest.fixture(scope="module")
+def reconstructor(model_paths):
+    return Reconstructor.from_pretrained(model_paths["two_to_one"])
+
+
+def _image(n=96, seed=0, **kwargs):
+    header, shape = celestial_header(n, **kwargs)
+    return make_data(shape, seed=seed), header
+
+
+def test_tile_layout_covers_the_image():
+    assert _tile_starts(64, 64, 16) == [0]
+    starts = _tile_starts(200, 64, 16)
+    assert starts[0] == 0 and starts[-1] == 200 - 64
+    assert all(b - a <= 48 for a, b in zip(starts, starts[1:]))
+    window = _blend_window(64, 16)
+    assert window.min() > 0 and window[32, 32] == 1
+    np.testing.assert_allclose(window, window.T)
+
+
+def test_tiled_blending_is_exact_for_a_pointwise_function():
+    image = np.random.default_rng(1).normal(size=(150, 170)).astype(np.float32)
+
+    def apply(tiles, indices):
+        return 2 * tiles[:, None], None
+
+    out, style = _tiled(image, apply, tile=64, overlap=16, multiple=8, batch_size=3, n_out=1)
+    assert style is None
+    np.testing.assert_allclose(out[0], 2 * image, rtol=1e-5, atol=1e-6)
+
+
+def test_reconstruct_shapes_blanks_and_seeds(reconstructor):
+    data, header = _image()
+    result = reconstructor.reconstruct((data, header), samples=4, seed=3)
+    blank = np.isnan(data)
+    assert result.sky.shape == data.shape and result.uncertainty.shape == data.shape
+    assert np.all(np.isnan(result.sky[blank])) and np.all(np.isnan(result.uncertainty[blank]))
+    assert np.all(np.isfinite(result.sky[~blank]))
+    assert np.all(result.uncertainty[~blank] >= 0) and np.nanmax(result.uncertainty) > 0
+    assert result.style.shape[0] == 2 and result.style.shape[1:] == (96 // 4, 96 // 4)
+    again = reconstructor.reconstruct((data, header), samples=4, seed=3)
+    np.testing.assert_array_equal(again.sky, result.sky)
+    other = reconstructor.reconstruct((data, header), samples=4, seed=4)
+    assert not np.array_equal(other.uncertainty, result.uncertainty)
+    assert result.provenance["seed"] == 3 and result.provenance["samples"] == 4
+    fractions = result.catalog["detection_fraction"]
+    assert np.all((fractions >= 0) & (fractions <= 1))
+
+
+def test_direct_mode_has_no_uncertainty(reconstructor, tmp_path):
+    data, header = _image()
+    result = reconstructor.reconstruct((data, header), samples=1, seed=0)
+    assert result.uncertainty is None
+    path = result.write(tmp_path / "direct.fits")
+    with fits.open(path) as hdulist:
+        assert "UNCERTAINTY" not in [h.name for h in hdulist]
+        assert hdulist[0].header["I2IUNC"] is False
+        assert hdulist[0].header["I2INSAMP"] == 1
+    with pytest.raises(InputError, match="exists"):
+        result.write(path)
+
+
+def test_single_tile_matches_the_array_core(reconstructor):
+    data, header = _image(n=TILE)
+    result = reconstructor.reconstruct((data, header), samples=1, seed=0)
+    mean, _ = reconstruct_sky(reconstructor.model, reconstructor.normalisation, data)
+    np.testing.assert_allclose(result.sky, mean, rtol=1e-5, atol=1e-12)
+
+
+def test_small_images_are_padded(reconstructor):
+    data, header = _image(n=40)
+    result = reconstructor.reconstruct((data, header), samples=2, seed=0)
+    assert result.sky.shape == (40, 40)
+
+
+def test_beam_checks(reconstructor):
+    data, header = _image()
+    header["BMAJ"], header["BMIN"] = 3.0 / 3600, 2.5 / 3600
+    with pytest.raises(InputError, match=r"differs from the model's.*force"):
+        reconstructor.reconstruct((data, header), samples=1, seed=0)
+    assert reconstructor.reconstruct((data, header), samples=1, seed=0, force=True).sky.shape == data.shape
+    data, header = _image(beam=False)
+    with pytest.warns(UserWarning, match="no beam"):
+        reconstructor.reconstruct((data, header), samples=1, seed=0)
+
+
+def test_other_pixel_scales_are_reprojected(reconstructor):
+    data, header = _image(n=64)
+    header["CDELT1"], header["CDELT2"] = header["CDELT1"] * 2, header["CDELT2"] * 2
+    header["CRPIX1"] = header["CRPIX2"] = 33.0
+    image = read_image((data, header))
+    grid_data, grid_wcs, reprojected = reconstructor._model_grid(image)
+    assert reprojected and grid_data.shape == (128, 128)
+    assert grid_wcs.proj_plane_pixel_scales()[0].to_value(u.arcsec) == pytest.approx(0.1)
+    # A Gaussian (Jy/pixel) on the model grid keeps its flux on the input grid.
+    yy, xx = np.mgrid[:128, :128]
+    gaussian = np.exp(-((xx - 64.5) ** 2 + (yy - 63.5) ** 2) / (2 * 6.0**2)).astype(np.float32)
+    back = reconstructor._back_to_input([gaussian], grid_wcs, image)[0]
+    assert back.shape == (64, 64)
+    assert np.nansum(back) == pytest.approx(gaussian.sum(), rel=0.02)
+    result = reconstructor.reconstruct((data, header), samples=1, seed=0)
+    assert result.sky.shape == (64, 64)
+    assert np.all(np.isnan(result.sky[np.isnan(data)]))
+
+
+def test_mse_model_is_direct_only(model_paths):
+    mse = Reconstructor.from_pretrained(model_paths["mse"])
+    data, header = _image()
+    result = mse.reconstruct((data, header), samples=5, seed=0)
+    assert result.uncertainty is None and result.style is None and result.provenance["samples"] == 1
+    with pytest.raises(InputError, match="cannot generate"):
+        mse.generate((np.zeros((64, 64), np.float32), celestial_header(64, bunit="Jy/pixel")[0]))
+
+
+def test_generate(reconstructor):
+    header, _ = celestial_header(64, bunit="Jy/pixel")
+    sky = np.zeros((64, 64), dtype=np.float32)
+    sky[30:34, 30:34] = 1e-5
+    dirty_data, dirty_header = _image(n=64)
+    hdu = reconstructor.generate((sky, header), style_from=(dirty_data, dirty_header))
+    assert hdu.data.shape == (64, 64) and hdu.header["BUNIT"] == "Jy/beam"
+    assert np.all(np.isfinite(hdu.data)) and "BMAJ" in hdu.header
+    style = reconstructor.estimate_style((dirty_data, dirty_header))
+    np.testing.assert_allclose(reconstructor.generate((sky, header), style=style).data, hdu.data, rtol=1e-5)
+    with pytest.raises(ValueError, match="channels"):
+        reconstructor.generate((sky, header), style=np.zeros((5, 4, 4)))
+    with pytest.raises(InputError, match="Jy/pixel"):
+        reconstructor.generate((dirty_data, dirty_header))
+
+
+def test_from_pretrained_errors(tmp_path):
+    with pytest.raises(InputError, match="no such model"):
+        Reconstructor.from_pretrained("no-such-model")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="bad.pt"):
+        Reconstructor.from_pretrained(bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no GPU"):
+            Reconstructor.from_pretrained(bad, device="cuda")
+
+
+def test_samples_must_be_positive(reconstructor):
+    data, header = _image()
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="samples"):
+            reconstructor.reconstruct((data, header), samples=bad)
+
+
+def test_cli_reconstruct(model_paths, write_image, tmp_path, capsys):
+    dirty = write_image("field.fits", n=96)
+    status = _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "3", "--seed", "1",
+                   "--quicklook", str(tmp_path / "q.png"), "--regions", str(tmp_path / "q.reg"), "--no-progress"])  # fmt: skip
+    assert status == 0
+    out = tmp_path / "field_i2i.fits"
+    products = read_products(out)
+    assert products.provenance["samples"] == 3 and products.uncertainty is not None
+    assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
+    assert str(out) in capsys.readouterr().out
+    # An existing output is kept, with a one-line error and status 2.
+    before = out.read_bytes()
+    assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"])]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists" in err and "Traceback" not in err
+    assert out.read_bytes() == before
+
+
+def test_cli_reconstruct_refuses_a_foreign_beam(model_paths, write_image, tmp_path, capsys):
+    dirty = write_image("wide.fits", header_extra={"BMAJ": 4 / 3600, "BMIN": 3 / 3600})
+    assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "wide.fits" in err and "4\" x 3\"" in err and "0.89" in err
+    assert not (tmp_path / "wide_i2i.fits").exists()
+    assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "1", "--force"]) == 0
+
+
+def test_cli_generate(model_paths, tmp_path, capsys):
+    header, _ = celestial_header(64, bunit="Jy/pixel")
+    sky = tmp_path / "sky.fits"
+    fits.PrimaryHDU(np.zeros((64, 64), np.float32), header=header).writeto(sky)
+    dirty_header, shape = celestial_header(64)
+    dirty = tmp_path / "dirty.fits"
+    fits.PrimaryHDU(make_data(shape), header=dirty_header).writeto(dirty)
+    out = tmp_path / "gen.fits"
+    assert _run(["generate", str(sky), "--style-from", str(dirty), "-o", str(out),
+                 "--model", str(model_paths["two_to_one"])]) == 0  # fmt: skip
+    with fits.open(out) as hdulist:
+        assert hdulist[0].data.shape == (64, 64)
+        assert WCS(hdulist[0].header).pixel_n_dim == 2
+
+
+def _run(args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            main(args)
+        except SystemExit as exc:
+            return exc.code
+    return 0
+
+
+def test_top_level_import():
+    import astro_i2i
+
+    assert astro_i2i.Reconstructor is Reconstructor
+    with pytest.raises(AttributeError):
+        astro_i2i.NoSuchThing  # noqa: B018
