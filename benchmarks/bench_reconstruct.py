@@ -17,7 +17,6 @@ import time
 
 import numpy as np
 import torch
-from astropy.io import fits
 
 from astro_i2i.data import example_path
 from astro_i2i.inference import Reconstructor
@@ -31,16 +30,14 @@ args = parser.parse_args()
 
 
 def big_image():
-    with fits.open(example_path("dirty")) as hdulist:
-        data = np.squeeze(hdulist[0].data).astype(np.float32)
-        header = hdulist[0].header.copy()
-    data = np.tile(data, (8, 8))
-    for key in list(header):
-        if key[-1:] in "34" and key[:-1] in ("NAXIS", "CTYPE", "CRVAL", "CDELT", "CRPIX", "CUNIT"):
-            del header[key]
-    header["NAXIS"] = 2
+    from astro_i2i.io import read_image
+
+    image = read_image(example_path("dirty"))
+    header = image.wcs.to_header()
+    header.update(image.beam.to_header_keywords())
+    header["BUNIT"] = "Jy/beam"
     header["CRPIX1"], header["CRPIX2"] = 2049.0, 2049.0
-    return data, header
+    return np.tile(image.data.astype(np.float32), (8, 8)), header
 
 
 if args.big:

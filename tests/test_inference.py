@@ -246,3 +246,31 @@ def test_top_level_import():
     assert astro_i2i.Reconstructor is Reconstructor
     with pytest.raises(AttributeError):
         astro_i2i.NoSuchThing  # noqa: B018
+
+
+def test_shipped_models_are_self_describing():
+    available = Reconstructor.available_models()
+    assert list(available)[:2] == ["two_to_one", "mse"]
+    default = Reconstructor.from_pretrained()
+    assert default.name == "two_to_one" and default.model.architecture == "two_to_one"
+    info = default.info
+    assert info["training"]["config"]["model"]["architecture"] == "two_to_one"
+    assert info["normalisation"].downsample == 4
+    assert info["simulation"]["image"] == {"size": 512, "pixel_scale_arcsec": 0.1}
+    assert info["package_version"] and info["metrics"]["validation"]["n_images"] > 0
+    assert 0 < info["inference"]["sigma_style"] and info["inference"]["detection_nsigma"] > 0
+    assert default.beam.major.to_value(u.arcsec) == pytest.approx(0.89, abs=0.02)
+
+
+def test_cli_reconstructs_the_shipped_example(tmp_path, capsys):
+    from astro_i2i.data import example_path
+
+    out = tmp_path / "example_i2i.fits"
+    assert _run(["reconstruct", str(example_path("dirty")), "-o", str(out), "-k", "4", "--seed", "0"]) == 0
+    products = read_products(out)
+    dirty = read_image(example_path("dirty"))
+    assert products.sky.shape == dirty.data.shape
+    np.testing.assert_array_equal(np.isnan(products.sky), np.isnan(dirty.data))
+    assert products.provenance["model"] == "two_to_one" and products.provenance["samples"] == 4
+    assert products.header["BUNIT"] == "Jy/pixel" and "BMAJ" in products.header
+    assert "source(s)" in capsys.readouterr().out

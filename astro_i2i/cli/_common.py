@@ -1,6 +1,8 @@
 """Pieces shared by the commands: options, logging set-up."""
 
 import logging
+import sys
+import warnings
 
 import click
 
@@ -24,6 +26,12 @@ def configure_logging(level):
     handler._astro_i2i = True
     logger.addHandler(handler)
     logger.propagate = False
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line on stderr, like the log records (no source line)."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def parse_hdu(value):
