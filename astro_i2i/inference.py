@@ -2,7 +2,8 @@
 
 `Reconstructor` is what pipelines use; ``astro-i2i reconstruct`` and
 ``astro-i2i generate`` are thin wrappers around it. Images of any size are cut
-into overlapping tiles of the size the model was trained on, blended with
+into overlapping tiles of the size the model was trained on; each tile's
+outputs next to its inner edges are dropped and neighbours cross-fade with
 raised-cosine weights; blanked pixels are filled with zero for the network and
 NaN again in every output.
 """
@@ -32,8 +33,9 @@ __all__ = ["Reconstructor", "Reconstruction", "reconstruct_sky"]
 
 logger = logging.getLogger(__name__)
 
-#: Overlap of neighbouring tiles, pixels of the model's grid.
-TILE_OVERLAP = 128
+#: Each tile drops this fraction of its size at its inner edges, and neighbours
+#: cross-fade over the same width again: 64 + 64 pixels for 512 x 512 tiles.
+TILE_MARGIN_FRACTION = 1 / 8
 #: Input pixel scales within this fraction of the model's are used as they are.
 PIXEL_SCALE_TOLERANCE = 0.10
 #: Input beams more than this factor from the model's are refused (unless forced).
@@ -50,17 +52,27 @@ def _tile_starts(length, tile, overlap):
     return sorted(set(range(0, length - tile, stride)) | {length - tile})
 
 
-def _blend_window(tile, overlap):
-    """2-D weights: 1 inside, a raised-cosine ramp over ``overlap`` pixels at each edge, never 0."""
-    ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
-    w = np.ones(tile)
-    w[:overlap], w[tile - overlap :] = ramp, ramp[::-1]
-    return np.outer(w, w)
+def _edge_weights(start, tile, length, margin, ramp):
+    """1-D blending weights of one tile: 0 over ``margin`` pixels at an edge inside the image (where
+    the network saw zero padding instead of the neighbours), then a raised-cosine ramp, then 1."""
+    w = np.ones(tile, dtype=np.float32)
+    rise = (0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)).astype(np.float32)
+    if start > 0:
+        w[:margin] = 0
+        w[margin : margin + ramp] = rise
+    if start + tile < length:
+        w[tile - margin :] = 0
+        w[tile - margin - ramp : tile - margin] = np.minimum(w[tile - margin - ramp : tile - margin], rise[::-1])
+    return w
 
 
-def _tiled(image, apply, *, tile, overlap, multiple, batch_size, n_out, style_factor=None, progress_bar=False):
+def _tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, style_factor=None,
+           progress_bar=False):  # fmt: skip
     """Run ``apply`` over overlapping tiles of a 2-D image and blend the results.
 
+    Neighbouring tiles overlap by ``2 * margin + ramp`` pixels: each drops the
+    ``margin`` pixels next to its inner edges and the two cross-fade over
+    ``ramp`` pixels (raised cosine, weights summing to 1).
     ``apply(tiles, indices)`` takes a float32 array ``(B, tile, tile)`` and the
     tiles' indices and returns ``(outputs (B, n_out, tile, tile), style)``,
     ``style`` being None or ``(B, C, tile / style_factor, tile / style_factor)``.
@@ -71,11 +83,11 @@ def _tiled(image, apply, *, tile, overlap, multiple, batch_size, n_out, style_fa
     pad_x = max(tile, -(-nx // multiple) * multiple)
     padded = np.zeros((pad_y, pad_x), dtype=np.float32)
     padded[:ny, :nx] = np.nan_to_num(image)
-    window = _blend_window(tile, overlap).astype(np.float32)
+    overlap = 2 * margin + ramp
     corners = [(y, x) for y in _tile_starts(pad_y, tile, overlap) for x in _tile_starts(pad_x, tile, overlap)]
     total = np.zeros((n_out, pad_y, pad_x), dtype=np.float32)
     weight = np.zeros((pad_y, pad_x), dtype=np.float32)
-    style_total = style_weight = style_window = None
+    style_total = style_weight = None
     bar = None
     if progress_bar:
         from tqdm.auto import tqdm
@@ -86,6 +98,7 @@ def _tiled(image, apply, *, tile, overlap, multiple, batch_size, n_out, style_fa
         tiles = np.stack([padded[y : y + tile, x : x + tile] for y, x in batch])
         outputs, style = apply(tiles, list(range(first, first + len(batch))))
         for (y, x), out in zip(batch, outputs):
+            window = np.outer(_edge_weights(y, tile, pad_y, margin, ramp), _edge_weights(x, tile, pad_x, margin, ramp))
             total[:, y : y + tile, x : x + tile] += out * window
             weight[y : y + tile, x : x + tile] += window
         if style is not None:
@@ -93,10 +106,11 @@ def _tiled(image, apply, *, tile, overlap, multiple, batch_size, n_out, style_fa
             if style_total is None:
                 style_total = np.zeros((style.shape[1], pad_y // f, pad_x // f), dtype=np.float32)
                 style_weight = np.zeros((pad_y // f, pad_x // f), dtype=np.float32)
-                style_window = _blend_window(ts, max(1, overlap // f)).astype(np.float32)
-            for (y, x), s in zip(batch, style):
-                style_total[:, y // f : y // f + ts, x // f : x // f + ts] += s * style_window
-                style_weight[y // f : y // f + ts, x // f : x // f + ts] += style_window
+            m, r = margin // f, max(1, ramp // f)
+            for (y, x), st in zip(batch, style):
+                window = np.outer(_edge_weights(y // f, ts, pad_y // f, m, r), _edge_weights(x // f, ts, pad_x // f, m, r))
+                style_total[:, y // f : y // f + ts, x // f : x // f + ts] += st * window
+                style_weight[y // f : y // f + ts, x // f : x // f + ts] += window
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
@@ -105,7 +119,7 @@ def _tiled(image, apply, *, tile, overlap, multiple, batch_size, n_out, style_fa
     style_map = None
     if style_total is not None:
         f = style_factor
-        style_map = (style_total / style_weight)[:, : -(-ny // f), : -(-nx // f)]
+        style_map = (style_total / np.maximum(style_weight, 1e-12))[:, : -(-ny // f), : -(-nx // f)]
     return blended[:, :ny, :nx], style_map
 
 
@@ -158,7 +172,8 @@ def _reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, see
                               seed=seed, device=device)  # fmt: skip
 
     n_out = 1 if (samples <= 1 or model.architecture == "mse_unet") else samples
-    skies, style = _tiled(dirty, apply, tile=tile, overlap=min(TILE_OVERLAP, tile // 4),
+    margin = int(tile * TILE_MARGIN_FRACTION)
+    skies, style = _tiled(dirty, apply, tile=tile, margin=margin, ramp=margin,
                           multiple=_model_multiple(model, normalisation), batch_size=batch_size, n_out=n_out,
                           style_factor=_style_factor(model, normalisation), progress_bar=progress_bar)  # fmt: skip
     skies[:, ~np.isfinite(dirty)] = np.nan

@@ -11,7 +11,7 @@ from astropy.wcs import WCS
 
 from astro_i2i import InputError
 from astro_i2i.cli import main
-from astro_i2i.inference import Reconstructor, _blend_window, _tile_starts, _tiled, reconstruct_sky
+from astro_i2i.inference import Reconstructor, _edge_weights, _tile_starts, _tiled, reconstruct_sky
 from astro_i2i.io import read_image, read_products
 from astro_i2i.models import MSEUNet, Normalisation, TwoToOne, save_checkpoint
 
@@ -54,9 +54,11 @@ def test_tile_layout_covers_the_image():
     starts = _tile_starts(200, 64, 16)
     assert starts[0] == 0 and starts[-1] == 200 - 64
     assert all(b - a <= 48 for a, b in zip(starts, starts[1:]))
-    window = _blend_window(64, 16)
-    assert window.min() > 0 and window[32, 32] == 1
-    np.testing.assert_allclose(window, window.T)
+    # Inner edges: dropped margin, then a ramp; neighbours' weights sum to 1 where they cross-fade.
+    first, second = _edge_weights(0, 64, 200, 8, 8), _edge_weights(40, 64, 200, 8, 8)
+    assert first[0] == 1 and first[-8:].max() == 0 and second[:8].max() == 0
+    np.testing.assert_allclose(first[48:56] + second[8:16], 1, rtol=1e-6)
+    assert np.all(_edge_weights(0, 64, 64, 8, 8) == 1)
 
 
 def test_tiled_blending_is_exact_for_a_pointwise_function():
@@ -65,7 +67,7 @@ def test_tiled_blending_is_exact_for_a_pointwise_function():
     def apply(tiles, indices):
         return 2 * tiles[:, None], None
 
-    out, style = _tiled(image, apply, tile=64, overlap=16, multiple=8, batch_size=3, n_out=1)
+    out, style = _tiled(image, apply, tile=64, margin=8, ramp=8, multiple=8, batch_size=3, n_out=1)
     assert style is None
     np.testing.assert_allclose(out[0], 2 * image, rtol=1e-5, atol=1e-6)
 
@@ -274,3 +276,25 @@ def test_cli_reconstructs_the_shipped_example(tmp_path, capsys):
     assert products.provenance["model"] == "two_to_one" and products.provenance["samples"] == 4
     assert products.header["BUNIT"] == "Jy/pixel" and "BMAJ" in products.header
     assert "source(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("norm", ["pixel", "group"])
+def test_tiles_agree_with_one_pass_only_for_local_normalisation(norm):
+    torch.manual_seed(1)
+    # A U-Net of depth 1: its receptive field (about 20 pixels here) fits in the 16-pixel margin.
+    model = MSEUNet(base_channels=4, depth=1, norm=norm).eval()
+    normalisation = Normalisation(downsample=2)
+    rng = np.random.default_rng(2)
+    field = rng.normal(0, 5e-5, size=(256, 256)).astype(np.float32)
+    field[100:110, 40:50] += 1e-3  # bright patches, so that image statistics vary from tile to tile
+    field[200:215, 180:190] += 2e-3
+    from astro_i2i.inference import _reconstruct_array
+
+    kwargs = {"samples": 1, "sigma_style": 0.0, "seed": 0, "batch_size": 4, "device": "cpu"}
+    tiled = _reconstruct_array(model, normalisation, field, tile=128, **kwargs)[0][0]
+    single = _reconstruct_array(model, normalisation, field, tile=256, **kwargs)[0][0]
+    difference = np.abs(tiled - single).max() / np.abs(single).max()
+    if norm == "pixel":
+        assert difference < 1e-3
+    else:
+        assert difference > 0.01  # group norm's image-wide statistics make tiles disagree

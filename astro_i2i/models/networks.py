@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as nnf
 
-__all__ = ["UNet", "MSEUNet", "TwoToOne", "ARCHITECTURES"]
+__all__ = ["UNet", "MSEUNet", "TwoToOne", "PixelNorm", "ARCHITECTURES"]
 
 
 def _groups(channels):
@@ -27,17 +27,42 @@ def _groups(channels):
     return 1
 
 
-class _Block(nn.Module):
-    """Two 3x3 convolutions with group norm and SiLU, and a residual connection."""
+class PixelNorm(nn.Module):
+    """Layer norm over the channels of each pixel: no statistics across the image.
 
-    def __init__(self, in_channels, out_channels):
+    Unlike group norm, the output at a pixel depends only on its receptive
+    field, so tiles of a large image give the same result as one pass.
+    """
+
+    def __init__(self, channels, eps=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, x):
+        return nnf.layer_norm(x.permute(0, 2, 3, 1), x.shape[1:2], self.weight, self.bias, self.eps).permute(0, 3, 1, 2)
+
+
+def _norm(kind, channels):
+    if kind == "group":
+        return nn.GroupNorm(_groups(channels), channels)
+    if kind == "pixel":
+        return PixelNorm(channels)
+    raise ValueError(f"norm must be 'group' or 'pixel', not {kind!r}")
+
+
+class _Block(nn.Module):
+    """Two 3x3 convolutions with normalisation and SiLU, and a residual connection."""
+
+    def __init__(self, in_channels, out_channels, norm="group"):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, 3, padding=1),
-            nn.GroupNorm(_groups(out_channels), out_channels),
+            _norm(norm, out_channels),
             nn.SiLU(),
             nn.Conv2d(out_channels, out_channels, 3, padding=1),
-            nn.GroupNorm(_groups(out_channels), out_channels),
+            _norm(norm, out_channels),
             nn.SiLU(),
         )
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
@@ -49,13 +74,13 @@ class _Block(nn.Module):
 class UNet(nn.Module):
     """A plain U-Net: ``depth`` downsamplings by 2, channels doubling (capped at 8x)."""
 
-    def __init__(self, in_channels, out_channels, *, base_channels=16, depth=3):
+    def __init__(self, in_channels, out_channels, *, base_channels=16, depth=3, norm="group"):
         super().__init__()
         widths = [base_channels * min(2**level, 8) for level in range(depth + 1)]
         self.depth = depth
-        self.stem = _Block(in_channels, widths[0])
-        self.down = nn.ModuleList(_Block(widths[i], widths[i + 1]) for i in range(depth))
-        self.up = nn.ModuleList(_Block(widths[i + 1] + widths[i], widths[i]) for i in reversed(range(depth)))
+        self.stem = _Block(in_channels, widths[0], norm)
+        self.down = nn.ModuleList(_Block(widths[i], widths[i + 1], norm) for i in range(depth))
+        self.up = nn.ModuleList(_Block(widths[i + 1] + widths[i], widths[i], norm) for i in reversed(range(depth)))
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
     def forward(self, x):
@@ -72,11 +97,11 @@ class UNet(nn.Module):
 class _Encoder(nn.Module):
     """Convolutions down to the style resolution (``2**levels`` coarser)."""
 
-    def __init__(self, in_channels, out_channels, *, base_channels, levels):
+    def __init__(self, in_channels, out_channels, *, base_channels, levels, norm="group"):
         super().__init__()
-        layers, width = [_Block(in_channels, base_channels)], base_channels
+        layers, width = [_Block(in_channels, base_channels, norm)], base_channels
         for _ in range(levels):
-            layers += [nn.AvgPool2d(2), _Block(width, min(width * 2, base_channels * 8))]
+            layers += [nn.AvgPool2d(2), _Block(width, min(width * 2, base_channels * 8), norm)]
             width = min(width * 2, base_channels * 8)
         layers.append(nn.Conv2d(width, out_channels, 1))
         self.body = nn.Sequential(*layers)
@@ -90,10 +115,10 @@ class MSEUNet(nn.Module):
 
     architecture = "mse_unet"
 
-    def __init__(self, *, base_channels=16, depth=3):
+    def __init__(self, *, base_channels=16, depth=3, norm="group"):
         super().__init__()
-        self.config = {"base_channels": base_channels, "depth": depth}
-        self.net = UNet(1, 1, base_channels=base_channels, depth=depth)
+        self.config = {"base_channels": base_channels, "depth": depth, "norm": norm}
+        self.net = UNet(1, 1, base_channels=base_channels, depth=depth, norm=norm)
 
     def reconstruct(self, dirty):
         """Sky (normalised) from the dirty image (normalised)."""
@@ -118,20 +143,24 @@ class TwoToOne(nn.Module):
         The style map is ``2**style_levels`` times coarser than the image: it
         can describe the noise's local statistics and correlation but has too
         few pixels to carry the sky.
+    norm : {'group', 'pixel'}
+        Normalisation layers: group norm (statistics over the whole input) or
+        `PixelNorm` (per pixel, so that tiled and whole-image results agree).
     """
 
     architecture = "two_to_one"
 
-    def __init__(self, *, base_channels=16, depth=3, style_channels=4, style_levels=3):
+    def __init__(self, *, base_channels=16, depth=3, style_channels=4, style_levels=3, norm="group"):
         super().__init__()
         self.config = {"base_channels": base_channels, "depth": depth, "style_channels": style_channels,
-                       "style_levels": style_levels}  # fmt: skip
+                       "style_levels": style_levels, "norm": norm}  # fmt: skip
         self.style_channels = style_channels
         self.style_levels = style_levels
-        self.style_encoder = _Encoder(2, style_channels, base_channels=base_channels, levels=style_levels)
-        self.style_estimator = _Encoder(1, style_channels, base_channels=base_channels, levels=style_levels)
-        self.content_generator = UNet(1 + style_channels, 1, base_channels=base_channels, depth=depth)
-        self.composite_generator = UNet(1 + style_channels, 1, base_channels=base_channels, depth=depth)
+        sizes = {"base_channels": base_channels, "norm": norm}
+        self.style_encoder = _Encoder(2, style_channels, levels=style_levels, **sizes)
+        self.style_estimator = _Encoder(1, style_channels, levels=style_levels, **sizes)
+        self.content_generator = UNet(1 + style_channels, 1, depth=depth, **sizes)
+        self.composite_generator = UNet(1 + style_channels, 1, depth=depth, **sizes)
 
     def _expand(self, style, like):
         return nnf.interpolate(style, size=like.shape[-2:], mode="bilinear", align_corners=False)
