@@ -301,6 +301,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         with atomic_output(log_path, overwrite=True) as tmp:
             tmp.write_text("")
 
+    first_step = step
     validation = config.validation
     images, truth = validation_set(simulation, int(validation["n_images"]), int(validation["seed"]))
     batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step)
@@ -362,7 +363,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             save_state()
     if bar is not None:
         bar.close()
-    if model.architecture == "two_to_one" and output.exists():
+    if model.architecture == "two_to_one" and output.exists() and first_step < steps:
         best_model, info = load_checkpoint(output, device=device)
         sigma, table = calibrate_sigma_style(best_model, normalisation, images[: max(1, len(images) // 4)],
                                              device=device)  # fmt: skip
