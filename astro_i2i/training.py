@@ -238,6 +238,11 @@ def calibrate_sigma_style(model, normalisation, images, *, samples=SAMPLES, targ
     return best[0], table
 
 
+def _improves(metrics, best):
+    """Whether a validation result beats the best so far (an F1 of NaN, nothing found, counts as 0)."""
+    return float(np.nan_to_num(metrics["f1"])) > float(np.nan_to_num(best["f1"]))
+
+
 def _simulation_record(simulation):
     """What the model was trained on, beam included, for its checkpoint."""
     record = simulation.to_dict()
@@ -352,7 +357,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             log({"step": step, "time_s": round(elapsed, 1), "validation": metrics})
             logger.info("step %d: validation F1 %.4f (P %.4f, C %.4f; threshold %g sigma)", step, metrics["f1"],
                         metrics["purity"], metrics["completeness"], metrics["detection_nsigma"])  # fmt: skip
-            if np.nan_to_num(metrics["f1"]) > best["f1"]:
+            if _improves(metrics, best):
                 best = {**metrics, "step": step}
                 save_checkpoint(output, model, normalisation=normalisation, simulation=record,
                                 training={"steps": step, "time_s": elapsed, "hardware": hardware,

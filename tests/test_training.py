@@ -61,3 +61,13 @@ def test_config_errors(tmp_path):
     path.write_text("optimisation:\n  stepz: 1\n")
     with pytest.raises(InputError, match="c.yaml: unknown key"):
         TrainingConfig.from_yaml(path)
+
+
+def test_best_checkpoint_is_tracked_past_empty_validations():
+    from astro_i2i.training import _improves
+
+    best = {"f1": -1.0}
+    assert _improves({"f1": float("nan")}, best)  # nothing found yet: still the best so far
+    best = {"f1": float("nan")}
+    assert _improves({"f1": 0.2}, best)  # a NaN best must not block later improvements
+    assert not _improves({"f1": 0.1}, {"f1": 0.2})
