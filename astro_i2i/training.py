@@ -238,6 +238,25 @@ def calibrate_sigma_style(model, normalisation, images, *, samples=SAMPLES, targ
     return best[0], table
 
 
+def _calibrate_uncertainty(output, normalisation, images, truth, beam_pixels, *, device, log):
+    """Choose ``sigma_style`` and the K = 10 detection threshold for the checkpoint ``output`` and store them."""
+    best_model, info = load_checkpoint(output, device=device)
+    sigma, table = calibrate_sigma_style(best_model, normalisation, images[: max(1, len(images) // 4)],
+                                         device=device)  # fmt: skip
+    logger.info("sigma_style %.3g gives coverage %.3f", sigma, dict(table)[sigma])
+    sampled = evaluate_model(best_model, normalisation, images, truth, beam_area_pixels=beam_pixels,
+                             samples=SAMPLES, sigma_style=sigma, device=device)  # fmt: skip
+    log({"sigma_style": sigma, "coverage_by_sigma_style": table, "validation_samples": sampled})
+    logger.info("K = %d: validation F1 %.4f (threshold %g sigma)", SAMPLES, sampled["f1"],
+                sampled["detection_nsigma"])  # fmt: skip
+    save_checkpoint(output, best_model, normalisation=normalisation, simulation=info["simulation"],
+                    training=info["training"],
+                    metrics={**info["metrics"], "validation_samples": sampled, "coverage_by_sigma_style": table},
+                    inference={**info["inference"], "sigma_style": sigma, "samples": SAMPLES,
+                               "detection_nsigma_samples": sampled["detection_nsigma"]},
+                    overwrite=True)  # fmt: skip
+
+
 def _improves(metrics, best):
     """Whether a validation result beats the best so far (an F1 of NaN, nothing found, counts as 0)."""
     return float(np.nan_to_num(metrics["f1"])) > float(np.nan_to_num(best["f1"]))
@@ -369,20 +388,6 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     if bar is not None:
         bar.close()
     if model.architecture == "two_to_one" and output.exists() and first_step < steps:
-        best_model, info = load_checkpoint(output, device=device)
-        sigma, table = calibrate_sigma_style(best_model, normalisation, images[: max(1, len(images) // 4)],
-                                             device=device)  # fmt: skip
-        logger.info("sigma_style %.3g gives coverage %.3f", sigma, dict(table)[sigma])
-        sampled = evaluate_model(best_model, normalisation, images, truth, beam_area_pixels=beam_pixels,
-                                 samples=SAMPLES, sigma_style=sigma, device=device)  # fmt: skip
-        log({"sigma_style": sigma, "coverage_by_sigma_style": table, "validation_samples": sampled})
-        logger.info("K = %d: validation F1 %.4f (threshold %g sigma)", SAMPLES, sampled["f1"],
-                    sampled["detection_nsigma"])  # fmt: skip
-        save_checkpoint(output, best_model, normalisation=normalisation, simulation=info["simulation"],
-                        training=info["training"],
-                        metrics={**info["metrics"], "validation_samples": sampled, "coverage_by_sigma_style": table},
-                        inference={**info["inference"], "sigma_style": sigma, "samples": SAMPLES,
-                                   "detection_nsigma_samples": sampled["detection_nsigma"]},
-                        overwrite=True)  # fmt: skip
+        _calibrate_uncertainty(output, normalisation, images, truth, beam_pixels, device=device, log=log)
     logger.info("best validation F1 %.4f at step %d -> %s (%s)", best["f1"], best.get("step", 0), output, __version__)
     return best

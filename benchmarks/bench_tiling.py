@@ -53,11 +53,12 @@ for s in starts:
 in_overlap = coverage > 1
 peak = np.abs(single).max()
 difference = np.abs(tiled - single)
-gy, gx = np.gradient(tiled)
-gradient = np.hypot(gx, gy)
 print(f"tiles of {tile} with overlap {overlap}: starts {starts}")
 print(f"|tiled - single pass| in the overlaps: max {100 * difference[in_overlap].max() / peak:.3f} % of the peak, "
       f"mean {100 * difference[in_overlap].mean() / peak:.4f} %; elsewhere max "
       f"{100 * difference[~in_overlap].max() / peak:.3f} %")  # fmt: skip
-print(f"mean |gradient| of the tiled sky: along tile edges {gradient[edges].mean():.3e}, "
-      f"elsewhere {gradient[~edges].mean():.3e} Jy/pixel/pixel (ratio {gradient[edges].mean() / gradient[~edges].mean():.3f})")  # fmt: skip
+for label, sky in (("tiled", tiled), ("single pass", single)):
+    gy, gx = np.gradient(sky)
+    gradient = np.hypot(gx, gy)
+    print(f"mean |gradient| of the {label} sky: along tile edges {gradient[edges].mean():.3e}, elsewhere "
+          f"{gradient[~edges].mean():.3e} Jy/pixel/pixel (ratio {gradient[edges].mean() / gradient[~edges].mean():.3f})")
