@@ -22,7 +22,7 @@ from radio_beam import Beam
 from scipy.spatial import cKDTree
 
 from ._version import __version__
-from .catalog import find_sources, sky_model_threshold
+from .catalog import _beam_area_pixels, find_sources, sky_model_threshold
 from .exceptions import InputError
 from .io import RadioImage, read_image, read_sky_image, write_products
 from .metrics import DEFAULT_MATCH_RADIUS
@@ -433,8 +433,7 @@ class Reconstructor:
         beam = self.beam if self.beam is not None else image.beam
         if beam is None:
             raise InputError(image.name, "no beam known to set the detection threshold")
-        area = (beam.sr / (image.pixel_scale**2)).to_value(u.one)
-        return sky_model_threshold(dirty, area, nsigma=nsigma)
+        return sky_model_threshold(dirty, _beam_area_pixels(beam, image.wcs), nsigma=nsigma)
 
     def _catalog(self, sky, uncertainty, skies, image):
         samples = 1 if skies is None else len(skies)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from astropy import units as u
 from torch.nn import functional as nnf
 
 from ._atomic import atomic_output, check_output_path
+from ._yaml import read_yaml
 from ._version import __version__
 from .catalog import find_sources, sky_model_threshold
 from .exceptions import InputError
@@ -87,13 +87,7 @@ class TrainingConfig:
 
     @classmethod
     def from_yaml(cls, path):
-        path = Path(path)
-        if not path.exists():
-            raise InputError(path, "file not found")
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(path, f"not valid YAML ({' '.join(str(exc).split())})") from None
+        values = read_yaml(path) or {}
         if not isinstance(values, dict):
             raise InputError(path, "a training config must be a mapping of sections")
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}

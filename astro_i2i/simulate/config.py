@@ -2,10 +2,10 @@
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import yaml
 
+from .._yaml import read_yaml
 from ..exceptions import InputError
 
 __all__ = [
@@ -180,14 +180,7 @@ class SimulationConfig:
     @classmethod
     def from_yaml(cls, path):
         """Read a YAML file; see the class docstring for its layout."""
-        path = Path(path)
-        if not path.exists():
-            raise InputError(path, "file not found")
-        try:
-            values = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise InputError(path, f"not valid YAML ({' '.join(str(exc).split())})") from None
-        return cls.from_dict(values, source=str(path))
+        return cls.from_dict(read_yaml(path), source=str(path))
 
     def to_yaml(self):
         """The config as YAML text."""
