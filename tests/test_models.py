@@ -62,6 +62,20 @@ def test_distance_correlation():
     assert abs(float(loss.detach())) < 1e-6 and torch.isfinite(c.grad).all()
 
 
+def test_wider_content_generator_survives_a_checkpoint(tmp_path):
+    model = TwoToOne(base_channels=4, depth=2, style_channels=2, style_levels=1, content_channels=8)
+    widths = {name: next(net.parameters()).shape[0] for name, net in model.named_children()}
+    assert widths["content_generator"] == 8
+    assert widths["composite_generator"] == widths["style_encoder"] == 4
+    save_checkpoint(tmp_path / "wide.pt", model, normalisation=Normalisation())
+    loaded, _ = load_checkpoint(tmp_path / "wide.pt")
+    assert loaded.config["content_channels"] == 8
+    x = torch.randn(1, 1, 32, 32)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(loaded.reconstruct(x), model.reconstruct(x))
+
+
 def test_normalisation_round_trip():
     norm = Normalisation()
     sky = np.array([-1e-6, 0.0, 1e-7, 3e-5, 1e-4])

@@ -146,20 +146,25 @@ class TwoToOne(nn.Module):
     norm : {'group', 'pixel'}
         Normalisation layers: group norm (statistics over the whole input) or
         `PixelNorm` (per pixel, so that tiled and whole-image results agree).
+    content_channels : int, optional
+        Width of the content generator (the network that runs at inference),
+        if it should differ from ``base_channels``.
     """
 
     architecture = "two_to_one"
 
-    def __init__(self, *, base_channels=16, depth=3, style_channels=4, style_levels=3, norm="group"):
+    def __init__(self, *, base_channels=16, depth=3, style_channels=4, style_levels=3, norm="group",
+                 content_channels=None):  # fmt: skip
         super().__init__()
+        content_channels = content_channels or base_channels
         self.config = {"base_channels": base_channels, "depth": depth, "style_channels": style_channels,
-                       "style_levels": style_levels, "norm": norm}  # fmt: skip
+                       "style_levels": style_levels, "norm": norm, "content_channels": content_channels}  # fmt: skip
         self.style_channels = style_channels
         self.style_levels = style_levels
         sizes = {"base_channels": base_channels, "norm": norm}
         self.style_encoder = _Encoder(2, style_channels, levels=style_levels, **sizes)
         self.style_estimator = _Encoder(1, style_channels, levels=style_levels, **sizes)
-        self.content_generator = UNet(1 + style_channels, 1, depth=depth, **sizes)
+        self.content_generator = UNet(1 + style_channels, 1, depth=depth, base_channels=content_channels, norm=norm)
         self.composite_generator = UNet(1 + style_channels, 1, depth=depth, **sizes)
 
     def _expand(self, style, like):
