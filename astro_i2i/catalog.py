@@ -13,7 +13,7 @@ from photutils.segmentation import SourceCatalog, deblend_sources, detect_source
 from photutils.utils.exceptions import NoDetectionsWarning
 from radio_beam import Beam
 
-__all__ = ["find_sources", "noise_sigma", "sky_model_threshold", "CATALOG_COLUMNS"]
+__all__ = ["find_sources", "noise_sigma", "sky_model_threshold", "CATALOG_COLUMNS", "DEBLEND_MAX_FRACTION"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ CATALOG_COLUMNS = {
 }
 
 _SIGMA_TO_FWHM = np.sqrt(8 * np.log(2))
+#: Above this fraction of the finite pixels in segments, `find_sources` does not deblend.
+DEBLEND_MAX_FRACTION = 0.25
 _NOISELESS_FRACTION = 1e-3  # lower thresholds merge neighbours: F1 99.63 -> 99.08 at 1e-4
 
 
@@ -167,7 +169,11 @@ def find_sources(image, wcs, *, unit="Jy/pixel", uncertainty=None, beam=None, ns
         segments = detect_sources(data, detect_at, npixels, mask=mask)
     if segments is None:
         return table
-    if deblend and segments.n_labels > 0:
+    covered = np.count_nonzero(segments.data) / max(1, np.count_nonzero(~mask))
+    if deblend and covered > DEBLEND_MAX_FRACTION:
+        # Watershed over segments this large takes minutes; such a threshold lies in the noise anyway.
+        logger.info("%.0f %% of the image lies above the threshold: segments are not deblended", 100 * covered)
+    elif deblend and segments.n_labels > 0:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The deblending mode")  # photutils' note on its own fallback
             segments = deblend_sources(data, segments, npixels, progress_bar=False)

@@ -5,6 +5,7 @@ import pytest
 from astropy import units as u
 from astropy.table import QTable, Table
 from radio_beam import Beam
+from scipy import ndimage
 
 from astro_i2i.baselines import clean, clean_catalog, true_sky_catalog
 from astro_i2i.catalog import CATALOG_COLUMNS, find_sources
@@ -150,6 +151,14 @@ class TestCatalog:
         cat = find_sources(noise, wcs)
         assert len(cat) == 0 and cat.meta["thresh"] == "5 x sigma"
         assert cat.meta["noise"] == pytest.approx(1e-6, rel=0.02)
+
+    def test_threshold_in_the_noise_skips_deblending(self, sky_and_wcs, caplog):
+        _, wcs, _ = sky_and_wcs
+        noise = ndimage.gaussian_filter(np.random.default_rng(3).normal(0, 1e-6, (512, 512)), 3)
+        with caplog.at_level("INFO", logger="astro_i2i.catalog"):
+            cat = find_sources(noise, wcs, nsigma=0.1)  # about half the image above the threshold
+        assert "are not deblended" in caplog.text
+        assert len(cat) > 0  # still a catalogue, without minutes of watershed
 
     def test_uncertainty_map_sets_threshold_and_errors(self, sky_and_wcs):
         sky, wcs, _ = sky_and_wcs

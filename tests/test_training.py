@@ -13,8 +13,13 @@ TINY = {
     "model": {"architecture": "two_to_one", "base_channels": 4, "depth": 2, "style_channels": 2, "style_levels": 2},
     "data": {"crop": 32, "crops_per_image": 2, "n_pointings": 1},
     "optimisation": {"steps": 4, "batch_size": 4, "checkpoint_every": 2},
-    "validation": {"every": 2, "n_images": 2},
+    "validation": {"every": 2, "n_images": 2, "calibration_images": 4},
 }
+
+
+@pytest.fixture(autouse=True)
+def seeded_torch():
+    torch.manual_seed(0)  # the same tiny networks, and the same run time, every time
 
 
 def test_train_resume_and_checkpoint(tmp_path):
@@ -30,7 +35,13 @@ def test_train_resume_and_checkpoint(tmp_path):
     assert info["inference"]["sigma_style"] > 0
     assert info["metrics"]["validation"]["f1"] == pytest.approx(best["f1"], nan_ok=True)
     log = [json.loads(line) for line in (tmp_path / "model.pt.log.jsonl").read_text().splitlines()]
-    assert any("validation" in entry for entry in log) and any("sigma_style" in entry for entry in log)
+    assert any("validation" in entry for entry in log)
+    calibration = info["metrics"]["calibration"]
+    assert calibration["n_images"] == 4 and calibration["seed"] == 1_500_000
+    assert info["inference"]["sigma_style"] == calibration["sigma_style"]
+    assert info["inference"]["detection_nsigma"] == calibration["direct"]["detection_nsigma"]
+    assert info["inference"]["detection_nsigma_samples"] == calibration["samples"]["detection_nsigma"]
+    assert [entry["calibration"]["sigma_style"] for entry in log if "calibration" in entry] == [calibration["sigma_style"]]
     state = torch.load(tmp_path / "model.pt.state.pt", weights_only=True)
     assert state["step"] == 4
     # Resume a longer run from the saved state.
@@ -48,6 +59,35 @@ def test_mse_baseline_trains(tmp_path):
     train(config, tmp_path / "mse.pt", progress=False)
     model, info = load_checkpoint(tmp_path / "mse.pt")
     assert model.architecture == "mse_unet" and "sigma_style" not in info["inference"]
+    assert info["inference"]["detection_nsigma"] == info["metrics"]["calibration"]["direct"]["detection_nsigma"]
+
+
+def test_calibrate_checkpoint(tmp_path, capsys):
+    from astro_i2i.cli import main
+    from astro_i2i.training import DETECTION_NSIGMA_GRID, calibrate_checkpoint
+
+    config = TrainingConfig(**{**TINY, "model": {"architecture": "mse_unet", "base_channels": 4, "depth": 2}})
+    trained = tmp_path / "mse.pt"
+    train(config, trained, progress=False)
+    before = trained.read_bytes()
+    with pytest.raises(ValueError, match="n_images must be an integer >= 4, not 2"):
+        calibrate_checkpoint(trained, tmp_path / "out.pt", n_images=2)
+    with pytest.raises(InputError, match="output file exists"):
+        calibrate_checkpoint(trained, trained, n_images=4)  # in place only with overwrite
+    assert trained.read_bytes() == before
+    result = calibrate_checkpoint(trained, tmp_path / "out.pt", n_images=5, seed=77)
+    _, info = load_checkpoint(tmp_path / "out.pt")
+    assert info["metrics"]["calibration"]["n_images"] == 5 and info["metrics"]["calibration"]["seed"] == 77
+    assert info["inference"]["detection_nsigma"] == result["direct"]["detection_nsigma"] in DETECTION_NSIGMA_GRID
+    assert info["training"] == load_checkpoint(trained)[1]["training"]  # the rest is carried over
+    command = ["calibrate", str(trained), "-o", str(trained), "--n-images", "4", "--seed", "78"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(command)
+    assert exit_info.value.code == 2 and "output file exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(command + ["--overwrite"])
+    assert exit_info.value.code == 0 and "direct: F1" in capsys.readouterr().out
+    assert load_checkpoint(trained)[1]["metrics"]["calibration"]["seed"] == 78
 
 
 def test_config_errors(tmp_path):

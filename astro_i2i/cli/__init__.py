@@ -40,7 +40,7 @@ def _register():
     from . import _catalog, _info, _reconstruct, _simulate, _train
 
     for command in (_reconstruct.reconstruct, _reconstruct.generate, _info.info, _info.example, _simulate.simulate,
-                    _catalog.catalog, _catalog.evaluate, _train.train):  # fmt: skip
+                    _catalog.catalog, _catalog.evaluate, _train.train, _train.calibrate):  # fmt: skip
         cli.add_command(command)
 
 
