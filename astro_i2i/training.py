@@ -36,7 +36,7 @@ __all__ = ["TrainingConfig", "train", "validation_set", "evaluate_model", "calib
            "calibrate_checkpoint", "beam_area_pixels"]
 
 SAMPLES = 10  #: style samples for the uncertainty map
-SIGMA_STYLE_GRID = (0.05, 0.1, 0.125, 0.15, 0.175, 0.2, 0.3, 0.5, 1.0, 2.0)
+SIGMA_STYLE_GRID = (0.01, 0.02, 0.03, 0.05, 0.1, 0.125, 0.15, 0.175, 0.2, 0.3, 0.5, 1.0, 2.0)
 #: Detection thresholds tried on validation data (`~astro_i2i.catalog.sky_model_threshold`).
 DETECTION_NSIGMA_GRID = (0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 CALIBRATION_IMAGES = 200  #: images on which a trained model's thresholds are chosen

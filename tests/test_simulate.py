@@ -5,7 +5,6 @@ import subprocess
 import numpy as np
 import pytest
 from astropy import units as u
-from astropy.table import Table
 
 from astro_i2i import InputError
 from astro_i2i.data import list_antenna_configs
