@@ -169,14 +169,15 @@ def find_sources(image, wcs, *, unit="Jy/pixel", uncertainty=None, beam=None, ns
         segments = detect_sources(data, detect_at, npixels, mask=mask)
     if segments is None:
         return table
-    covered = np.count_nonzero(segments.data) / max(1, np.count_nonzero(~mask))
-    if deblend and covered > DEBLEND_MAX_FRACTION:
-        # Watershed over segments this large takes minutes; such a threshold lies in the noise anyway.
-        logger.info("%.0f %% of the image lies above the threshold: segments are not deblended", 100 * covered)
-    elif deblend and segments.n_labels > 0:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The deblending mode")  # photutils' note on its own fallback
-            segments = deblend_sources(data, segments, npixels, progress_bar=False)
+    if deblend and segments.n_labels > 0:
+        covered = np.count_nonzero(segments.data) / max(1, np.count_nonzero(~mask))
+        if covered > DEBLEND_MAX_FRACTION:
+            # Watershed over segments this large takes minutes; such a threshold lies in the noise anyway.
+            logger.info("%.0f %% of the image lies above the threshold: segments are not deblended", 100 * covered)
+        else:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The deblending mode")  # photutils' own fallback note
+                segments = deblend_sources(data, segments, npixels, progress_bar=False)
     if island_nsigma is not None:
         peak_threshold = np.broadcast_to(threshold, data.shape)
         faint = [label for label, slc in zip(segments.labels, segments.slices)

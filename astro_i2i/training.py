@@ -270,9 +270,7 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     """
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 4:
         raise ValueError(f"n_images must be an integer >= 4, not {n_images!r}")
-    output = Path(output)
-    if Path(path).resolve() != output.resolve() or not overwrite:
-        check_output_path(output, overwrite=overwrite)
+    output = check_output_path(output, overwrite=overwrite)
     model, info = load_checkpoint(path, device=device)
     normalisation, record = info["normalisation"], info["simulation"]
     simulation = SimulationConfig.from_dict({k: v for k, v in record.items() if k != "beam"})

@@ -82,7 +82,7 @@ def score_thresholds(snr_maps, truth, label):
         line.strip() for line in format_score(best[1], len(snr_maps))[4:]))
 
 
-def known_source_fluxes(result):
+def known_source_fluxes(result, pixel_scale_arcsec):
     """Least-squares flux of each source given its true position and shape."""
     sources, observation, dirty = result["sources"], result["observation"], result["dirty"]
     finite = np.isfinite(dirty)
@@ -91,7 +91,7 @@ def known_source_fluxes(result):
     for k in range(len(sources["flux"])):
         one = {name: np.atleast_1d(sources[name])[k : k + 1] for name in SOURCE_FIELDS}
         one["flux"] = np.ones(1)
-        sky = render_sky(one, dirty.shape[0], result["wcs"].proj_plane_pixel_scales()[0].to_value(u.arcsec))
+        sky = render_sky(one, dirty.shape[0], pixel_scale_arcsec)
         templates.append(np.where(finite, observation.convolve(sky), 0.0).ravel())
     if not templates:
         return np.zeros(0)
@@ -109,7 +109,7 @@ for i in range(args.n):
     for key, values in truth_rows(i, result["sources"], result["wcs"], config).items():
         truth_columns.setdefault(key, []).append(values)
     snr_maps[i] = (filtered_snr(result["dirty"], pixel_scale), result["wcs"])
-    flux_ratios.extend(known_source_fluxes(result) / np.atleast_1d(result["sources"]["flux"]))
+    flux_ratios.extend(known_source_fluxes(result, pixel_scale) / np.atleast_1d(result["sources"]["flux"]))
 truth = Table({key: np.concatenate(values) for key, values in truth_columns.items()})
 flux_ratios = np.asarray(flux_ratios)
 print(f"{args.n} simulated images (seed {args.seed}), {len(truth)} sources, {time.perf_counter() - start:.0f} s")

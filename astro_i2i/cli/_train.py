@@ -50,10 +50,9 @@ def train(config, output, resume, device, overwrite):
 @click.argument("model", metavar="MODEL.pt")
 @click.option("-o", "--output", required=True, metavar="OUT.pt",
               help="Calibrated checkpoint to write (MODEL.pt itself with --overwrite).")
-@click.option("--n-images", default=200, show_default=True, type=click.IntRange(min=4),
-              help="Calibration images to simulate.")
-@click.option("--seed", default=1_500_000, show_default=True, type=int,
-              help="Their seed (keep it apart from training, validation and test seeds).")
+@click.option("--n-images", type=click.IntRange(min=4), help="Calibration images to simulate (default 200).")
+@click.option("--seed", type=int,
+              help="Their seed (default 1500000; keep it apart from training, validation and test seeds).")
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")
 @overwrite_option
 def calibrate(model, output, n_images, seed, device, overwrite):
@@ -62,11 +61,10 @@ def calibrate(model, output, n_images, seed, device, overwrite):
     ``astro-i2i train`` runs this at the end of every run; use it on a
     checkpoint whose thresholds were chosen on fewer images.
     """
-    from ..models import load_checkpoint
     from ..training import calibrate_checkpoint
 
-    load_checkpoint(model)  # a clear error for a missing or corrupt file before any simulation
-    result = calibrate_checkpoint(model, output, n_images=n_images, seed=seed, device=device, overwrite=overwrite)
+    given = {name: value for name, value in (("n_images", n_images), ("seed", seed)) if value is not None}
+    result = calibrate_checkpoint(model, output, device=device, overwrite=overwrite, **given)
     direct = result["direct"]
     click.echo(f"direct: F1 {100 * np.nan_to_num(direct['f1']):.2f} at nsigma {direct['detection_nsigma']:g}")
     if "samples" in result:
