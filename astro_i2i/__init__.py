@@ -6,14 +6,14 @@ imports torch only when ``Reconstructor`` is first used.
 """
 
 from ._version import __version__
-from .exceptions import InputError
+from .exceptions import AstroI2IWarning, InputError
 
-__all__ = ["__version__", "InputError", "Reconstructor", "Reconstruction"]
+__all__ = ["__version__", "InputError", "AstroI2IWarning", "Reconstructor", "Reconstruction"]
 
 
 def __getattr__(name):
     if name in ("Reconstructor", "Reconstruction"):
-        from . import inference
+        from . import reconstruct
 
-        return getattr(inference, name)
+        return getattr(reconstruct, name)
     raise AttributeError(f"module 'astro_i2i' has no attribute {name!r}")

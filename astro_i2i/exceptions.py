@@ -1,6 +1,8 @@
-"""Exceptions raised by astro-i2i for problems with the user's input."""
+"""Exceptions and warnings raised by astro-i2i for problems with the user's input or data."""
 
-__all__ = ["InputError"]
+from astropy.utils.exceptions import AstropyUserWarning
+
+__all__ = ["InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning"]
 
 
 class InputError(ValueError):
@@ -21,3 +23,15 @@ class InputError(ValueError):
         self.source = str(source)
         self.problem = " ".join(str(problem).split())
         super().__init__(f"{self.source}: {self.problem}")
+
+
+class AstroI2IWarning(AstropyUserWarning):
+    """A problem with the data that astro-i2i works around (the base class of its warnings)."""
+
+
+class BeamWarning(AstroI2IWarning):
+    """The beam is missing or differs from the model's."""
+
+
+class CalibrationWarning(AstroI2IWarning):
+    """A model's inference settings were not calibrated for what is asked of them."""

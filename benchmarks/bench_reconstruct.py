@@ -1,4 +1,4 @@
-"""Speed and memory of `astro_i2i.inference.Reconstructor` (issue 6's targets).
+"""Speed and memory of `astro_i2i.Reconstructor` (issue 6's targets).
 
 Usage: python benchmarks/bench_reconstruct.py [--model NAME|PATH] [--device cpu|cuda] [--repeat 5]
 
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from astro_i2i.data import example_path
-from astro_i2i.inference import Reconstructor
+from astro_i2i.reconstruct import Reconstructor
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default=None)
@@ -68,7 +68,7 @@ for samples in (1, 10):
     print(f"512x512, K = {samples:2d}: median {np.median(times):.3f} s (min {min(times):.3f}) over {args.repeat} runs")
 if args.device.startswith("cuda"):
     tiles = torch.from_numpy(np.zeros((16, 512, 512), np.float32))
-    from astro_i2i.inference import _network_skies  # noqa: E402
+    from astro_i2i.reconstruct._core import _network_skies  # noqa: E402
 
     for _ in range(2):
         begin = time.perf_counter()

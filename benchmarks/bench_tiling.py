@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 
-from astro_i2i.inference import TILE_MARGIN_FRACTION, Reconstructor, _reconstruct_array, _tile_starts
+from astro_i2i.reconstruct import TILE_MARGIN_FRACTION, Reconstructor, reconstruct_array, tile_starts
 from astro_i2i.simulate import SimulationConfig, simulate_image
 
 parser = argparse.ArgumentParser()
@@ -34,13 +34,13 @@ for i in range(9):
 reconstructor = Reconstructor.from_pretrained(args.model)
 model, norm = reconstructor.model, reconstructor.normalisation
 kwargs = {"samples": 1, "sigma_style": 0.0, "seed": 0, "batch_size": 2, "device": "cpu"}
-tiled = _reconstruct_array(model, norm, field, tile=reconstructor.tile, **kwargs)[0][0]
-single = _reconstruct_array(model, norm, field, tile=1536, **kwargs)[0][0]
+tiled = reconstruct_array(model, norm, field, tile=reconstructor.tile, **kwargs)[0][0]
+single = reconstruct_array(model, norm, field, tile=1536, **kwargs)[0][0]
 
 tile = reconstructor.tile
 margin = int(tile * TILE_MARGIN_FRACTION)
 overlap = 2 * margin + margin
-starts = _tile_starts(1536, tile, overlap)
+starts = tile_starts(1536, tile, overlap)
 coverage = np.zeros(field.shape, dtype=int)
 edges = np.zeros(field.shape, dtype=bool)
 for y in starts:

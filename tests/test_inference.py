@@ -11,9 +11,11 @@ from astropy.wcs import WCS
 
 from astro_i2i import InputError
 from astro_i2i.cli import main
-from astro_i2i.inference import Reconstructor, _edge_weights, _tile_starts, _tiled, reconstruct_sky
+from astro_i2i.catalog import DetectionSettings, ReliabilityModel
+from astro_i2i.exceptions import BeamWarning, CalibrationWarning
+from astro_i2i.reconstruct import Reconstructor, edge_weights, reconstruct_array, reconstruct_sky, tile_starts, tiled
 from astro_i2i.io import read_image, read_products
-from astro_i2i.models import MSEUNet, Normalisation, TwoToOne, save_checkpoint
+from astro_i2i.models import InferenceSettings, MSEUNet, Normalisation, TwoToOne, UncertaintyCalibration, save_checkpoint
 
 from .conftest import celestial_header, make_data
 
@@ -24,6 +26,15 @@ def _simulation_record(size=TILE):
     return {"image": {"size": size, "pixel_scale_arcsec": 0.1}, "beam": [0.89, 0.82, 82.0]}
 
 
+def _test_settings():
+    """Settings as calibrate_checkpoint writes them, with a hand-made reliability: more S/N, more reliable."""
+    reliability = ReliabilityModel(features=("log_mf_snr",), mean=(1.0,), scale=(0.5,), weights=(2.0,), bias=0.0)
+    detection = tuple(DetectionSettings(samples=k, candidate_nsigma=0.05, reliability=reliability, min_reliability=0.3,
+                                        flux_err_scale=1.0) for k in (1, 4))  # fmt: skip
+    return InferenceSettings(samples=4, sigma_style=0.5, detection=detection,
+                             uncertainty=UncertaintyCalibration(sample_scale=0.6, dirty_scale=5.0, samples=4))
+
+
 @pytest.fixture(scope="module")
 def model_paths(tmp_path_factory):
     torch.manual_seed(0)
@@ -31,7 +42,7 @@ def model_paths(tmp_path_factory):
     two = TwoToOne(base_channels=4, depth=2, style_channels=2, style_levels=1)
     mse = MSEUNet(base_channels=4, depth=2)
     norm = Normalisation(downsample=2, sky_scale=1.2e-4)
-    inference = {"sigma_style": 0.5, "detection_nsigma": 1.0, "detection_nsigma_samples": 1.0}
+    inference = _test_settings()
     paths = {}
     for name, model in (("two_to_one", two), ("mse", mse)):
         paths[name] = save_checkpoint(folder / f"{name}.pt", model, normalisation=norm,
@@ -50,15 +61,15 @@ def _image(n=96, seed=0, **kwargs):
 
 
 def test_tile_layout_covers_the_image():
-    assert _tile_starts(64, 64, 16) == [0]
-    starts = _tile_starts(200, 64, 16)
+    assert tile_starts(64, 64, 16) == [0]
+    starts = tile_starts(200, 64, 16)
     assert starts[0] == 0 and starts[-1] == 200 - 64
     assert all(b - a <= 48 for a, b in zip(starts, starts[1:]))
     # Inner edges: dropped margin, then a ramp; neighbours' weights sum to 1 where they cross-fade.
-    first, second = _edge_weights(0, 64, 200, 8, 8), _edge_weights(40, 64, 200, 8, 8)
+    first, second = edge_weights(0, 64, 200, 8, 8), edge_weights(40, 64, 200, 8, 8)
     assert first[0] == 1 and first[-8:].max() == 0 and second[:8].max() == 0
     np.testing.assert_allclose(first[48:56] + second[8:16], 1, rtol=1e-6)
-    assert np.all(_edge_weights(0, 64, 64, 8, 8) == 1)
+    assert np.all(edge_weights(0, 64, 64, 8, 8) == 1)
 
 
 def test_tiled_blending_is_exact_for_a_pointwise_function():
@@ -67,7 +78,7 @@ def test_tiled_blending_is_exact_for_a_pointwise_function():
     def apply(tiles, indices):
         return 2 * tiles[:, None], None
 
-    out, style = _tiled(image, apply, tile=64, margin=8, ramp=8, multiple=8, batch_size=3, n_out=1)
+    out, style = tiled(image, apply, tile=64, margin=8, ramp=8, multiple=8, batch_size=3, n_out=1)
     assert style is None
     np.testing.assert_allclose(out[0], 2 * image, rtol=1e-5, atol=1e-6)
 
@@ -88,6 +99,51 @@ def test_reconstruct_shapes_blanks_and_seeds(reconstructor):
     assert result.provenance["seed"] == 3 and result.provenance["samples"] == 4
     fractions = result.catalog["detection_fraction"]
     assert np.all((fractions >= 0) & (fractions <= 1))
+    # No seed: the default one, so that the same call gives the same product.
+    first = reconstructor.reconstruct((data, header), samples=4)
+    np.testing.assert_array_equal(first.sky, reconstructor.reconstruct((data, header), samples=4).sky)
+    assert first.provenance["seed"] == 0
+
+
+def test_catalogue_reliability_and_operating_point(reconstructor):
+    data, header = _image(seed=5)
+    data[40:44, 50:54] += 2e-3  # a bright source: found, reliable
+    everything = reconstructor.reconstruct((data, header), samples=4, min_reliability=0.0).catalog
+    assert len(everything) >= 1
+    reliability = np.asarray(everything["reliability"])
+    assert np.all((reliability >= 0) & (reliability <= 1))
+    assert np.all(np.diff(reliability) <= 0)  # most reliable first
+    default = reconstructor.reconstruct((data, header), samples=4).catalog
+    assert default.meta["minrel"] == 0.3 and np.all(np.asarray(default["reliability"]) >= 0.3)
+    assert len(default) == int(np.sum(reliability >= 0.3))
+    strict = reconstructor.reconstruct((data, header), samples=4, min_reliability=0.99).catalog
+    assert len(strict) <= len(default)
+    assert everything["flux"].unit == u.Jy and np.all(everything["flux_err"].value > 0)
+    with pytest.raises(ValueError, match="min_reliability"):
+        reconstructor.reconstruct((data, header), samples=4, min_reliability=1.5)
+    # K = 3 was not calibrated: the nearest sampled settings, with a warning.
+    with pytest.warns(CalibrationWarning, match="K = 4"):
+        reconstructor.reconstruct((data, header), samples=3)
+
+
+def test_uncertainty_map_is_the_calibrated_form(reconstructor):
+    from astro_i2i.catalog import matched_filter_snr, noise_sigma
+
+    data, header = _image(seed=6)
+    data[40:44, 50:54] += 2e-3
+    result = reconstructor.reconstruct((data, header), samples=4, seed=1)
+    skies, _ = reconstruct_array(reconstructor.model, reconstructor.normalisation, data, samples=4, sigma_style=0.5,
+                                 seed=1, tile=TILE, batch_size=2, device="cpu")  # fmt: skip
+    spread = skies.std(axis=0)
+    image = read_image((data, header))
+    beam_pixels = float((image.beam.sr / image.pixel_scale**2).decompose())
+    snr = np.clip(np.nan_to_num(matched_filter_snr(data, pixel_scale=image.pixel_scale)), 0, None)
+    expected = np.hypot(0.6 * spread, 5.0 * noise_sigma(data) / beam_pixels * snr)
+    finite = np.isfinite(data)
+    np.testing.assert_allclose(result.uncertainty[finite], expected[finite], rtol=1e-4, atol=1e-12)
+    assert np.all(np.isnan(result.uncertainty[~finite]))
+    # Where the dirty image is bright the map is dominated by the dirty term, not by the samples' spread.
+    assert result.uncertainty[42, 52] > 3 * 0.6 * spread[42, 52]
 
 
 def test_direct_mode_has_no_uncertainty(reconstructor, tmp_path):
@@ -112,7 +168,7 @@ def test_single_tile_matches_the_array_core(reconstructor):
 
 def test_small_images_are_padded(reconstructor):
     data, header = _image(n=40)
-    result = reconstructor.reconstruct((data, header), samples=2, seed=0)
+    result = reconstructor.reconstruct((data, header), samples=4, seed=0)
     assert result.sky.shape == (40, 40)
 
 
@@ -121,9 +177,10 @@ def test_beam_checks(reconstructor):
     header["BMAJ"], header["BMIN"] = 3.0 / 3600, 2.5 / 3600
     with pytest.raises(InputError, match=r"differs from the model's.*force"):
         reconstructor.reconstruct((data, header), samples=1, seed=0)
-    assert reconstructor.reconstruct((data, header), samples=1, seed=0, force=True).sky.shape == data.shape
+    with pytest.warns(BeamWarning, match="forced"):
+        assert reconstructor.reconstruct((data, header), samples=1, seed=0, force=True).sky.shape == data.shape
     data, header = _image(beam=False)
-    with pytest.warns(UserWarning, match="no beam"):
+    with pytest.warns(BeamWarning, match="no beam"):
         reconstructor.reconstruct((data, header), samples=1, seed=0)
 
 
@@ -260,7 +317,13 @@ def test_shipped_models_are_self_describing():
     assert info["normalisation"].downsample == 4
     assert info["simulation"]["image"] == {"size": 512, "pixel_scale_arcsec": 0.1}
     assert info["package_version"] and info["metrics"]["validation"]["n_images"] > 0
-    assert 0 < info["inference"]["sigma_style"] and info["inference"]["detection_nsigma"] > 0
+    settings = info["inference"]
+    assert settings.calibrated and 0 < settings.sigma_style and settings.samples == 10
+    assert [d.samples for d in settings.detection] == [1, 10]
+    assert all(0 < d.min_reliability < 1 and d.flux_err_scale > 0 for d in settings.detection)
+    coverage = settings.uncertainty.coverage
+    assert 0.9 <= coverage["source"] <= 0.97 and 0.93 <= coverage["disc"] <= 0.97
+    assert info["metrics"]["calibration"]["n_images"] >= 600
     assert default.beam.major.to_value(u.arcsec) == pytest.approx(0.89, abs=0.02)
 
 
@@ -288,11 +351,9 @@ def test_tiles_agree_with_one_pass_only_for_local_normalisation(norm):
     field = rng.normal(0, 5e-5, size=(256, 256)).astype(np.float32)
     field[100:110, 40:50] += 1e-3  # bright patches, so that image statistics vary from tile to tile
     field[200:215, 180:190] += 2e-3
-    from astro_i2i.inference import _reconstruct_array
-
     kwargs = {"samples": 1, "sigma_style": 0.0, "seed": 0, "batch_size": 4, "device": "cpu"}
-    tiled = _reconstruct_array(model, normalisation, field, tile=128, **kwargs)[0][0]
-    single = _reconstruct_array(model, normalisation, field, tile=256, **kwargs)[0][0]
+    tiled = reconstruct_array(model, normalisation, field, tile=128, **kwargs)[0][0]
+    single = reconstruct_array(model, normalisation, field, tile=256, **kwargs)[0][0]
     difference = np.abs(tiled - single).max() / np.abs(single).max()
     if norm == "pixel":
         assert difference < 1e-3

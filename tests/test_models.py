@@ -29,11 +29,36 @@ def test_shapes_of_the_four_networks(small_model):
     assert small_model.reconstruct(x, style).shape == (2, 1, 32, 32)
     assert small_model.reconstruct(x).shape == (2, 1, 32, 32)
     assert small_model.generate(c, style).shape == (2, 1, 32, 32)
-    samples = small_model.sample_reconstructions(x, samples=3, sigma_style=0.5)
-    assert samples.shape == (3, 2, 1, 32, 32)
-    assert samples.std(dim=0).mean() > 0  # perturbed styles give different skies
-    assert torch.allclose(small_model.sample_reconstructions(x, samples=2, sigma_style=0.0)[0],
-                          small_model.reconstruct(x))  # fmt: skip
+    samples, centre = small_model.sample(x, 3, sigma_style=0.5)
+    assert samples.shape == (2, 3, 1, 32, 32) and centre.shape == style.shape
+    assert samples.std(dim=1).mean() > 0  # perturbed styles give different skies
+    assert torch.allclose(small_model.sample(x, 2, sigma_style=0.0)[0][:, 0], small_model.reconstruct(x))
+    assert torch.allclose(small_model.sample(x, 1)[0][:, 0], small_model.reconstruct(x))
+    # One generator per batch element: an image's samples do not depend on its batch.
+    generators = [torch.Generator().manual_seed(k) for k in (5, 6)]
+    together = small_model.sample(x, 3, sigma_style=0.5, generators=generators)[0]
+    alone = small_model.sample(x[1:], 3, sigma_style=0.5, generators=[torch.Generator().manual_seed(6)])[0]
+    assert torch.allclose(together[1], alone[0], atol=1e-5)  # float32 convolutions of other batch sizes
+
+
+def test_models_own_their_loss_and_sampling(small_model):
+    from astro_i2i.models import SkyModel
+
+    mse = MSEUNet(base_channels=4, depth=2)
+    x, c = torch.randn(4, 1, 32, 32), torch.randn(4, 1, 32, 32)
+    weights = {"content": 1.0, "composite": 1.0, "direct": 1.0, "style_fit": 1.0, "distance_correlation": 0.1}
+    for model in (small_model, mse):
+        assert isinstance(model, SkyModel)
+        total, parts = model.loss(x, c, weights)
+        assert total.requires_grad and "content" in parts
+    assert set(small_model.loss(x, c, weights)[1]) == {"content", "composite", "style_fit", "distance_correlation",
+                                                       "direct"}  # fmt: skip
+    # The MSE baseline is deterministic: one sample whatever K, and no style.
+    skies, style = mse.sample(x, 5, sigma_style=1.0)
+    assert skies.shape == (4, 1, 1, 32, 32) and style is None and not mse.stochastic
+    assert small_model.stochastic and small_model.has_style and small_model.style_factor == 4
+    with pytest.raises(TypeError, match="no style"):
+        mse.estimate_style(x)
 
 
 def test_fully_convolutional(small_model):
@@ -97,7 +122,8 @@ def test_checkpoint_round_trip(small_model, tmp_path):
     model, info = load_checkpoint(path)
     assert isinstance(model, TwoToOne) and not model.training
     assert info["normalisation"].sky_scale == 2e-5
-    assert info["metrics"]["f1"] == 0.5 and info["inference"]["sigma_style"] == 0.3
+    assert info["metrics"]["f1"] == 0.5 and info["inference"].sigma_style == 0.3
+    assert not info["inference"].calibrated  # written without a reliability model
     assert info["simulation"]["beam"] == [0.89, 0.82, 82.0] and len(info["checksum"]) == 64
     x = torch.randn(1, 1, 32, 32)
     small_model.eval()
@@ -105,6 +131,32 @@ def test_checkpoint_round_trip(small_model, tmp_path):
         assert torch.equal(model.reconstruct(x), small_model.reconstruct(x))
     with pytest.raises(InputError, match="output file exists"):
         save_checkpoint(path, small_model, normalisation=Normalisation())
+
+
+def test_inference_settings_round_trip_and_legacy_records():
+    from astro_i2i.catalog import DetectionSettings, ReliabilityModel
+    from astro_i2i.exceptions import CalibrationWarning
+    from astro_i2i.models import InferenceSettings, UncertaintyCalibration
+
+    reliability = ReliabilityModel(features=("log_mf_snr",), mean=(1.0,), scale=(0.5,), weights=(2.0,), bias=-1.0)
+    settings = InferenceSettings(samples=10, sigma_style=0.02, detection=(
+        DetectionSettings(samples=10, reliability=reliability, min_reliability=0.2, flux_deboost=((4.0, 0.9),)),
+        DetectionSettings(samples=1, reliability=reliability, min_reliability=0.1)),
+        uncertainty=UncertaintyCalibration(sample_scale=0.6, dirty_scale=8.0))  # fmt: skip
+    assert [d.samples for d in settings.detection] == [1, 10]  # sorted by K
+    assert InferenceSettings.from_dict(settings.to_dict()) == settings and settings.calibrated
+    assert settings.detection_for(10).min_reliability == 0.2
+    with pytest.warns(CalibrationWarning, match="K = 10, not 20"):
+        assert settings.detection_for(20).samples == 10
+    # A checkpoint of astro-i2i 0.1: thresholds only, uncalibrated.
+    legacy = InferenceSettings.from_dict({"detection_nsigma": 1.0, "sigma_style": 0.02, "samples": 10,
+                                          "detection_nsigma_samples": 1.5})  # fmt: skip
+    assert not legacy.calibrated and legacy.detection_for(10).candidate_nsigma == 1.5
+    with pytest.raises(ValueError, match="sigma_style"):
+        InferenceSettings(sigma_style=-1)
+    calibration = UncertaintyCalibration(sample_scale=2.0, dirty_scale=3.0)
+    np.testing.assert_allclose(calibration.sigma(np.array([1.0, np.nan]), np.array([-2.0, 1.0]), 1.0), [2.0, np.nan])
+    np.testing.assert_allclose(calibration.sigma(np.array([0.0]), np.array([2.0]), 0.5), [3.0])
 
 
 def test_checkpoint_errors(small_model, tmp_path):

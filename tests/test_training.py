@@ -32,15 +32,18 @@ def test_train_resume_and_checkpoint(tmp_path):
     assert info["training"]["steps"] == best["step"]
     assert info["simulation"]["observation"]["array"] == "alma.cycle5.3"
     assert 0.8 < info["simulation"]["beam"][0] < 1.0  # arcsec
-    assert info["inference"]["sigma_style"] > 0
+    assert info["inference"].sigma_style > 0
     assert info["metrics"]["validation"]["f1"] == pytest.approx(best["f1"], nan_ok=True)
     log = [json.loads(line) for line in (tmp_path / "model.pt.log.jsonl").read_text().splitlines()]
     assert any("validation" in entry for entry in log)
     calibration = info["metrics"]["calibration"]
     assert calibration["n_images"] == 4 and calibration["seed"] == 1_500_000
-    assert info["inference"]["sigma_style"] == calibration["sigma_style"]
-    assert info["inference"]["detection_nsigma"] == calibration["direct"]["detection_nsigma"]
-    assert info["inference"]["detection_nsigma_samples"] == calibration["samples"]["detection_nsigma"]
+    settings = info["inference"]
+    assert settings.sigma_style == calibration["sigma_style"] and settings.calibrated
+    assert [d.samples for d in settings.detection] == [1, 10] and settings.samples == 10
+    assert settings.detection_for(1).min_reliability == calibration["direct"]["min_reliability"]
+    assert settings.detection_for(10).min_reliability == calibration["samples"]["min_reliability"]
+    assert settings.uncertainty.to_dict() == calibration["uncertainty"]
     assert [entry["calibration"]["sigma_style"] for entry in log if "calibration" in entry] == [calibration["sigma_style"]]
     state = torch.load(tmp_path / "model.pt.state.pt", weights_only=True)
     assert state["step"] == 4
@@ -58,13 +61,15 @@ def test_mse_baseline_trains(tmp_path):
     config = TrainingConfig(**{**TINY, "model": {"architecture": "mse_unet", "base_channels": 4, "depth": 2}})
     train(config, tmp_path / "mse.pt", progress=False)
     model, info = load_checkpoint(tmp_path / "mse.pt")
-    assert model.architecture == "mse_unet" and "sigma_style" not in info["inference"]
-    assert info["inference"]["detection_nsigma"] == info["metrics"]["calibration"]["direct"]["detection_nsigma"]
+    settings = info["inference"]
+    assert model.architecture == "mse_unet" and settings.sigma_style == 0 and settings.uncertainty is None
+    assert [d.samples for d in settings.detection] == [1] and settings.samples == 1
+    assert settings.detection[0].min_reliability == info["metrics"]["calibration"]["direct"]["min_reliability"]
 
 
 def test_calibrate_checkpoint(tmp_path, capsys):
     from astro_i2i.cli import main
-    from astro_i2i.training import DETECTION_NSIGMA_GRID, calibrate_checkpoint
+    from astro_i2i.training import calibrate_checkpoint
 
     config = TrainingConfig(**{**TINY, "model": {"architecture": "mse_unet", "base_channels": 4, "depth": 2}})
     trained = tmp_path / "mse.pt"
@@ -78,7 +83,8 @@ def test_calibrate_checkpoint(tmp_path, capsys):
     result = calibrate_checkpoint(trained, tmp_path / "out.pt", n_images=5, seed=77)
     _, info = load_checkpoint(tmp_path / "out.pt")
     assert info["metrics"]["calibration"]["n_images"] == 5 and info["metrics"]["calibration"]["seed"] == 77
-    assert info["inference"]["detection_nsigma"] == result["direct"]["detection_nsigma"] in DETECTION_NSIGMA_GRID
+    assert info["inference"].detection[0].min_reliability == result["direct"]["min_reliability"]
+    assert 0 < result["direct"]["min_reliability"] < 1
     assert info["training"] == load_checkpoint(trained)[1]["training"]  # the rest is carried over
     command = ["calibrate", str(trained), "-o", str(trained), "--n-images", "4", "--seed", "78"]
     with pytest.raises(SystemExit) as exit_info:

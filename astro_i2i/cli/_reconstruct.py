@@ -23,25 +23,30 @@ def _device_option(function):
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("dirty")
 @click.option("-o", "--output", default=None, metavar="OUT", help="Product file (default: DIRTY stem + '_i2i.fits').")
-@click.option("--samples", "-k", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Style samples K for the uncertainty map; 1 = direct mode (one network run).")  # fmt: skip
+@click.option("--samples", "-k", type=click.IntRange(min=1), default=None,
+              help="Style samples K for the uncertainty map (default: the model's, 10); 1 = direct mode.")  # fmt: skip
+@click.option("--min-reliability", type=click.FloatRange(0, 1), default=None,
+              help="Keep sources at least this reliable (default: the model's calibrated best-F1 cut).")
+@click.option("--pb", default=None, metavar="PB",
+              help="Primary-beam image on the same grid (e.g. CASA's .pb), for the fluxes.")
 @_model_option
 @psf_option
 @beam_option
 @hdu_option
 @_device_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Tiles per network call.")
-@click.option("--seed", type=int, default=None, help="Seed of the style samples (default: random, recorded).")
+@click.option("--seed", type=int, default=None, help="Seed of the style samples (default 0: same input, same product).")
 @click.option("--quicklook", default=None, metavar="PNG", help="Also write a PNG: dirty, sky, uncertainty, sources.")
 @click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
 @click.option("--force", is_flag=True, help="Go on even if the image's beam differs from the model's by > 2x.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
-def reconstruct(dirty, output, samples, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,
+def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,
                 no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY, with an uncertainty map and a source catalogue."""
     from .._atomic import check_output_path
-    from ..inference import Reconstructor
+    from ..exceptions import InputError
+    from ..reconstruct import Reconstructor
     from ..io import read_image
 
     output = Path(output) if output else Path(_stem(dirty) + "_i2i.fits")
@@ -50,8 +55,12 @@ def reconstruct(dirty, output, samples, model, psf, beam, hdu, device, batch_siz
             check_output_path(path, overwrite=overwrite)
     image = read_image(dirty, hdu=parse_hdu(hdu), psf=psf, beam=beam)
     reconstructor = Reconstructor.from_pretrained(model, device=device)
-    result = reconstructor.reconstruct(image, samples=samples, seed=seed, batch_size=batch_size, force=force,
-                                       progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
+    try:
+        result = reconstructor.reconstruct(image, samples=samples, seed=seed, batch_size=batch_size, force=force,
+                                           min_reliability=min_reliability, primary_beam=pb,
+                                           progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
+    except InputError as exc:  # the library names its keyword; the user typed a flag
+        raise InputError(exc.source, exc.problem.replace("force=True", "--force")) from None
     result.write(output, overwrite=overwrite)
     if regions:
         _write_regions(result.catalog, regions, overwrite)
@@ -62,7 +71,7 @@ def reconstruct(dirty, output, samples, model, psf, beam, hdu, device, batch_siz
 
 
 def summary(result, output):
-    """A few lines on a `~astro_i2i.inference.Reconstruction`."""
+    """A few lines on a `~astro_i2i.Reconstruction`."""
     catalog = result.catalog
     mode = "direct" if result.uncertainty is None else f"K = {result.provenance['samples']}"
     lines = [f"{result.image.name}: {len(catalog)} source(s) ({mode}, model {result.provenance['model']}, "
@@ -70,8 +79,8 @@ def summary(result, output):
     for row in catalog[:5]:
         err = row["flux_err"].to_value("mJy")
         err_text = f" +- {err:.3f}" if err == err else ""
-        fraction = row["detection_fraction"]
-        found = f", found in {100 * fraction:.0f} % of samples" if fraction == fraction else ""
+        reliability = row["reliability"] if "reliability" in catalog.colnames else float("nan")
+        found = f", reliability {reliability:.2f}" if reliability == reliability else ""
         lines.append(f"  #{row['id']}: RA {row['ra'].to_value('deg'):.6f} Dec {row['dec'].to_value('deg'):+.6f}  "
                      f"{row['flux'].to_value('mJy'):.3f}{err_text} mJy{found}")  # fmt: skip
     if len(catalog) > 5:
@@ -125,7 +134,7 @@ def write_quicklook(result, path, *, overwrite=False):
 def generate(sky, output, style_from, seed, model, hdu, device, overwrite):
     """Generate a dirty image from a sky model SKY (Jy/pixel) and a style."""
     from .._atomic import atomic_output, check_output_path
-    from ..inference import Reconstructor
+    from ..reconstruct import Reconstructor
 
     check_output_path(output, overwrite=overwrite)
     reconstructor = Reconstructor.from_pretrained(model, device=device)

@@ -50,13 +50,13 @@ def train(config, output, resume, device, overwrite):
 @click.argument("model", metavar="MODEL.pt")
 @click.option("-o", "--output", required=True, metavar="OUT.pt",
               help="Calibrated checkpoint to write (MODEL.pt itself with --overwrite).")
-@click.option("--n-images", type=click.IntRange(min=4), help="Calibration images to simulate (default 200).")
+@click.option("--n-images", type=click.IntRange(min=4), help="Calibration images to simulate (default 600).")
 @click.option("--seed", type=int,
               help="Their seed (default 1500000; keep it apart from training, validation and test seeds).")
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")
 @overwrite_option
 def calibrate(model, output, n_images, seed, device, overwrite):
-    """Choose MODEL.pt's detection thresholds (and sigma_style) on freshly simulated images.
+    """Calibrate MODEL.pt's catalogue reliability, fluxes and uncertainty map on freshly simulated images.
 
     ``astro-i2i train`` runs this at the end of every run; use it on a
     checkpoint whose thresholds were chosen on fewer images.
@@ -65,10 +65,15 @@ def calibrate(model, output, n_images, seed, device, overwrite):
 
     given = {name: value for name, value in (("n_images", n_images), ("seed", seed)) if value is not None}
     result = calibrate_checkpoint(model, output, device=device, overwrite=overwrite, **given)
-    direct = result["direct"]
-    click.echo(f"direct: F1 {100 * np.nan_to_num(direct['f1']):.2f} at nsigma {direct['detection_nsigma']:g}")
-    if "samples" in result:
-        sampled = result["samples"]
-        click.echo(f"K = 10: F1 {100 * np.nan_to_num(sampled['f1']):.2f} at nsigma {sampled['detection_nsigma']:g}, "
-                   f"sigma_style {result['sigma_style']:g}")  # fmt: skip
+    for key in ("direct", "samples"):
+        if key in result:
+            figures = result[key]
+            mode = "direct" if figures["samples"] == 1 else f"K = {figures['samples']}"
+            click.echo(f"{mode}: F1 {100 * figures['f1']:.2f} (P {100 * figures['purity']:.1f}, "
+                       f"C {100 * figures['completeness']:.1f}) at reliability >= {figures['min_reliability']:.2f}, "
+                       f"flux_err scale {figures['flux_err_scale']:.3g}")  # fmt: skip
+    if "uncertainty" in result:
+        coverage = result["uncertainty"]["coverage"]
+        click.echo(f"uncertainty map: coverage {100 * coverage['source']:.1f} % on source pixels, "
+                   f"{100 * coverage['disc']:.1f} % over the disc")  # fmt: skip
     click.echo(f"-> {output}")

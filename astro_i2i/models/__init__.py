@@ -1,20 +1,29 @@
-"""Networks, losses, normalisation and checkpoints (needs torch).
+"""Models, losses, normalisation, checkpoints and inference settings (needs torch).
 
-Training (issue 5) and the user-facing `Reconstructor` (issue 6) build on this.
+One module per model (`MSEUNet`, `TwoToOne`), each owning its loss and its
+sampling (`SkyModel`); `ARCHITECTURES` maps checkpoint names to classes.
 """
 
-from .checkpoint import file_checksum, load_checkpoint, save_checkpoint
+from ._base import SkyModel
+from ._layers import PixelNorm, UNet
+from .checkpoint import ARCHITECTURES, file_checksum, load_checkpoint, save_checkpoint
 from .losses import distance_correlation
-from .networks import ARCHITECTURES, MSEUNet, TwoToOne, UNet
+from .mse_unet import MSEUNet
 from .normalisation import Normalisation
+from .settings import InferenceSettings, UncertaintyCalibration
+from .two_to_one import TwoToOne
 
 __all__ = [
+    "SkyModel",
     "MSEUNet",
     "TwoToOne",
     "UNet",
+    "PixelNorm",
     "ARCHITECTURES",
     "distance_correlation",
     "Normalisation",
+    "InferenceSettings",
+    "UncertaintyCalibration",
     "save_checkpoint",
     "load_checkpoint",
     "file_checksum",

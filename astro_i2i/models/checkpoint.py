@@ -10,8 +10,8 @@ A checkpoint holds only tensors and plain Python values, so it loads with
 - ``simulation``: the `~astro_i2i.simulate.SimulationConfig` it was trained on
   (array, frequency, pixel scale, noise, sources) and the ``beam`` (arcsec, deg);
 - ``package_version``, ``training`` (steps, time, hardware, ...) and
-  ``metrics`` (validation figures), plus ``inference`` settings such as
-  ``sigma_style``.
+  ``metrics`` (validation figures);
+- ``inference``: `~astro_i2i.models.InferenceSettings` as a plain dict.
 """
 
 import hashlib
@@ -23,10 +23,15 @@ import torch
 from .._atomic import atomic_output
 from .._version import __version__
 from ..exceptions import InputError
-from .networks import ARCHITECTURES
+from .mse_unet import MSEUNet
+from .settings import InferenceSettings
+from .two_to_one import TwoToOne
 from .normalisation import Normalisation
 
-__all__ = ["save_checkpoint", "load_checkpoint", "file_checksum"]
+__all__ = ["save_checkpoint", "load_checkpoint", "file_checksum", "ARCHITECTURES"]
+
+#: Checkpoint ``architecture`` name -> model class.
+ARCHITECTURES = {cls.architecture: cls for cls in (MSEUNet, TwoToOne)}
 
 FORMAT = "astro-i2i-checkpoint"
 FORMAT_VERSION = 1
@@ -65,8 +70,11 @@ def save_checkpoint(path, model, *, normalisation, simulation=None, training=Non
     normalisation : `~astro_i2i.models.normalisation.Normalisation`
     simulation : dict, optional
         The simulation config (``SimulationConfig.to_dict()``) and beam.
-    training, metrics, inference : dict, optional
+    training, metrics : dict, optional
         Plain values only (numbers, strings, lists, dicts).
+    inference : `~astro_i2i.models.InferenceSettings` or dict, optional
+        The inference settings (a dict is validated through
+        `InferenceSettings.from_dict`).
     overwrite : bool, optional
     """
     if getattr(model, "architecture", None) not in ARCHITECTURES:
@@ -82,11 +90,17 @@ def save_checkpoint(path, model, *, normalisation, simulation=None, training=Non
         "package_version": __version__,
         "training": _plain(training or {}),
         "metrics": _plain(metrics or {}),
-        "inference": _plain(inference or {}),
+        "inference": _plain(_settings(inference).to_dict()),
     }
     with atomic_output(path, overwrite=overwrite) as tmp:
         torch.save(payload, tmp)
     return Path(path)
+
+
+def _settings(inference):
+    if isinstance(inference, InferenceSettings):
+        return inference
+    return InferenceSettings.from_dict(inference or {})
 
 
 def load_checkpoint(path, *, device="cpu"):
@@ -97,8 +111,9 @@ def load_checkpoint(path, *, device="cpu"):
     model : `torch.nn.Module`
         In evaluation mode, on ``device``.
     info : dict
-        The checkpoint without its ``state_dict``, plus ``normalisation`` as a
-        `Normalisation` and the file's ``checksum``.
+        The checkpoint without its ``state_dict``, with ``normalisation`` as a
+        `Normalisation`, ``inference`` as `InferenceSettings`, and the file's
+        ``checksum``.
 
     Raises
     ------
@@ -132,5 +147,9 @@ def load_checkpoint(path, *, device="cpu"):
     model.eval().to(device)
     info = {key: value for key, value in payload.items() if key != "state_dict"}
     info["normalisation"] = Normalisation.from_dict(payload["normalisation"])
+    try:
+        info["inference"] = _settings(payload.get("inference"))
+    except (TypeError, ValueError) as exc:
+        raise InputError(path, f"inference settings are not valid: {exc}") from None
     info["checksum"] = file_checksum(path)
     return model, info

@@ -1,11 +1,11 @@
-"""Reconstruction with trained models: tiles, uncertainty, catalogue, generation (needs torch).
+"""The `Reconstructor` facade: FITS in, sky, uncertainty, style and catalogue out (needs torch).
 
 `Reconstructor` is what pipelines use; ``astro-i2i reconstruct`` and
-``astro-i2i generate`` are thin wrappers around it. Images of any size are cut
-into overlapping tiles of the size the model was trained on; each tile's
-outputs next to its inner edges are dropped and neighbours cross-fade with
-raised-cosine weights; blanked pixels are filled with zero for the network and
-NaN again in every output.
+``astro-i2i generate`` are thin wrappers around it. The arithmetic lives
+elsewhere: tiling in `astro_i2i.reconstruct._tiling`, the networks' sampling
+in each model (`~astro_i2i.models.SkyModel.sample`), the catalogue in
+`astro_i2i.catalog.posterior_catalog`, the settings in
+`~astro_i2i.models.InferenceSettings`.
 """
 
 import logging
@@ -19,183 +19,25 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.wcs import WCS
 from radio_beam import Beam
-from scipy.spatial import cKDTree
 
-from ._version import __version__
-from .catalog import _beam_area_pixels, find_sources, sky_model_threshold
-from .exceptions import InputError
-from .io import RadioImage, read_image, read_sky_image, write_products
-from .metrics import DEFAULT_MATCH_RADIUS
-from .models import load_checkpoint
-from .models.checkpoint import file_checksum
+from .._version import __version__
+from ..catalog import matched_filter_snr, noise_sigma, posterior_catalog
+from ..exceptions import BeamWarning, InputError
+from ..io import RadioImage, read_hdu, read_image, read_sky_image, write_products
+from ..models import load_checkpoint
+from ..models.checkpoint import file_checksum
+from ._core import _multiple, _style_factor, reconstruct_array
 
-__all__ = ["Reconstructor", "Reconstruction", "reconstruct_sky"]
+__all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED"]
 
 logger = logging.getLogger(__name__)
 
-#: Each tile drops this fraction of its size at its inner edges, and neighbours
-#: cross-fade over the same width again: 64 + 64 pixels for 512 x 512 tiles.
-TILE_MARGIN_FRACTION = 1 / 8
 #: Input pixel scales within this fraction of the model's are used as they are.
 PIXEL_SCALE_TOLERANCE = 0.10
 #: Input beams more than this factor from the model's are refused (unless forced).
 BEAM_RATIO_LIMIT = 2.0
-
-
-# --------------------------------------------------------------------------- core
-
-
-def _tile_starts(length, tile, overlap):
-    if length <= tile:
-        return [0]
-    stride = tile - overlap
-    return sorted(set(range(0, length - tile, stride)) | {length - tile})
-
-
-def _edge_weights(start, tile, length, margin, ramp):
-    """1-D blending weights of one tile: 0 over ``margin`` pixels at an edge inside the image (where
-    the network saw zero padding instead of the neighbours), then a raised-cosine ramp, then 1."""
-    w = np.ones(tile, dtype=np.float32)
-    rise = (0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)).astype(np.float32)
-    if start > 0:
-        w[:margin] = 0
-        w[margin : margin + ramp] = rise
-    if start + tile < length:
-        w[tile - margin :] = 0
-        w[tile - margin - ramp : tile - margin] = np.minimum(w[tile - margin - ramp : tile - margin], rise[::-1])
-    return w
-
-
-def _tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, style_factor=None,
-           progress_bar=False):  # fmt: skip
-    """Run ``apply`` over overlapping tiles of a 2-D image and blend the results.
-
-    Neighbouring tiles overlap by ``2 * margin + ramp`` pixels: each drops the
-    ``margin`` pixels next to its inner edges and the two cross-fade over
-    ``ramp`` pixels (raised cosine, weights summing to 1).
-    ``apply(tiles, indices)`` takes a float32 array ``(B, tile, tile)`` and the
-    tiles' indices and returns ``(outputs (B, n_out, tile, tile), style)``,
-    ``style`` being None or ``(B, C, tile / style_factor, tile / style_factor)``.
-    Returns the blended ``(n_out, H, W)`` outputs and ``(C, h, w)`` style (or None).
-    """
-    ny, nx = image.shape
-    pad_y = max(tile, -(-ny // multiple) * multiple)
-    pad_x = max(tile, -(-nx // multiple) * multiple)
-    padded = np.zeros((pad_y, pad_x), dtype=np.float32)
-    padded[:ny, :nx] = np.nan_to_num(image)
-    overlap = 2 * margin + ramp
-    corners = [(y, x) for y in _tile_starts(pad_y, tile, overlap) for x in _tile_starts(pad_x, tile, overlap)]
-    total = np.zeros((n_out, pad_y, pad_x), dtype=np.float32)
-    weight = np.zeros((pad_y, pad_x), dtype=np.float32)
-    style_total = style_weight = None
-    bar = None
-    if progress_bar:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(corners), desc="tiles", unit="tile", dynamic_ncols=True)
-    for first in range(0, len(corners), batch_size):
-        batch = corners[first : first + batch_size]
-        tiles = np.stack([padded[y : y + tile, x : x + tile] for y, x in batch])
-        outputs, style = apply(tiles, list(range(first, first + len(batch))))
-        for (y, x), out in zip(batch, outputs):
-            window = np.outer(_edge_weights(y, tile, pad_y, margin, ramp), _edge_weights(x, tile, pad_x, margin, ramp))
-            total[:, y : y + tile, x : x + tile] += out * window
-            weight[y : y + tile, x : x + tile] += window
-        if style is not None:
-            f, ts = style_factor, style.shape[-1]
-            if style_total is None:
-                style_total = np.zeros((style.shape[1], pad_y // f, pad_x // f), dtype=np.float32)
-                style_weight = np.zeros((pad_y // f, pad_x // f), dtype=np.float32)
-            m, r = margin // f, max(1, ramp // f)
-            for (y, x), st in zip(batch, style):
-                window = np.outer(_edge_weights(y // f, ts, pad_y // f, m, r), _edge_weights(x // f, ts, pad_x // f, m, r))
-                style_total[:, y // f : y // f + ts, x // f : x // f + ts] += st * window
-                style_weight[y // f : y // f + ts, x // f : x // f + ts] += window
-        if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
-    blended = total / weight
-    style_map = None
-    if style_total is not None:
-        f = style_factor
-        style_map = (style_total / np.maximum(style_weight, 1e-12))[:, : -(-ny // f), : -(-nx // f)]
-    return blended[:, :ny, :nx], style_map
-
-
-def _tile_generator(seed, index, device):
-    return torch.Generator(device=device).manual_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
-
-
-@torch.no_grad()
-def _network_skies(model, normalisation, tiles, indices, *, samples, sigma_style, seed, device):
-    """Sky samples (Jy/pixel) ``(B, samples, T, T)`` and style ``(B, C, t, t)`` or None for dirty tiles (Jy/beam)."""
-    x = torch.from_numpy(normalisation.dirty_to_network(tiles)[:, None]).to(device)
-    x = normalisation.to_network_grid(x, kind="dirty")
-    style = None
-    if model.architecture == "mse_unet":
-        skies = model.reconstruct(x)[:, None]
-    else:
-        style = model.estimate_style(x)
-        if samples <= 1:
-            skies = model.reconstruct(x, style)[:, None]
-        else:
-            per_tile = []
-            for b, index in enumerate(indices):
-                generator = _tile_generator(seed, index, device)
-                noise = torch.randn((samples, *style.shape[1:]), generator=generator, device=device)
-                styles = style[b : b + 1] + sigma_style * noise
-                per_tile.append(model.reconstruct(x[b : b + 1].expand(samples, -1, -1, -1), styles)[:, 0])
-            skies = torch.stack(per_tile)
-    b, k = skies.shape[:2]
-    flat = normalisation.sky_from_network(skies.reshape(b * k, 1, *skies.shape[-2:]).double())
-    physical = normalisation.from_network_grid(flat, tiles.shape[-2:]).reshape(b, k, *tiles.shape[-2:])
-    return physical.float().cpu().numpy(), None if style is None else style.float().cpu().numpy()
-
-
-def _model_multiple(model, normalisation):
-    return normalisation.downsample * 2 ** model.config["depth"]
-
-
-def _style_factor(model, normalisation):
-    if model.architecture == "mse_unet":
-        return None
-    return normalisation.downsample * 2 ** model.config["style_levels"]
-
-
-def _reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed, tile, batch_size, device,
-                       progress_bar=False):  # fmt: skip
-    """Sky samples ``(K, H, W)`` (Jy/pixel) and style of a dirty image array (Jy/beam); NaN where blanked."""
-
-    def apply(tiles, indices):
-        return _network_skies(model, normalisation, tiles, indices, samples=samples, sigma_style=sigma_style,
-                              seed=seed, device=device)  # fmt: skip
-
-    n_out = 1 if (samples <= 1 or model.architecture == "mse_unet") else samples
-    margin = int(tile * TILE_MARGIN_FRACTION)
-    skies, style = _tiled(dirty, apply, tile=tile, margin=margin, ramp=margin,
-                          multiple=_model_multiple(model, normalisation), batch_size=batch_size, n_out=n_out,
-                          style_factor=_style_factor(model, normalisation), progress_bar=progress_bar)  # fmt: skip
-    skies[:, ~np.isfinite(dirty)] = np.nan
-    return skies, style
-
-
-def reconstruct_sky(model, normalisation, dirty, *, samples=1, sigma_style=0.0, seed=0, device="cpu", tile=None,
-                    batch_size=4):  # fmt: skip
-    """Mean sky (Jy/pixel) and per-pixel standard deviation of a dirty image array (Jy/beam).
-
-    The array-level core of `Reconstructor.reconstruct` (no FITS, no
-    reprojection, no catalogue); ``tile`` defaults to the whole image.
-    Blanked (NaN) pixels are NaN in both outputs.
-    """
-    if tile is None:
-        multiple = _model_multiple(model, normalisation)
-        tile = -(-max(dirty.shape) // multiple) * multiple
-    skies, _ = _reconstruct_array(model, normalisation, dirty, samples=samples, sigma_style=sigma_style, seed=seed,
-                                  tile=tile, batch_size=batch_size, device=device)  # fmt: skip
-    mean = skies.mean(axis=0, dtype=np.float64)
-    std = skies.std(axis=0, dtype=np.float64) if len(skies) > 1 else np.where(np.isfinite(mean), 0.0, np.nan)
-    return mean, std
+#: The style samples' seed when none is given: the same command gives the same product.
+DEFAULT_SEED = 0
 
 
 # --------------------------------------------------------------------------- public API
@@ -243,7 +85,7 @@ class Reconstruction:
 
 
 def _models_dir():
-    from .data import _data_dir
+    from ..data import _data_dir
 
     return _data_dir() / "models"
 
@@ -261,6 +103,7 @@ class Reconstructor:
         self.path = Path(path)
         self.device = torch.device(device)
         self.normalisation = info["normalisation"]
+        self.settings = info["inference"]
         simulation = info["simulation"] or {}
         self.pixel_scale = simulation.get("image", {}).get("pixel_scale_arcsec", 0.1) * u.arcsec
         self.tile = int(simulation.get("image", {}).get("size", 512))
@@ -314,7 +157,7 @@ class Reconstructor:
     def _check_beam(self, image, force):
         if image.beam is None:
             warnings.warn(f"{image.name}: no beam in the header and none given; assuming the model's "
-                          f"({_beam_text(self.beam)})", stacklevel=3)  # fmt: skip
+                          f"({_beam_text(self.beam)})", BeamWarning, stacklevel=3)  # fmt: skip
             return
         if self.beam is None:
             return
@@ -322,10 +165,10 @@ class Reconstructor:
                     image.beam.minor / self.beam.minor, self.beam.minor / image.beam.minor)  # fmt: skip
         if ratio > BEAM_RATIO_LIMIT:
             message = (f"beam {_beam_text(image.beam)} differs from the model's {_beam_text(self.beam)} by a factor "
-                       f"{float(ratio):.2f} (> {BEAM_RATIO_LIMIT:g}); use force=True (--force) to go on")  # fmt: skip
+                       f"{float(ratio):.2f} (> {BEAM_RATIO_LIMIT:g}); use force=True to go on")  # fmt: skip
             if not force:
                 raise InputError(image.name, message)
-            logger.warning("%s: %s", image.name, message.split(";")[0] + "; forced")
+            warnings.warn(f"{image.name}: {message.split(';')[0]}; forced", BeamWarning, stacklevel=3)
 
     def _model_grid(self, image):
         """The input's data and WCS on the model's pixel scale (reprojected if it differs by > 10 %)."""
@@ -371,8 +214,8 @@ class Reconstructor:
 
     # ------------------------------------------------------------------ public
 
-    def reconstruct(self, image, *, samples=10, seed=None, psf=None, beam=None, hdu=None, batch_size=None,
-                    force=False, progress_bar=False):  # fmt: skip
+    def reconstruct(self, image, *, samples=None, seed=None, psf=None, beam=None, hdu=None, primary_beam=None,
+                    min_reliability=None, batch_size=None, force=False, progress_bar=False):  # fmt: skip
         """Reconstruct the sky model of a dirty image, with its uncertainty and a source catalogue.
 
         Parameters
@@ -380,11 +223,22 @@ class Reconstructor:
         image : str, path-like, HDUList, HDU, ``(array, header)`` or `~astro_i2i.io.RadioImage`
             The dirty image (Jy/beam), in any form `astro_i2i.io.read_image` takes.
         samples : int, optional
-            Style samples K; 1 is the direct mode (one network run, no uncertainty).
+            Style samples K (default: the model's, 10); 1 is the direct mode
+            (one network run, no uncertainty map).
         seed : int, optional
-            Seed of the style samples; drawn at random (and recorded) if None.
+            Seed of the style samples (default `DEFAULT_SEED`: the same call
+            gives the same result).
         psf, beam, hdu : optional
             As for `astro_i2i.io.read_image`.
+        primary_beam : `~numpy.ndarray`, str or path-like, optional
+            The primary-beam response on the image's grid (an array or a FITS
+            file such as CASA's ``.pb``), for the catalogue's fluxes. Default:
+            the model's antenna at the image's frequency, centred on the
+            image's reference position.
+        min_reliability : float, optional
+            Keep catalogue sources at least this reliable (default: the
+            model's calibrated operating point, the best F1 on its
+            calibration images).
         batch_size : int, optional
             Tiles per network call; chosen from the device if None.
         force : bool, optional
@@ -396,71 +250,92 @@ class Reconstructor:
         -------
         reconstruction : `Reconstruction`
         """
+        samples = self.settings.samples if samples is None else samples
         if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
             raise ValueError(f"samples must be a positive integer, not {samples!r}")
+        if min_reliability is not None and not 0 <= min_reliability <= 1:
+            raise ValueError(f"min_reliability must lie in [0, 1], not {min_reliability!r}")
         if not isinstance(image, RadioImage):
             image = read_image(image, hdu=hdu, psf=psf, beam=beam)
         self._check_beam(image, force)
         if np.all(np.isnan(image.data)):
             raise InputError(image.name, "every pixel is blank (NaN)")
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        if self.model.architecture == "mse_unet" and samples > 1:
-            logger.info("the MSE baseline has no style: one run, no uncertainty map")
+        seed = DEFAULT_SEED if seed is None else int(seed)
+        if not self.model.stochastic and samples > 1:
+            logger.info("the %s model is deterministic: one run, no uncertainty map", self.model.architecture)
             samples = 1
-        sigma_style = float(self.info["inference"].get("sigma_style", 0.0))
+        pb = self._primary_beam(image, primary_beam)
         data, grid_wcs, reprojected = self._model_grid(image)
-        skies, style = _reconstruct_array(self.model, self.normalisation, data, samples=samples,
-                                          sigma_style=sigma_style, seed=seed, tile=self.tile,
-                                          batch_size=self._batch_size(batch_size), device=self.device,
-                                          progress_bar=progress_bar)  # fmt: skip
+        skies, style = reconstruct_array(self.model, self.normalisation, data, samples=samples,
+                                         sigma_style=self.settings.sigma_style, seed=seed, tile=self.tile,
+                                         batch_size=self._batch_size(batch_size), device=self.device,
+                                         progress_bar=progress_bar)  # fmt: skip
         if reprojected:
             skies = np.stack(self._back_to_input(list(skies), grid_wcs, image))
             skies[:, ~np.isfinite(image.data)] = np.nan
         sky = skies.mean(axis=0)
-        uncertainty = skies.std(axis=0) if samples > 1 else None
-        catalog = self._catalog(sky, uncertainty, skies if samples > 1 else None, image)
+        beam_used = image.beam if image.beam is not None else self.beam
+        if beam_used is None:
+            raise InputError(image.name, "no beam in the header, none given and none known to the model")
+        detection = self.settings.detection_for(samples)
+        catalog = posterior_catalog(sky, image.data, image.wcs, beam=beam_used, settings=detection,
+                                    samples=skies if samples > 1 else None, primary_beam=pb,
+                                    min_reliability=min_reliability)  # fmt: skip
+        uncertainty = self._uncertainty(skies, image, beam_used) if samples > 1 else None
         provenance = {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
-                      "seed": int(seed), "input": image.name}  # fmt: skip
+                      "seed": int(seed), "input": image.name,
+                      "min_reliability": float(catalog.meta["minrel"])}  # fmt: skip
         return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
                               provenance=provenance)  # fmt: skip
 
-    def detection_threshold(self, dirty, image, *, samples):
-        """The sky-model detection threshold (Jy/pixel) for ``dirty`` on ``image``'s grid."""
-        key = "detection_nsigma_samples" if samples > 1 else "detection_nsigma"
-        inference = self.info["inference"]
-        nsigma = float(inference.get(key, inference.get("detection_nsigma", 1.0)))
-        beam = self.beam if self.beam is not None else image.beam
-        if beam is None:
-            raise InputError(image.name, "no beam known to set the detection threshold")
-        return sky_model_threshold(dirty, _beam_area_pixels(beam, image.wcs), nsigma=nsigma)
+    def _uncertainty(self, skies, image, beam):
+        """The calibrated uncertainty map (`~astro_i2i.models.UncertaintyCalibration`), or the samples' spread."""
+        spread = skies.std(axis=0)
+        calibration = self.settings.uncertainty
+        if calibration is None:
+            return spread
+        pixel_scale = image.pixel_scale
+        snr = matched_filter_snr(image.data, pixel_scale=pixel_scale)
+        per_pixel = noise_sigma(image.data) / float((beam.sr / pixel_scale**2).decompose())
+        return calibration.sigma(spread, snr, per_pixel)
 
-    def _catalog(self, sky, uncertainty, skies, image):
-        samples = 1 if skies is None else len(skies)
-        threshold = self.detection_threshold(image.data, image, samples=samples)
-        catalog = find_sources(sky, image.wcs, uncertainty=uncertainty, threshold=threshold)
-        catalog.meta["thresh"] = f"{threshold:.4g} Jy/pixel (sky_model_threshold)"
-        if skies is not None and len(catalog):
-            radius = (DEFAULT_MATCH_RADIUS / image.pixel_scale).to_value(u.one)
-            positions = np.column_stack([catalog["x"].value, catalog["y"].value])
-            found = np.zeros(len(catalog))
-            for sample in skies:
-                detected = find_sources(sample, image.wcs, threshold=threshold)
-                if len(detected):
-                    tree = cKDTree(np.column_stack([detected["x"].value, detected["y"].value]))
-                    found += np.isfinite(tree.query(positions, distance_upper_bound=radius)[0])
-            catalog["detection_fraction"] = found / len(skies)
-        return catalog
+    def _primary_beam(self, image, primary_beam):
+        """The primary beam on the image's grid: given, or the model's antenna centred on the reference position."""
+        if primary_beam is not None:
+            if isinstance(primary_beam, np.ndarray):
+                pb, name = np.asarray(primary_beam, dtype=float), "primary_beam"
+            else:
+                raw, _, name, _ = read_hdu(primary_beam)
+                pb = np.asarray(raw, dtype=float).squeeze()
+            if pb.shape != image.data.shape:
+                raise InputError(name, f"primary beam of shape {pb.shape} does not match the image's "
+                                       f"{image.data.shape}")  # fmt: skip
+            return pb
+        record = self.info.get("simulation") or {}
+        if "primary_beam" not in record or "observation" not in record:
+            return None
+        from ..simulate._sky import ARCSEC, airy_primary_beam
+
+        frequency = image.frequency.to_value(u.Hz) if image.frequency is not None else \
+            record["observation"]["frequency_ghz"] * 1e9  # fmt: skip
+        ny, nx = image.data.shape
+        # The phase centre is the reference pixel of CASA and WSClean images; a flat sky is exact enough over the
+        # primary beam (26" FWHM at 230 GHz).
+        x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
+        yy, xx = np.mgrid[:ny, :nx]
+        radius = np.hypot(xx - x0, yy - y0) * image.pixel_scale.to_value(u.arcsec) * ARCSEC
+        pb = record["primary_beam"]
+        return airy_primary_beam(radius, frequency, pb["dish_diameter_m"], pb["blockage_diameter_m"])
 
     @torch.no_grad()
     def estimate_style(self, image, *, hdu=None):
         """The estimated style ``(channels, ny, nx)`` of a dirty image (in any form `read_image` takes)."""
-        if self.model.architecture == "mse_unet":
-            raise InputError(self.name, "the MSE baseline has no style")
+        if not self.model.has_style:
+            raise InputError(self.name, f"the {self.model.architecture} model has no style")
         if not isinstance(image, RadioImage):
             image = read_image(image, hdu=hdu)
         data, _, _ = self._model_grid(image)
-        _, style = _reconstruct_array(self.model, self.normalisation, data, samples=1, sigma_style=0.0, seed=0,
+        _, style = reconstruct_array(self.model, self.normalisation, data, samples=1, sigma_style=0.0, seed=0,
                                       tile=self.tile, batch_size=self._batch_size(None), device=self.device)  # fmt: skip
         return style
 
@@ -485,8 +360,8 @@ class Reconstructor:
         dirty : `~astropy.io.fits.PrimaryHDU`
             The generated dirty image with the sky's WCS, BUNIT Jy/beam and the model's beam.
         """
-        if self.model.architecture == "mse_unet":
-            raise InputError(self.name, "the MSE baseline cannot generate (it has no composite generator)")
+        if not self.model.has_style:
+            raise InputError(self.name, f"the {self.model.architecture} model cannot generate dirty images")
         if style is not None and style_from is not None:
             raise ValueError("give style or style_from, not both")
         if not isinstance(sky, RadioImage):
@@ -501,11 +376,11 @@ class Reconstructor:
         elif style is None:
             style = self.estimate_style(self._noise_image(sky.data.shape, seed))
         style = np.asarray(style, dtype=np.float32)
-        if style.ndim != 3 or style.shape[0] != self.model.style_channels:
-            raise ValueError(f"style must have shape (channels={self.model.style_channels}, ny, nx), "
+        if style.ndim != 3 or style.shape[0] != self.model.config["style_channels"]:
+            raise ValueError(f"style must have shape (channels={self.model.config['style_channels']}, ny, nx), "
                              f"not {style.shape}")  # fmt: skip
         norm, model = self.normalisation, self.model
-        multiple = _model_multiple(model, norm)
+        multiple = _multiple(model, norm)
         ny, nx = sky.data.shape
         pad_y, pad_x = -(-ny // multiple) * multiple, -(-nx // multiple) * multiple
         content = np.zeros((pad_y, pad_x), dtype=np.float32)
@@ -531,7 +406,7 @@ class Reconstructor:
 
     def _noise_image(self, shape, seed):
         """A noise-only dirty image of the model's instrument, as ``(array, header)``."""
-        from .simulate import Observation, SimulationConfig, image_wcs
+        from ..simulate import Observation, SimulationConfig, image_wcs
 
         record = {k: v for k, v in (self.info["simulation"] or {}).items() if k != "beam"}
         config = SimulationConfig.from_dict(record)

@@ -1,0 +1,242 @@
+"""Measuring sources on the dirty image: matched filter, sub-pixel positions, fluxes (no torch).
+
+With natural weighting the thermal noise of a dirty image is a Gaussian field
+whose covariance is the PSF times sigma^2, and a source of shape G appears as
+PSF * (PB G). The likelihood of a source at x is then maximal where the dirty
+image correlated with G peaks, and the least-squares amplitude of the template
+PB (G * PSF) is its maximum-likelihood flux: these are the measurements here.
+A network's sky model proposes where the sources are; the dirty image says
+where exactly and how bright (``docs/models.rst`` has the figures: on 500
+simulated images, positions refined on the matched filter raise F1 at 0.18"
+from 26.8 to 30.2 for the shipped 2-to-1 model, and 0.5" F1 stays the same).
+"""
+
+import numpy as np
+from astropy import units as u
+from astropy.stats import mad_std
+from scipy import ndimage, signal
+
+__all__ = ["matched_filter_snr", "refine_positions", "fit_fluxes", "gaussian_psf", "DEFAULT_SOURCE_FWHM"]
+
+#: The typical source of the dataset (0.4-0.8" FWHM): the matched filter's kernel.
+DEFAULT_SOURCE_FWHM = 0.6 * u.arcsec
+_FWHM_TO_SIGMA = 1 / np.sqrt(8 * np.log(2))
+
+
+def _pixels(angle, pixel_scale, name):
+    angle = u.Quantity(angle)
+    if not angle.unit.is_equivalent(u.arcsec):
+        raise u.UnitTypeError(f"{name} must be an angle, not {angle!r}")
+    value = float((angle / u.Quantity(pixel_scale, u.arcsec)).decompose())
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, not {angle!r}")
+    return value
+
+
+def matched_filter_snr(dirty, *, pixel_scale, source_fwhm=DEFAULT_SOURCE_FWHM):
+    """The dirty image correlated with a Gaussian source, in units of its robust noise.
+
+    Parameters
+    ----------
+    dirty : `~numpy.ndarray`
+        2-D dirty image (any unit); NaN pixels are blank.
+    pixel_scale : `~astropy.units.Quantity`
+        Angular size of a pixel.
+    source_fwhm : `~astropy.units.Quantity`, optional
+        FWHM of the Gaussian kernel (the source size to look for).
+
+    Returns
+    -------
+    snr : `~numpy.ndarray`
+        Same shape; NaN where ``dirty`` is NaN.
+    """
+    dirty = np.asarray(dirty, dtype=float)
+    if dirty.ndim != 2:
+        raise ValueError(f"dirty must be 2-D, not {dirty.ndim}-D")
+    sigma = _pixels(source_fwhm, pixel_scale, "source_fwhm") * _FWHM_TO_SIGMA
+    finite = np.isfinite(dirty)
+    smooth = ndimage.gaussian_filter(np.where(finite, dirty, 0.0), sigma)
+    smooth[~finite] = np.nan
+    noise = float(mad_std(smooth[finite])) if finite.any() else np.nan
+    return smooth / noise if noise > 0 else np.full_like(smooth, np.nan)
+
+
+def _parabola_offset(left, centre, right):
+    curvature = left - 2 * centre + right
+    if not curvature < 0:
+        return 0.0
+    return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
+
+
+def _subpixel_peak(image, ix, iy):
+    ny, nx = image.shape
+    dx = _parabola_offset(image[iy, ix - 1], image[iy, ix], image[iy, ix + 1]) if 0 < ix < nx - 1 else 0.0
+    dy = _parabola_offset(image[iy - 1, ix], image[iy, ix], image[iy + 1, ix]) if 0 < iy < ny - 1 else 0.0
+    return ix + dx, iy + dy
+
+
+def refine_positions(x, y, image, *, radius):
+    """Move each position to the sub-pixel maximum of ``image`` within ``radius`` pixels.
+
+    Parameters
+    ----------
+    x, y : array-like
+        0-based pixel positions.
+    image : `~numpy.ndarray`
+        The map to climb (e.g. `matched_filter_snr`); NaN pixels are never chosen.
+    radius : float
+        Search radius in pixels.
+
+    Returns
+    -------
+    x, y, value : `~numpy.ndarray`
+        Refined positions (a parabola through the maximum and its neighbours
+        along each axis) and the map's value at the maximum pixel.
+    """
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    if x.shape != y.shape:
+        raise ValueError(f"x and y differ in shape: {x.shape} and {y.shape}")
+    if not radius >= 0:
+        raise ValueError(f"radius must be >= 0, not {radius!r}")
+    image = np.asarray(image, dtype=float)
+    filled = np.nan_to_num(image, nan=-np.inf)
+    ny, nx = image.shape
+    reach = int(np.ceil(radius))
+    out_x, out_y, values = x.copy(), y.copy(), np.full(x.shape, np.nan)
+    for k, (px, py) in enumerate(zip(x, y)):
+        cx, cy = int(round(px)), int(round(py))
+        ys, xs = np.mgrid[max(0, cy - reach) : min(ny, cy + reach + 1), max(0, cx - reach) : min(nx, cx + reach + 1)]
+        if ys.size == 0:
+            continue
+        candidates = np.where((xs - px) ** 2 + (ys - py) ** 2 <= radius**2 + 1e-9, filled[ys, xs], -np.inf)
+        best = int(np.argmax(candidates))
+        if not np.isfinite(candidates.flat[best]):
+            continue
+        ix, iy = int(xs.flat[best]), int(ys.flat[best])
+        out_x[k], out_y[k] = _subpixel_peak(np.where(np.isfinite(image), image, image[iy, ix]), ix, iy)
+        values[k] = image[iy, ix]
+    return out_x, out_y, values
+
+
+def gaussian_psf(beam, pixel_scale, size):
+    """A Gaussian PSF (peak 1 at ``(size // 2, size // 2)``) for a `~radio_beam.Beam`, north up, east left."""
+    major = _pixels(beam.major, pixel_scale, "beam major axis") * _FWHM_TO_SIGMA
+    minor = _pixels(beam.minor, pixel_scale, "beam minor axis") * _FWHM_TO_SIGMA
+    pa = beam.pa.to_value(u.rad)
+    yy, xx = np.mgrid[:size, :size] - size // 2
+    # PA is east of north and east is towards -x: the major axis points along (-sin PA, cos PA).
+    along = -xx * np.sin(pa) + yy * np.cos(pa)
+    across = xx * np.cos(pa) + yy * np.sin(pa)
+    return np.exp(-0.5 * ((along / major) ** 2 + (across / minor) ** 2))
+
+
+def _centre_crop(psf, half):
+    psf = np.asarray(psf, dtype=float)
+    cy, cx = (np.asarray(psf.shape) // 2).tolist()
+    out = np.zeros((2 * half + 1, 2 * half + 1))
+    y0, x0 = cy - half, cx - half
+    ys = slice(max(0, y0), min(psf.shape[0], cy + half + 1))
+    xs = slice(max(0, x0), min(psf.shape[1], cx + half + 1))
+    out[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0] = np.nan_to_num(psf[ys, xs])
+    return out
+
+
+def fit_fluxes(dirty, x, y, *, psf, pixel_scale, primary_beam=None, source_fwhm=DEFAULT_SOURCE_FWHM, noise=None,
+               half_width=24):  # fmt: skip
+    """Least-squares fluxes of Gaussian sources at known positions in a dirty image, with thermal errors.
+
+    Every source's template, PB x (G * PSF) on a ``2 half_width + 1`` pixel
+    stamp, is fitted jointly (blended neighbours share their flux correctly).
+    With natural weighting the noise covariance is ``noise**2`` times the PSF,
+    so the fluxes' covariance is ``noise**2 A^-1 B A^-1`` with ``A = <t_i, t_j>``
+    and ``B = <t_i, PSF * t_j>``.
+
+    Parameters
+    ----------
+    dirty : `~numpy.ndarray`
+        Dirty image, Jy/beam (NaN = blank).
+    x, y : array-like
+        0-based pixel positions of the sources.
+    psf : `~numpy.ndarray`
+        The PSF (peak 1 at ``shape // 2``), at least ``2 half_width + 1`` wide
+        to be used whole; a Gaussian of the beam (`gaussian_psf`) will do.
+    pixel_scale : `~astropy.units.Quantity`
+    primary_beam : `~numpy.ndarray`, optional
+        The primary-beam response on the image's grid (1 if not given: fluxes
+        are then apparent, not corrected).
+    source_fwhm : `~astropy.units.Quantity`, optional
+        FWHM of the circular Gaussian source model.
+    noise : float, optional
+        The dirty image's thermal noise (Jy/beam); without it ``flux_err`` is NaN.
+    half_width : int, optional
+
+    Returns
+    -------
+    flux, flux_err : `~numpy.ndarray`
+        Jy.
+    """
+    dirty = np.asarray(dirty, dtype=float)
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    n = len(x)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    ny, nx = dirty.shape
+    size = 2 * half_width + 1
+    kernel = _centre_crop(psf, half_width)
+    sigma = _pixels(source_fwhm, pixel_scale, "source_fwhm") * _FWHM_TO_SIGMA
+    finite = np.isfinite(dirty)
+    data = np.where(finite, dirty, 0.0)
+    pb = np.ones_like(data) if primary_beam is None else np.nan_to_num(np.asarray(primary_beam, dtype=float))
+    if pb.shape != data.shape:
+        raise ValueError(f"primary_beam has shape {pb.shape}, the dirty image {data.shape}")
+    yy, xx = np.mgrid[:size, :size] - half_width
+    stamps, corners = [], []
+    for px, py in zip(x, y):
+        cx, cy = int(round(px)), int(round(py))
+        source = np.exp(-0.5 * ((xx - (px - cx)) ** 2 + (yy - (py - cy)) ** 2) / sigma**2)
+        source /= source.sum()
+        template = signal.fftconvolve(source, kernel, mode="same")
+        y0, x0 = cy - half_width, cx - half_width
+        full = np.zeros((size, size))
+        inside = (slice(max(0, y0), min(ny, y0 + size)), slice(max(0, x0), min(nx, x0 + size)))
+        local = (slice(inside[0].start - y0, inside[0].stop - y0), slice(inside[1].start - x0, inside[1].stop - x0))
+        full[local] = template[local] * pb[inside] * finite[inside]
+        stamps.append(full)
+        corners.append((y0, x0))
+    padded = np.pad(data, half_width + size)  # so that every stamp window lies inside
+
+    def window(array, y0, x0, height, width):
+        return array[y0 + half_width + size : y0 + half_width + size + height,
+                     x0 + half_width + size : x0 + half_width + size + width]  # fmt: skip
+
+    def overlap(a, b, a_size, b_size, b_offset):
+        """Sum of a * b where stamp a (at corner ca) and b (corner cb - b_offset) overlap."""
+        (ay, ax), (by, bx) = corners[a], corners[b]
+        by, bx = by - b_offset, bx - b_offset
+        y0, y1 = max(ay, by), min(ay + a_size, by + b_size)
+        x0, x1 = max(ax, bx), min(ax + a_size, bx + b_size)
+        if y0 >= y1 or x0 >= x1:
+            return 0.0
+        first = stamps[a][y0 - ay : y1 - ay, x0 - ax : x1 - ax]
+        second = (convolved[b] if b_offset else stamps[b])[y0 - by : y1 - by, x0 - bx : x1 - bx]
+        return float(np.sum(first * second))
+
+    gram, rhs = np.zeros((n, n)), np.zeros(n)
+    correlated = np.zeros((n, n))
+    # The noise correlation of a template: the stamp convolved with the PSF, on a window half_width wider.
+    convolved = [signal.fftconvolve(np.pad(t, half_width), kernel, mode="same") for t in stamps] if noise is not None \
+        else []  # fmt: skip
+    centres = np.array(corners)
+    for i in range(n):
+        rhs[i] = np.sum(stamps[i] * window(padded, *corners[i], size, size))
+        near = np.flatnonzero(np.abs(centres - centres[i]).max(axis=1) < size + half_width)
+        for j in near[near >= i]:
+            gram[i, j] = gram[j, i] = overlap(i, j, size, size, 0)
+            if noise is not None:
+                correlated[i, j] = correlated[j, i] = overlap(i, j, size, size + 2 * half_width, half_width)
+    inverse = np.linalg.pinv(gram)
+    flux = inverse @ rhs
+    if noise is None:
+        return flux, np.full(n, np.nan)
+    covariance = noise**2 * inverse @ correlated @ inverse.T
+    return flux, np.sqrt(np.clip(np.diag(covariance), 0, None))

@@ -1,0 +1,91 @@
+"""What every astro-i2i model provides, so that training, inference and the CLI never ask which one they hold."""
+
+import torch
+from torch import nn
+
+__all__ = ["SkyModel"]
+
+
+class SkyModel(nn.Module):
+    """Base class of the models: a network from a dirty image to its sky, with its loss and its sampling.
+
+    Subclasses set ``architecture`` (the name in checkpoints), keep their
+    constructor's keyword arguments in ``self.config`` (saved with the
+    weights), and implement `loss` and `sample`.
+
+    Attributes
+    ----------
+    stochastic : bool
+        Whether `sample` gives different skies for ``samples > 1``.
+    has_style : bool
+        Whether the model has a style (noise) representation
+        (`estimate_style`, `generate`).
+    """
+
+    architecture = None
+    stochastic = False
+    has_style = False
+
+    @property
+    def multiple(self):
+        """Image sizes (on the network grid) must be multiples of this."""
+        return 2 ** self.config["depth"]
+
+    @property
+    def style_factor(self):
+        """How many times coarser than the network grid the style map is (None without a style)."""
+        return None
+
+    def loss(self, dirty, sky, weights):
+        """The training loss of a batch (normalised network-grid tensors).
+
+        Parameters
+        ----------
+        dirty, sky : `torch.Tensor`
+            ``(N, 1, H, W)``.
+        weights : dict
+            The training config's ``losses`` section.
+
+        Returns
+        -------
+        total : `torch.Tensor`
+        parts : dict of float
+        """
+        raise NotImplementedError
+
+    def sample(self, dirty, samples, *, sigma_style=0.0, generators=None):
+        """Sky samples of a batch of dirty images.
+
+        Parameters
+        ----------
+        dirty : `torch.Tensor`
+            ``(B, 1, H, W)``, normalised.
+        samples : int
+            K; a deterministic model returns one sample whatever K.
+        sigma_style : float, optional
+            The style perturbation (stochastic models).
+        generators : list of `torch.Generator`, optional
+            One per batch element, so that a tile's samples do not depend on
+            the batch it is in.
+
+        Returns
+        -------
+        skies : `torch.Tensor`
+            ``(B, K, 1, H, W)`` (K = 1 for a deterministic model).
+        style : `torch.Tensor` or None
+            ``(B, C, H / style_factor, W / style_factor)``, the estimated style.
+        """
+        raise NotImplementedError
+
+    def estimate_style(self, composite):
+        raise TypeError(f"the {self.architecture} model has no style")
+
+    def generate(self, content, style):
+        raise TypeError(f"the {self.architecture} model cannot generate dirty images (it has no composite generator)")
+
+    def forward(self, dirty):
+        return self.sample(dirty, 1)[0][:, 0]
+
+
+def _noise(shape, generator, like):
+    return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)

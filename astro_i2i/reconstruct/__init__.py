@@ -1,0 +1,24 @@
+"""Reconstruction with trained models (needs torch).
+
+- `Reconstructor` / `Reconstruction`: the facade pipelines and the CLI use;
+- `reconstruct_sky`, `reconstruct_array`: the array-level core;
+- `tiled`: overlapping tiles with cross-fading for images of any size.
+"""
+
+from ._core import reconstruct_array, reconstruct_sky
+from ._tiling import TILE_MARGIN_FRACTION, edge_weights, tile_starts, tiled
+from .reconstructor import BEAM_RATIO_LIMIT, DEFAULT_SEED, PIXEL_SCALE_TOLERANCE, Reconstruction, Reconstructor
+
+__all__ = [
+    "Reconstructor",
+    "Reconstruction",
+    "reconstruct_sky",
+    "reconstruct_array",
+    "tiled",
+    "tile_starts",
+    "edge_weights",
+    "TILE_MARGIN_FRACTION",
+    "PIXEL_SCALE_TOLERANCE",
+    "BEAM_RATIO_LIMIT",
+    "DEFAULT_SEED",
+]

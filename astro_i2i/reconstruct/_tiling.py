@@ -1,0 +1,88 @@
+"""Overlapping tiles with cross-fading, so that images of any size run through a fixed-size network."""
+
+import numpy as np
+
+__all__ = ["tile_starts", "edge_weights", "tiled", "TILE_MARGIN_FRACTION"]
+
+#: Each tile drops this fraction of its size at its inner edges, and neighbours
+#: cross-fade over the same width again: 64 + 64 pixels for 512 x 512 tiles.
+TILE_MARGIN_FRACTION = 1 / 8
+
+
+
+def tile_starts(length, tile, overlap):
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    return sorted(set(range(0, length - tile, stride)) | {length - tile})
+
+
+def edge_weights(start, tile, length, margin, ramp):
+    """1-D blending weights of one tile: 0 over ``margin`` pixels at an edge inside the image (where
+    the network saw zero padding instead of the neighbours), then a raised-cosine ramp, then 1."""
+    w = np.ones(tile, dtype=np.float32)
+    rise = (0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)).astype(np.float32)
+    if start > 0:
+        w[:margin] = 0
+        w[margin : margin + ramp] = rise
+    if start + tile < length:
+        w[tile - margin :] = 0
+        w[tile - margin - ramp : tile - margin] = np.minimum(w[tile - margin - ramp : tile - margin], rise[::-1])
+    return w
+
+
+def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, style_factor=None,
+           progress_bar=False):  # fmt: skip
+    """Run ``apply`` over overlapping tiles of a 2-D image and blend the results.
+
+    Neighbouring tiles overlap by ``2 * margin + ramp`` pixels: each drops the
+    ``margin`` pixels next to its inner edges and the two cross-fade over
+    ``ramp`` pixels (raised cosine, weights summing to 1).
+    ``apply(tiles, indices)`` takes a float32 array ``(B, tile, tile)`` and the
+    tiles' indices and returns ``(outputs (B, n_out, tile, tile), style)``,
+    ``style`` being None or ``(B, C, tile / style_factor, tile / style_factor)``.
+    Returns the blended ``(n_out, H, W)`` outputs and ``(C, h, w)`` style (or None).
+    """
+    ny, nx = image.shape
+    pad_y = max(tile, -(-ny // multiple) * multiple)
+    pad_x = max(tile, -(-nx // multiple) * multiple)
+    padded = np.zeros((pad_y, pad_x), dtype=np.float32)
+    padded[:ny, :nx] = np.nan_to_num(image)
+    overlap = 2 * margin + ramp
+    corners = [(y, x) for y in tile_starts(pad_y, tile, overlap) for x in tile_starts(pad_x, tile, overlap)]
+    total = np.zeros((n_out, pad_y, pad_x), dtype=np.float32)
+    weight = np.zeros((pad_y, pad_x), dtype=np.float32)
+    style_total = style_weight = None
+    bar = None
+    if progress_bar:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(corners), desc="tiles", unit="tile", dynamic_ncols=True)
+    for first in range(0, len(corners), batch_size):
+        batch = corners[first : first + batch_size]
+        tiles = np.stack([padded[y : y + tile, x : x + tile] for y, x in batch])
+        outputs, style = apply(tiles, list(range(first, first + len(batch))))
+        for (y, x), out in zip(batch, outputs):
+            window = np.outer(edge_weights(y, tile, pad_y, margin, ramp), edge_weights(x, tile, pad_x, margin, ramp))
+            total[:, y : y + tile, x : x + tile] += out * window
+            weight[y : y + tile, x : x + tile] += window
+        if style is not None:
+            f, ts = style_factor, style.shape[-1]
+            if style_total is None:
+                style_total = np.zeros((style.shape[1], pad_y // f, pad_x // f), dtype=np.float32)
+                style_weight = np.zeros((pad_y // f, pad_x // f), dtype=np.float32)
+            m, r = margin // f, max(1, ramp // f)
+            for (y, x), st in zip(batch, style):
+                window = np.outer(edge_weights(y // f, ts, pad_y // f, m, r), edge_weights(x // f, ts, pad_x // f, m, r))
+                style_total[:, y // f : y // f + ts, x // f : x // f + ts] += st * window
+                style_weight[y // f : y // f + ts, x // f : x // f + ts] += window
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    blended = total / weight
+    style_map = None
+    if style_total is not None:
+        f = style_factor
+        style_map = (style_total / np.maximum(style_weight, 1e-12))[:, : -(-ny // f), : -(-nx // f)]
+    return blended[:, :ny, :nx], style_map

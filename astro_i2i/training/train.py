@@ -1,0 +1,197 @@
+"""Training the MSE baseline and the 2-to-1 model on simulated data (needs torch).
+
+Data come on the fly from `~astro_i2i.simulate.TrainingPairs`; a fixed-seed
+validation set (simulated exactly as ``astro-i2i simulate`` writes images) is
+scored by catalogue F1 every ``validation.every`` steps; the best model is kept
+as a self-describing checkpoint (`astro_i2i.models.save_checkpoint`), and the
+training state is saved beside it (``<output>.state.pt``) so that ``--resume``
+goes on where it stopped. A JSON-lines log is written to ``<output>.log.jsonl``.
+"""
+
+import json
+import logging
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from astropy import units as u
+
+from .._atomic import atomic_output, check_output_path
+from .._version import __version__
+from ..exceptions import InputError
+from ..io import fit_psf_beam
+from ..models import InferenceSettings, Normalisation, save_checkpoint
+from ..simulate import Observation, SimulationConfig, TrainingPairs, image_wcs
+from .calibrate import calibrate_checkpoint
+from .evaluate import beam_area_pixels, evaluate_model, validation_set
+
+__all__ = ["train"]
+
+logger = logging.getLogger(__name__)
+
+
+def _batches(config, simulation, normalisation, seed):
+    """Endless batches of (dirty, sky) crops as normalised tensors (N, 1, crop, crop)."""
+    pairs = TrainingPairs(simulation, seed=seed, n_pointings=config.data["n_pointings"])
+    rng = np.random.default_rng(seed + 1)
+    crop, size = config.data["crop"], simulation.image.size
+    # Crop centres over the whole primary-beam disc: the network must also see its blanked edge.
+    radius = np.sqrt((~pairs.observations[0].blank_mask).sum() / np.pi)
+    batch_size, per_image = config.optimisation["batch_size"], config.data["crops_per_image"]
+    while True:
+        dirty_batch, sky_batch = [], []
+        while len(dirty_batch) < batch_size:
+            sample = pairs.sample()
+            dirty = np.nan_to_num(sample["dirty"])
+            for _ in range(per_image):
+                r, angle = radius * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+                cx = int(np.clip(size / 2 + r * np.cos(angle) - crop / 2, 0, size - crop))
+                cy = int(np.clip(size / 2 + r * np.sin(angle) - crop / 2, 0, size - crop))
+                window = (slice(cy, cy + crop), slice(cx, cx + crop))
+                dirty_batch.append(dirty[window])
+                sky_batch.append(sample["sky"][window])
+        dirty_t = normalisation.to_network_grid(
+            torch.from_numpy(np.stack(dirty_batch[:batch_size])[:, None].astype(np.float32)), kind="dirty")
+        sky_t = normalisation.to_network_grid(
+            torch.from_numpy(np.stack(sky_batch[:batch_size])[:, None].astype(np.float32)), kind="sky")
+        yield normalisation.dirty_to_network(dirty_t), normalisation.sky_to_network(sky_t)
+
+
+def _improves(metrics, best):
+    """Whether a validation result beats the best so far (an F1 of NaN, nothing found, counts as 0)."""
+    return float(np.nan_to_num(metrics["f1"])) > float(np.nan_to_num(best["f1"]))
+
+
+def _simulation_record(simulation):
+    """What the model was trained on, beam included, for its checkpoint."""
+    record = simulation.to_dict()
+    dec = simulation.pointing.dec_deg
+    beam = fit_psf_beam(Observation(simulation, dec).psf(), image_wcs(simulation, simulation.pointing.ra_deg, dec))
+    record["beam"] = [beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec), beam.pa.to_value(u.deg)]
+    return record
+
+
+def train(config, output, *, resume=False, device="cpu", overwrite=False, progress=True):
+    """Train a model and write its best checkpoint to ``output``.
+
+    Parameters
+    ----------
+    config : `TrainingConfig`
+    output : str or path-like
+        The checkpoint; the training state goes to ``<output>.state.pt`` and
+        the log to ``<output>.log.jsonl``.
+    resume : bool
+        Continue from ``<output>.state.pt``.
+    device : str
+    overwrite : bool
+        Start afresh even if ``output`` exists.
+    progress : bool
+        Show a tqdm progress bar with the loss and the ETA.
+
+    Returns
+    -------
+    metrics : dict
+        The best validation figures.
+    """
+    output = Path(output)
+    state_path = output.with_name(output.name + ".state.pt")
+    log_path = output.with_name(output.name + ".log.jsonl")
+    if resume:
+        if not state_path.exists():
+            raise InputError(state_path, "no training state to resume from")
+    else:
+        check_output_path(output, overwrite=overwrite)
+        check_output_path(state_path, overwrite=True)
+    if config.optimisation["threads"]:
+        torch.set_num_threads(int(config.optimisation["threads"]))
+    simulation = SimulationConfig.from_dict(config.simulation)
+    normalisation = Normalisation(**config.normalisation)
+    model = config.build_model().to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.optimisation["learning_rate"])
+    steps = int(config.optimisation["steps"])
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.optimisation["learning_rate"],
+                                                    total_steps=steps, pct_start=0.05)  # fmt: skip
+    step, elapsed, best = 0, 0.0, {"f1": -1.0}
+    if resume:
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        if state["config"] != json.loads(json.dumps(config.to_dict())):
+            raise InputError(state_path, "was written for a different training config")
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, elapsed, best = state["step"], state["elapsed"], state["best"]
+        logger.info("resuming at step %d of %d", step, steps)
+    if not resume:
+        with atomic_output(log_path, overwrite=True) as tmp:
+            tmp.write_text("")
+
+    first_step = step
+    validation = config.validation
+    images, truth = validation_set(simulation, int(validation["n_images"]), int(validation["seed"]))
+    batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step)
+    record = _simulation_record(simulation)
+    beam_pixels = beam_area_pixels(record)
+    hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {device}"
+
+    def save_state():
+        payload = {"config": json.loads(json.dumps(config.to_dict())), "model": model.state_dict(),
+                   "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
+                   "elapsed": elapsed, "best": best}  # fmt: skip
+        with atomic_output(state_path, overwrite=True) as tmp:
+            torch.save(payload, tmp)
+
+    def log(entry):
+        with open(log_path, "a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, initial=step, desc="training", unit="step", dynamic_ncols=True)
+    model.train()
+    started = time.perf_counter() - elapsed
+    while step < steps:
+        dirty, sky = next(batches)
+        loss, parts = model.loss(dirty.to(device), sky.to(device), config.losses)
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"training diverged at step {step}: loss {float(loss.detach())} ({parts})")
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        for network in model.children():  # each network on its own: the sky's small MSE must not be
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)  # clipped away by the style losses
+        optimiser.step()
+        scheduler.step()
+        step += 1
+        elapsed = time.perf_counter() - started
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+        if step % 20 == 0:
+            log({"step": step, "time_s": round(elapsed, 1), "loss": float(loss.detach()), **parts})
+        if step % int(validation["every"]) == 0 or step == steps:
+            model.eval()
+            metrics = evaluate_model(model, normalisation, images, truth, beam_area_pixels=beam_pixels, device=device)
+            model.train()
+            log({"step": step, "time_s": round(elapsed, 1), "validation": metrics})
+            logger.info("step %d: validation F1 %.4f (P %.4f, C %.4f; threshold %g sigma)", step, metrics["f1"],
+                        metrics["purity"], metrics["completeness"], metrics["detection_nsigma"])  # fmt: skip
+            if _improves(metrics, best):
+                best = {**metrics, "step": step}
+                save_checkpoint(output, model, normalisation=normalisation, simulation=record,
+                                training={"steps": step, "time_s": elapsed, "hardware": hardware,
+                                          "config": config.to_dict(), "torch": torch.__version__},
+                                metrics={"validation": best},
+                                inference=InferenceSettings(), overwrite=True)  # fmt: skip
+        if step % int(config.optimisation["checkpoint_every"]) == 0 or step == steps:
+            save_state()
+    if bar is not None:
+        bar.close()
+    if output.exists() and first_step < steps:
+        calibrate_checkpoint(output, output, n_images=int(validation["calibration_images"]),
+                             seed=int(validation["calibration_seed"]), device=device, overwrite=True,
+                             log=log)  # fmt: skip
+    logger.info("best validation F1 %.4f at step %d -> %s (%s)", best["f1"], best.get("step", 0), output, __version__)
+    return best
