@@ -50,6 +50,8 @@ parser.add_argument("seed", nargs="?", type=int, default=2_000_000)
 parser.add_argument("--mse", default="mse")
 parser.add_argument("--two-to-one", default="two_to_one")
 parser.add_argument("--no-generation", action="store_true")
+parser.add_argument("--rows", default="mf,mse,direct,k10",
+                    help="rows to run, of mf (both matched-filter rows), mse, direct, k10 (the 2-to-1 modes)")
 parser.add_argument("--calibration-images", type=int, default=300,
                     help="images on which the matched filter's reliability is fitted (seed 1500000)")
 parser.add_argument("--plot", default=None, help="write the reliability diagram and completeness plot here (PNG)")
@@ -205,17 +207,20 @@ mse = Reconstructor.from_pretrained(args.mse)
 two = Reconstructor.from_pretrained(args.two_to_one)
 beam = two.beam
 
+rows = set(args.rows.split(","))
 begin = time.perf_counter()
 mf = {}
-for i, image in enumerate(images):
+for i, image in enumerate(images if "mf" in rows else []):
     table = matched_filter_candidates(image, beam, 2.5)
     mf[i] = table if table is not None else Table({"ra": [], "dec": [], "flux": [], "flux_err": [], "mf_snr": []})
 mf_seconds = (time.perf_counter() - begin) / len(images)
-score_rows({i: t[np.asarray(t["mf_snr"]) >= 4.0] for i, t in mf.items()}, "matched filter (4 sigma)",
-           seconds=mf_seconds)  # fmt: skip
+if "mf" in rows:
+    score_rows({i: t[np.asarray(t["mf_snr"]) >= 4.0] for i, t in mf.items()}, "matched filter (4 sigma)",
+               seconds=mf_seconds)  # fmt: skip
 
 # The classical ceiling: a reliability from the pixel statistics alone, fitted on calibration images.
-calibration, calibration_truth = validation_set(simulation, args.calibration_images, 1_500_000)
+calibration, calibration_truth = validation_set(simulation, args.calibration_images, 1_500_000) if "mf" in rows \
+    else ([], {"image": []})  # fmt: skip
 features = ("mf_snr", "mf_0.4", "mf_0.8", "primary_beam")
 candidates, labels = [], []
 for i, image in enumerate(calibration):
@@ -229,9 +234,10 @@ for i, image in enumerate(calibration):
     labels.append(label)
 from astropy.table import vstack  # noqa: E402
 
-candidates, labels = vstack(candidates), np.concatenate(labels)
-classical = ReliabilityModel.fit(candidates, labels, names=features)
-cal_reliability = classical.predict(candidates)
+if "mf" in rows:
+    candidates, labels = vstack(candidates), np.concatenate(labels)
+    classical = ReliabilityModel.fit(candidates, labels, names=features)
+    cal_reliability = classical.predict(candidates)
 n_cal_true = len(calibration_truth)
 cuts = np.round(np.arange(0.02, 0.96, 0.01), 2)
 
@@ -242,16 +248,20 @@ def _f1(cut):
     return 2 * p * c / (p + c) if p + c else 0
 
 
-best_cut = max(cuts, key=_f1)
-for table in mf.values():
-    table["reliability"] = classical.predict(table) if len(table) else np.zeros(0)
-score_rows({i: t[np.asarray(t["reliability"]) >= best_cut] for i, t in mf.items()},
-           f"matched filter + reliability (MF S/N x3, PB; >= {best_cut:.2f})", seconds=mf_seconds,
-           reliability=reliability_labels(mf))  # fmt: skip
+if "mf" in rows:
+    best_cut = max(cuts, key=_f1)
+    for table in mf.values():
+        table["reliability"] = classical.predict(table) if len(table) else np.zeros(0)
+    score_rows({i: t[np.asarray(t["reliability"]) >= best_cut] for i, t in mf.items()},
+               f"matched filter + reliability (MF S/N x3, PB; >= {best_cut:.2f})", seconds=mf_seconds,
+               reliability=reliability_labels(mf))  # fmt: skip
 
-run_model(mse, "mse", 1)
-run_model(two, "2-to-1", 1)
-run_model(two, "2-to-1", 10)
+if "mse" in rows:
+    run_model(mse, "mse", 1)
+if "direct" in rows:
+    run_model(two, "2-to-1", 1)
+if "k10" in rows:
+    run_model(two, "2-to-1", 10)
 
 print()
 header = (f"{'row':<46} {'P':>5} {'C':>5} {'F1':>5} | {'F1@0.5':>6} | {'pos':>5} | {'S/S0':>5} {'>5sig':>5} "

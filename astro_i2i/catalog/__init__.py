@@ -14,7 +14,7 @@ from ._measure import DEFAULT_SOURCE_FWHM, fit_fluxes, gaussian_psf, matched_fil
 from ._posterior import (FEATURES_DIRECT, FEATURES_SAMPLES, POSTERIOR_COLUMNS, REFINE_RADIUS, candidate_features,
                          posterior_catalog)  # fmt: skip
 from ._reliability import DetectionSettings, ReliabilityModel, reliability_diagram
-from ._segment import (CATALOG_COLUMNS, DEBLEND_MAX_FRACTION, _beam_area_pixels, find_sources, noise_sigma,
+from ._segment import (CATALOG_COLUMNS, DEBLEND_MAX_FRACTION, find_sources, noise_sigma,
                        sky_model_threshold)  # fmt: skip
 
 __all__ = [

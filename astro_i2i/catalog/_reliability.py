@@ -17,7 +17,9 @@ __all__ = ["ReliabilityModel", "DetectionSettings", "reliability_diagram"]
 
 @dataclass(frozen=True)
 class ReliabilityModel:
-    """``P(real) = 1 / (1 + exp(-(w . (f - mean) / scale + bias)))`` over named features.
+    """A logistic model of the probability that a candidate is real, over named features.
+
+    ``P(real) = 1 / (1 + exp(-(sum_i w_i (f_i - mean_i) / scale_i + bias)))``.
 
     Attributes
     ----------

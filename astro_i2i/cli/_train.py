@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ._common import CONTEXT_SETTINGS, overwrite_option
 

@@ -13,7 +13,7 @@ from .calibrate import (CANDIDATE_NSIGMA, calibrate_checkpoint, calibrate_detect
 from .config import TrainingConfig
 from .evaluate import (CALIBRATION_IMAGES, CALIBRATION_SEED, DETECTION_NSIGMA_GRID, beam_area_pixels, evaluate_model,
                        validation_set)  # fmt: skip
-from .train import _improves, train
+from .train import _improves, train  # noqa: F401 (_improves: tested)
 
 __all__ = [
     "TrainingConfig",
