@@ -147,3 +147,19 @@ def test_posterior_catalog_finds_and_measures_a_source():
         warnings.simplefilter("error")
         empty = posterior_catalog(np.zeros_like(sky), dirty, wcs, beam=BEAM, settings=settings)
     assert len(empty) == 0 and "reliability" in empty.colnames
+
+
+def test_find_sources_takes_astropy_units():
+    from astropy.wcs import WCS
+
+    from astro_i2i.catalog import find_sources
+
+    header, _ = celestial_header(64)
+    wcs = WCS(header).celestial
+    sky = np.zeros((64, 64))
+    sky[30:33, 30:33] = 1e-5
+    as_unit = find_sources(sky, wcs, unit=u.Jy / u.pix)
+    as_text = find_sources(sky, wcs, unit="Jy/pixel")
+    assert len(as_unit) == len(as_text) == 1 and as_unit["flux"][0] == as_text["flux"][0]
+    with pytest.raises(ValueError, match="Jy/pixel or Jy/beam"):
+        find_sources(sky, wcs, unit=u.mJy)

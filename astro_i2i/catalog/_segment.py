@@ -81,7 +81,22 @@ def _empty_table():
     return table
 
 
-def find_sources(image, wcs, *, unit="Jy/pixel", uncertainty=None, beam=None, nsigma=5.0, threshold=None,
+_SKY_UNIT, _BEAM_UNIT = u.Jy / u.pix, u.Jy / u.beam
+
+
+def _brightness_unit(unit):
+    """``unit`` as 'Jy/pixel' or 'Jy/beam', from an astropy unit or its string."""
+    try:
+        parsed = u.Unit(unit)
+    except (TypeError, ValueError):
+        parsed = None
+    for target, name in ((_SKY_UNIT, "Jy/pixel"), (_BEAM_UNIT, "Jy/beam")):
+        if parsed == target:
+            return name
+    raise ValueError(f"unit must be Jy/pixel or Jy/beam (an astropy unit or its string), not {unit!r}")
+
+
+def find_sources(image, wcs, *, unit=_SKY_UNIT, uncertainty=None, beam=None, nsigma=5.0, threshold=None,
                  npixels=5, deblend=True, island_nsigma=None):  # fmt: skip
     """Detect and measure sources with photutils (detect, deblend, SourceCatalog).
 
@@ -91,9 +106,9 @@ def find_sources(image, wcs, *, unit="Jy/pixel", uncertainty=None, beam=None, ns
         2-D image; NaN pixels are ignored.
     wcs : `~astropy.wcs.WCS`
         Its 2-D celestial WCS.
-    unit : {'Jy/pixel', 'Jy/beam'}, optional
-        ``'Jy/pixel'`` for a sky model (flux = sum of pixels); ``'Jy/beam'``
-        for a restored CLEAN image (flux = sum / beam area in pixels, which
+    unit : `~astropy.units.Unit` or str, optional
+        ``u.Jy / u.pix`` (or ``'Jy/pixel'``) for a sky model (flux = sum of
+        pixels); ``u.Jy / u.beam`` (``'Jy/beam'``) for a restored CLEAN image (flux = sum / beam area in pixels, which
         needs ``beam``).
     uncertainty : `~numpy.ndarray`, optional
         Per-pixel standard deviation, same unit as ``image``.
@@ -132,8 +147,7 @@ def find_sources(image, wcs, *, unit="Jy/pixel", uncertainty=None, beam=None, ns
         raise ValueError(f"image must be 2-D, not {image.ndim}-D")
     if not isinstance(wcs, WCS) or wcs.pixel_n_dim != 2:
         raise TypeError("wcs must be a 2-D astropy WCS")
-    if unit not in ("Jy/pixel", "Jy/beam"):
-        raise ValueError(f"unit must be 'Jy/pixel' or 'Jy/beam', not {unit!r}")
+    unit = _brightness_unit(unit)
     if unit == "Jy/beam" and not isinstance(beam, Beam):
         raise ValueError("unit='Jy/beam' needs the beam to turn sums into fluxes")
     if uncertainty is not None:
