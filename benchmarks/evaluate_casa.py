@@ -81,3 +81,5 @@ for model, samples in (("mse", 1), ("two_to_one", 1), ("two_to_one", args.sample
             matched.append((catalog["flux"][d].to_value(u.mJy), 1e3 * true["flux"][t], catalog["flux_err"][d].to_value(u.mJy)))
     for flux, true_flux, err in matched:
         print(f"    catalogued {flux:.3f} +- {err:.3f} mJy, true {true_flux:.3f} mJy")
+    covered = [abs(flux - true_flux) <= 1.96 * err for flux, true_flux, err in matched]
+    print(f"    true flux within +- 1.96 flux_err for {sum(covered)} of {len(covered)} matched sources")
