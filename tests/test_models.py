@@ -140,7 +140,7 @@ def test_inference_settings_round_trip_and_legacy_records():
 
     reliability = ReliabilityModel(features=("log_mf_snr",), mean=(1.0,), scale=(0.5,), weights=(2.0,), bias=-1.0)
     settings = InferenceSettings(samples=10, sigma_style=0.02, detection=(
-        DetectionSettings(samples=10, reliability=reliability, min_reliability=0.2, flux_deboost=((4.0, 0.9),)),
+        DetectionSettings(samples=10, reliability=reliability, min_reliability=0.2, flux_scale=0.9),
         DetectionSettings(samples=1, reliability=reliability, min_reliability=0.1)),
         uncertainty=UncertaintyCalibration(sample_scale=0.6, dirty_scale=8.0))  # fmt: skip
     assert [d.samples for d in settings.detection] == [1, 10]  # sorted by K

@@ -107,13 +107,31 @@ def test_reliability_model_recovers_a_logistic_law():
         ReliabilityModel(features=("a", "b"), mean=(0, 0), scale=(1, 1), weights=(1,), bias=0)
 
 
-def test_detection_settings_deboost_and_round_trip():
-    settings = DetectionSettings(samples=10, candidate_nsigma=0.05, flux_deboost=((3, 0.8), (6, 0.9)),
-                                 min_reliability=0.2)  # fmt: skip
-    np.testing.assert_allclose(settings.deboost([1.0, 1.0, 1.0], [2, 4.5, 9]), [0.8, 0.85, 0.9])
+def test_detection_settings_round_trip():
+    settings = DetectionSettings(samples=10, candidate_nsigma=0.05, flux_scale=0.9, min_reliability=0.2)
     assert DetectionSettings.from_dict(settings.to_dict()) == settings
     with pytest.raises(ValueError, match="min_reliability"):
         DetectionSettings(min_reliability=1.5)
+    with pytest.raises(ValueError, match="flux_scale"):
+        DetectionSettings(flux_scale=0)
+
+
+def test_recalibration_maps_outputs_onto_observed_fractions():
+    rng = np.random.default_rng(7)
+    feature = rng.normal(size=6000)
+    # The truth is steeper than a logistic in the feature: a plain fit is miscalibrated at the ends.
+    truth = np.clip(0.5 + 0.45 * np.tanh(3 * feature), 0, 1)
+    labels = (rng.uniform(size=6000) < truth).astype(float)
+    plain = ReliabilityModel.fit({"f": feature}, labels, names=("f",))
+    fixed = plain.recalibrate({"f": feature}, labels)
+    nodes = np.asarray(fixed.recalibration)
+    assert nodes[0].tolist() == [0, 0] and nodes[-1].tolist() == [1, 1] and np.all(np.diff(nodes[:, 1]) >= 0)
+    fresh = rng.normal(size=6000)
+    fresh_labels = (rng.uniform(size=6000) < np.clip(0.5 + 0.45 * np.tanh(3 * fresh), 0, 1)).astype(float)
+    error = [abs(r["predicted"] - r["observed"]) for r in reliability_diagram(fixed.predict({"f": fresh}), fresh_labels,
+                                                                             min_count=100)]  # fmt: skip
+    assert max(error) < 0.08
+    assert ReliabilityModel.from_dict(fixed.to_dict()) == fixed
 
 
 def test_posterior_catalog_finds_and_measures_a_source():

@@ -5,8 +5,8 @@
 2. Each is moved to the sub-pixel peak of the dirty image's matched filter
    within `REFINE_RADIUS` (the network works on a 4x coarser grid).
 3. Fluxes and their thermal errors come from a joint least-squares fit of
-   PSF-convolved Gaussians to the dirty image (`fit_fluxes`), corrected for
-   the Eddington bias of peak selection and scaled to a calibrated coverage.
+   PSF-convolved Gaussians to the dirty image (`fit_fluxes`), scaled by a
+   calibrated template correction, with errors scaled to a calibrated coverage.
 4. A `ReliabilityModel` turns the candidate's evidence (matched-filter S/N,
    fit S/N, the sky model's peak and flux, the primary beam, and with K > 1
    the fraction of samples that hold the source and its significance over the
@@ -95,7 +95,7 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     -------
     table : `~astropy.table.QTable`
         One row per candidate: ``x``, ``y`` (refined), ``x_model``, ``y_model``,
-        ``flux``, ``flux_err`` (Jy, deboosted and calibrated), ``peak``,
+        ``flux_fit``, ``flux``, ``flux_err`` (Jy; fit, calibrated), ``peak``,
         shapes, and the features named in `FEATURES_SAMPLES`.
     """
     sky, dirty = np.asarray(sky, dtype=float), np.asarray(dirty, dtype=float)
@@ -157,8 +157,8 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     table["x"], table["y"] = rx * u.pix, ry * u.pix
     table["x_model"], table["y_model"] = xs * u.pix, ys * u.pix
     table["flux_fit"] = flux * u.Jy
-    table["flux"] = settings.deboost(flux, np.nan_to_num(fit_snr)) * u.Jy
-    table["flux_err"] = settings.flux_err_scale * thermal * u.Jy
+    table["flux"] = settings.flux_scale * flux * u.Jy
+    table["flux_err"] = settings.flux_err_scale * settings.flux_scale * thermal * u.Jy
     table["peak"] = peak * u.Jy / u.pix
     table["fwhm_maj"] = fwhm_major * pixel_scale
     table["fwhm_min"] = fwhm_minor * pixel_scale
@@ -233,7 +233,7 @@ POSTERIOR_COLUMNS = {
     "x": (u.pix, "0-based pixel x, refined to the dirty image's matched-filter peak"),
     "y": (u.pix, "0-based pixel y, refined to the dirty image's matched-filter peak"),
     "flux": (u.Jy, "flux density: PSF-convolved Gaussian fitted to the dirty image, primary-beam corrected, "
-                   "deboosted"),
+                   "template-calibrated (not deboosted)"),
     "flux_err": (u.Jy, "calibrated 1-sigma flux uncertainty (thermal noise of the fit, scaled for 95 % coverage)"),
     "peak": (u.Jy / u.pix, "the sky model's value at its peak"),
     "snr": (None, "flux / flux_err"),

@@ -7,6 +7,7 @@ radius). It is fitted on freshly simulated images by
 `DetectionSettings`, in a model's checkpoint.
 """
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -27,6 +28,9 @@ class ReliabilityModel:
         Names of the features, in the order of ``weights``.
     mean, scale, weights : tuple of float
     bias : float
+    recalibration : tuple of (float, float)
+        ``(logistic output, reliability)`` nodes of a monotone correction
+        (`recalibrate`); empty: none.
     """
 
     features: tuple
@@ -34,6 +38,7 @@ class ReliabilityModel:
     scale: tuple
     weights: tuple
     bias: float
+    recalibration: tuple = ()
 
     def __post_init__(self):
         n = len(self.features)
@@ -43,6 +48,7 @@ class ReliabilityModel:
         object.__setattr__(self, "features", tuple(str(f) for f in self.features))
         for name in ("mean", "scale", "weights"):
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
+        object.__setattr__(self, "recalibration", tuple(tuple(float(v) for v in node) for node in self.recalibration))
 
     def predict(self, features):
         """Reliabilities for a mapping ``name -> array`` (or a table) of features."""
@@ -50,7 +56,41 @@ class ReliabilityModel:
         if not columns:
             raise ValueError("a ReliabilityModel needs at least one feature")
         z = (np.column_stack(columns) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return 1 / (1 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
+        probability = 1 / (1 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
+        if self.recalibration:
+            nodes = np.asarray(self.recalibration)
+            probability = np.interp(probability, nodes[:, 0], nodes[:, 1])
+        return probability
+
+    def recalibrate(self, features, labels, *, bins=15):
+        """A copy whose outputs are mapped onto the observed fraction of real candidates.
+
+        The logistic output of ``features`` is cut into ``bins`` bins of equal
+        count; the fraction of real candidates per bin, made monotone by
+        pool-adjacent-violators, gives nodes at the bins' mean outputs that are
+        interpolated linearly (and the ends pinned to 0 and 1). On the shipped
+        2-to-1 model the plain logistic put real fractions of 0.31 at 0.24 and
+        0.84 at 0.94 on its own calibration images.
+        """
+        plain = dataclasses.replace(self, recalibration=())
+        output = plain.predict(features)
+        labels = np.asarray(labels, dtype=float)
+        order = np.argsort(output)
+        groups = [g for g in np.array_split(order, bins) if len(g)]
+        x = [float(output[g].mean()) for g in groups]
+        y = [float(labels[g].mean()) for g in groups]
+        weight = [len(g) for g in groups]
+        # pool adjacent violators: a non-decreasing fit of y
+        blocks = [[xi, yi, wi] for xi, yi, wi in zip(x, y, weight)]
+        merged = []
+        for block in blocks:
+            merged.append(block)
+            while len(merged) > 1 and merged[-2][1] > merged[-1][1]:
+                (x1, y1, w1), (x2, y2, w2) = merged[-2], merged[-1]
+                merged[-2:] = [[(x1 * w1 + x2 * w2) / (w1 + w2), (y1 * w1 + y2 * w2) / (w1 + w2), w1 + w2]]
+        nodes = [(0.0, 0.0)] + [(float(xi), float(yi)) for xi, yi, _ in merged] + [(1.0, 1.0)]
+        nodes = [node for i, node in enumerate(nodes) if i == 0 or node[0] > nodes[i - 1][0]]
+        return dataclasses.replace(self, recalibration=tuple(nodes))
 
     @classmethod
     def fit(cls, features, labels, *, names, l2=1e-3):
@@ -77,7 +117,9 @@ class ReliabilityModel:
         return cls(tuple(names), tuple(mean), tuple(scale), tuple(result.x[:-1]), float(result.x[-1]))
 
     def to_dict(self):
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        values = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        values["recalibration"] = [list(node) for node in self.recalibration]
+        return values
 
     @classmethod
     def from_dict(cls, values):
@@ -122,43 +164,39 @@ class DetectionSettings:
     min_reliability : float
         The default operating point: the cut that maximised F1 on the
         calibration images.
+    flux_scale : float
+        Fitted fluxes are multiplied by this: the median true / fitted flux of
+        the calibration images' sources above 7.5 x 50 uJy, which corrects the
+        Gaussian-beam template for the real PSF and the sources' spread of sizes
+        (not the Eddington bias of fainter sources, which depends on the truth).
     flux_err_scale : float
         ``flux_err`` is this times the thermal error of the flux fit
         (calibrated so that 95 % of true fluxes lie within 1.96 flux_err).
-    flux_deboost : tuple of (float, float)
-        ``(fit S/N, factor)`` nodes: measured fluxes are multiplied by the
-        factor interpolated at their S/N (Eddington bias of peak selection).
     """
 
     samples: int = 1
     candidate_nsigma: float = 1.0
     reliability: ReliabilityModel | None = None
     min_reliability: float = 0.0
+    flux_scale: float = 1.0
     flux_err_scale: float = 1.0
-    flux_deboost: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
         if isinstance(self.reliability, dict):
             object.__setattr__(self, "reliability", ReliabilityModel.from_dict(self.reliability))
-        object.__setattr__(self, "flux_deboost", tuple(tuple(float(v) for v in node) for node in self.flux_deboost))
         if int(self.samples) < 1:
             raise ValueError(f"samples must be >= 1, not {self.samples!r}")
         if not self.candidate_nsigma > 0:
             raise ValueError(f"candidate_nsigma must be positive, not {self.candidate_nsigma!r}")
         if not 0 <= self.min_reliability <= 1:
             raise ValueError(f"min_reliability must lie in [0, 1], not {self.min_reliability!r}")
-
-    def deboost(self, flux, snr):
-        """Fluxes corrected for the Eddington bias at their fit S/N."""
-        if not self.flux_deboost:
-            return np.asarray(flux, dtype=float)
-        nodes = np.asarray(self.flux_deboost)
-        return np.asarray(flux, dtype=float) * np.interp(snr, nodes[:, 0], nodes[:, 1])
+        if not (self.flux_scale > 0 and self.flux_err_scale > 0):
+            raise ValueError(f"flux_scale and flux_err_scale must be positive: {self.flux_scale!r}, "
+                             f"{self.flux_err_scale!r}")  # fmt: skip
 
     def to_dict(self):
         values = asdict(self)
         values["reliability"] = None if self.reliability is None else self.reliability.to_dict()
-        values["flux_deboost"] = [list(node) for node in self.flux_deboost]
         return values
 
     @classmethod

@@ -4,10 +4,11 @@
 
 - the reliability model (`~astro_i2i.catalog.ReliabilityModel`), fitted to the
   candidates of the calibration images labelled real or spurious by matching
-  the truth within 0.18";
+  the truth within 0.18", with a monotone recalibration of its output;
 - the default operating point ``min_reliability`` (the best F1 there);
-- the flux deboosting (median true / fitted flux in bins of fit S/N) and the
-  ``flux_err`` scale (95 % of true fluxes within 1.96 flux_err);
+- the flux template correction (median true / fitted flux of the sources
+  above 7.5 x 50 uJy) and the ``flux_err`` scale (95 % of true fluxes within
+  1.96 flux_err);
 - for K samples, the uncertainty map (`~astro_i2i.models.UncertaintyCalibration`):
   95 % coverage on source pixels and over the disc.
 """
@@ -39,10 +40,10 @@ logger = logging.getLogger(__name__)
 #: reliability, not the threshold, decides (0.05 finds 28 % of the true sources against 23 % at 0.3).
 CANDIDATE_NSIGMA = 0.05
 COVERAGE_TARGET = 0.95
-_DEBOOST_BINS = 5
 _SOURCE_FRACTION = 0.1  # source pixels: true sky above this fraction of the image's peak
 _DISC_PIXELS = 3000  # disc pixels drawn per image for the coverage over the disc
 _MIN_CLASS = 5  # real and spurious candidates needed to fit a reliability model
+_BRIGHT_SNR = 7.5  # sources whose fitted flux sets the template correction (flux / 50 uJy; little Eddington bias)
 
 
 def _record_beam(record):
@@ -120,33 +121,27 @@ def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDA
         model = ReliabilityModel(features=(names[0],), mean=(0.0,), scale=(1.0,), weights=(0.0,),
                                  bias=float(np.log(rate / (1 - rate))))  # fmt: skip
     else:
-        model = ReliabilityModel.fit(candidates, labels, names=names)
+        model = ReliabilityModel.fit(candidates, labels, names=names).recalibrate(candidates, labels)
     reliability = model.predict(candidates)
     grid = np.round(np.arange(0.02, 0.96, 0.01), 2)
     scores = [_f1(reliability >= cut, labels, n_true) for cut in grid]
     best = int(np.argmax([s[0] for s in scores]))
     min_reliability = float(grid[best])
     chosen = (reliability >= min_reliability) & (labels == 1)
-    fit_snr = np.asarray(candidates["fit_snr"], dtype=float)[chosen]
-    ratio = np.asarray(candidates["true_flux"], dtype=float)[chosen] / np.asarray(candidates["flux_fit"])[chosen]
-    nodes = []
-    if chosen.sum() >= 2 * _DEBOOST_BINS:
-        edges = np.quantile(fit_snr, np.linspace(0, 1, _DEBOOST_BINS + 1))
-        for low, high in zip(edges[:-1], edges[1:]):
-            inside = (fit_snr >= low) & (fit_snr <= high)
-            nodes.append((float(np.median(fit_snr[inside])), float(np.median(ratio[inside]))))
-    settings = DetectionSettings(samples=samples, candidate_nsigma=candidate_nsigma, reliability=model,
-                                 min_reliability=min_reliability, flux_deboost=tuple(nodes))  # fmt: skip
-    flux = settings.deboost(np.asarray(candidates["flux_fit"], dtype=float)[chosen], fit_snr)
-    thermal = np.asarray(candidates["flux_err"], dtype=float)[chosen]
+    fitted = np.asarray(candidates["flux_fit"], dtype=float)[chosen]
     true_flux = np.asarray(candidates["true_flux"], dtype=float)[chosen]
-    z = np.abs(flux - true_flux) / thermal
-    scale = float(np.quantile(z, COVERAGE_TARGET) / 1.96) if len(z) else 1.0
-    settings = dataclasses.replace(settings, flux_err_scale=scale)
+    bright = np.asarray(candidates["true_snr"], dtype=float)[chosen] >= _BRIGHT_SNR
+    flux_scale = float(np.median(true_flux[bright] / fitted[bright])) if bright.sum() >= _MIN_CLASS else 1.0
+    thermal = np.asarray(candidates["flux_err"], dtype=float)[chosen] * flux_scale
+    z = np.abs(flux_scale * fitted - true_flux) / thermal
+    scale = float(np.quantile(z, COVERAGE_TARGET) / 1.96) if len(z) >= _MIN_CLASS else 1.0
+    settings = DetectionSettings(samples=samples, candidate_nsigma=candidate_nsigma, reliability=model,
+                                 min_reliability=min_reliability, flux_scale=flux_scale,
+                                 flux_err_scale=scale)  # fmt: skip
     f1, purity, completeness = scores[best]
     figures = {"samples": samples, "f1": f1, "purity": purity, "completeness": completeness,
                "min_reliability": min_reliability, "n_candidates": len(candidates), "n_true": int(n_true),
-               "flux_err_scale": scale, "diagram": reliability_diagram(reliability[reliability >= 0], labels)}  # fmt: skip
+               "flux_scale": flux_scale, "flux_err_scale": scale, "diagram": reliability_diagram(reliability[reliability >= 0], labels)}  # fmt: skip
     return settings, figures
 
 
