@@ -283,7 +283,7 @@ class TestBeam:
 
     @pytest.mark.parametrize("text", ["a,b,c", "1", "-1,1,0", "1,2,3,4"])
     def test_bad_beam_string(self, dirty_path, text):
-        with pytest.raises(InputError, match="--beam"):
+        with pytest.raises(InputError, match="^beam: "):
             read_image(dirty_path, beam=text)
 
     def test_parse_beam_string_orders_axes(self):

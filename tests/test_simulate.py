@@ -233,7 +233,7 @@ class TestDataset:
         assert (tmp_path / "dirty_00000.fits").read_bytes() != before
 
     def test_bad_arguments(self, tmp_path):
-        with pytest.raises(InputError, match="--n"):
+        with pytest.raises(InputError, match="^n: number of images"):  # the keyword, not the CLI's flag
             write_dataset(tmp_path, 0)
         with pytest.raises(InputError, match="does not exist"):
             write_dataset(tmp_path / "no" / "such", 1)

@@ -47,6 +47,10 @@ def _register():
 _register()
 
 
+#: Library keyword -> command-line flag, for errors about an argument rather than a file.
+_FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples"}
+
+
 def main(argv=None):
     """Entry point of the ``astro-i2i`` console script."""
     try:
@@ -64,7 +68,9 @@ def main(argv=None):
         click.echo(f"error: {exc.format_message()}", err=True)
         status = 2
     except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # The library names its keyword arguments; the user typed the command's flags.
+        source = _FLAGS.get(exc.source, exc.source)
+        click.echo(f"error: {source}: {exc.problem.replace('force=True', '--force')}", err=True)
         status = 2
     except OSError as exc:
         where = exc.filename or "astro-i2i"

@@ -45,7 +45,6 @@ def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, h
                 no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY, with an uncertainty map and a source catalogue."""
     from .._atomic import check_output_path
-    from ..exceptions import InputError
     from ..reconstruct import Reconstructor
     from ..io import read_image
 
@@ -55,12 +54,9 @@ def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, h
             check_output_path(path, overwrite=overwrite)
     image = read_image(dirty, hdu=parse_hdu(hdu), psf=psf, beam=beam)
     reconstructor = Reconstructor.from_pretrained(model, device=device)
-    try:
-        result = reconstructor.reconstruct(image, samples=samples, seed=seed, batch_size=batch_size, force=force,
-                                           min_reliability=min_reliability, primary_beam=pb,
-                                           progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
-    except InputError as exc:  # the library names its keyword; the user typed a flag
-        raise InputError(exc.source, exc.problem.replace("force=True", "--force")) from None
+    result = reconstructor.reconstruct(image, samples=samples, seed=seed, batch_size=batch_size, force=force,
+                                       min_reliability=min_reliability, primary_beam=pb,
+                                       progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
     result.write(output, overwrite=overwrite)
     if regions:
         _write_regions(result.catalog, regions, overwrite)

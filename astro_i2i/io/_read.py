@@ -441,7 +441,7 @@ def _beam_argument(beam):
         try:
             return parse_beam_string(beam)
         except ValueError as exc:
-            raise InputError("--beam", str(exc)) from None
+            raise InputError("beam", str(exc)) from None
     raise TypeError(f"beam must be a radio_beam.Beam or a 'BMAJ,BMIN,BPA' string, not {type(beam).__name__!r}")
 
 
@@ -467,7 +467,7 @@ def image_summary(image):
     crpix = np.asarray(image.wcs.wcs.crpix) - 1
     axes = ", ".join(image.original_axes)
     if image.beam is None:
-        beam = "none (no BMAJ/BMIN/BPA, no beam in HISTORY; give --psf or --beam)"
+        beam = "none (no BMAJ/BMIN/BPA, no beam in HISTORY; give a PSF or a beam)"
     else:
         beam = (
             f"{image.beam.major.to_value(u.arcsec):.3f}\" x {image.beam.minor.to_value(u.arcsec):.3f}\", "

@@ -156,9 +156,9 @@ def write_dataset(outdir, n, *, seed=0, config=None, overwrite=False, progress=N
     """
     config = config or SimulationConfig()
     if not isinstance(n, (int, np.integer)) or n < 1:
-        raise InputError("--n", f"number of images must be a positive integer, not {n!r}")
+        raise InputError("n", f"number of images must be a positive integer, not {n!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError("--seed", f"seed must be a non-negative integer, not {seed!r}")
+        raise InputError("seed", f"seed must be a non-negative integer, not {seed!r}")
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise InputError(outdir, "exists and is not a directory")
