@@ -10,7 +10,7 @@ SEED=${3:-4000000}
 rm -rf "$D"
 astro-i2i simulate "$D" --n "$N" --seed "$SEED" > /dev/null
 start=$(date +%s)
-ls "$D"/dirty_?????.fits | xargs -P 2 -I{} sh -c 'OMP_NUM_THREADS=1 astro-i2i --log-level warning reconstruct {} --seed 0 --no-progress > /dev/null'
+ls "$D"/dirty_?????.fits | xargs -P 2 -I{} sh -c 'f={}; OMP_NUM_THREADS=1 astro-i2i --log-level warning reconstruct "$f" -o "${f%.fits}_i2i.fits" --no-progress > /dev/null'
 echo "reconstructed $N images in $(( $(date +%s) - start )) s (2 processes)"
 astro-i2i evaluate --truth "$D"/truth.ecsv "$D"/dirty_?????_i2i.fits
 if command -v fitsverify > /dev/null; then

@@ -235,9 +235,15 @@ class TestCli:
         code, out, err = run_cli(["evaluate", "--truth", tmp_path / "truth.ecsv", *sorted(tmp_path.glob("c_*.ecsv")),
                                   "--json", tmp_path / "s.json"], capsys)  # fmt: skip
         assert code == 0, err
-        scores = json.loads((tmp_path / "s.json").read_text())
+        text = (tmp_path / "s.json").read_text()
+
+        def refuse(constant):
+            raise ValueError(f"not JSON: {constant}")
+
+        scores = json.loads(text, parse_constant=refuse)  # no Infinity or NaN: strict JSON
         truth = Table.read(tmp_path / "truth.ecsv")
         assert scores["n_true"] == len(truth) and scores["f1"] == 1.0
+        assert scores["completeness_by_snr"][-1]["snr_max"] is None  # the open last bin's upper edge
         assert "100.00  100.00  100.00" in out
 
     def test_catalog_formats(self, tmp_path, capsys):

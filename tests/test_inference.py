@@ -247,16 +247,20 @@ def test_samples_must_be_positive(reconstructor):
             reconstructor.reconstruct((data, header), samples=bad)
 
 
-def test_cli_reconstruct(model_paths, write_image, tmp_path, capsys):
+def test_cli_reconstruct(model_paths, write_image, tmp_path, capsys, monkeypatch):
     dirty = write_image("field.fits", n=96)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # the product goes to the current directory, not beside the input
     status = _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "3", "--seed", "1",
                    "--quicklook", str(tmp_path / "q.png"), "--regions", str(tmp_path / "q.reg"), "--no-progress"])  # fmt: skip
     assert status == 0
-    out = tmp_path / "field_i2i.fits"
+    out = work / "field_i2i.fits"
+    assert not (tmp_path / "field_i2i.fits").exists()
     products = read_products(out)
     assert products.provenance["samples"] == 3 and products.uncertainty is not None
     assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
-    assert str(out) in capsys.readouterr().out
+    assert "-> field_i2i.fits" in capsys.readouterr().out
     # An existing output is kept, with a one-line error and status 2.
     before = out.read_bytes()
     assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"])]) == 2
@@ -265,11 +269,12 @@ def test_cli_reconstruct(model_paths, write_image, tmp_path, capsys):
     assert out.read_bytes() == before
 
 
-def test_cli_reconstruct_refuses_a_foreign_beam(model_paths, write_image, tmp_path, capsys):
+def test_cli_reconstruct_refuses_a_foreign_beam(model_paths, write_image, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     dirty = write_image("wide.fits", header_extra={"BMAJ": 4 / 3600, "BMIN": 3 / 3600})
     assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "1"]) == 2
     err = capsys.readouterr().err
-    assert "wide.fits" in err and "4\" x 3\"" in err and "0.89" in err
+    assert "wide.fits" in err and "4\" x 3\"" in err and "0.89" in err and "--force" in err
     assert not (tmp_path / "wide_i2i.fits").exists()
     assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "1", "--force"]) == 0
 
@@ -297,6 +302,13 @@ def _run(args):
         except SystemExit as exc:
             return exc.code
     return 0
+
+
+def test_reconstruction_repr_is_short(reconstructor):
+    data, header = _image()
+    text = repr(reconstructor.reconstruct((data, header), samples=4))
+    assert text.startswith("<Reconstruction of") and "96x96" in text and "K = 4" in text and "seed 0" in text
+    assert len(text) < 200 and "[" not in text  # no array contents
 
 
 def test_top_level_import():
@@ -359,3 +371,17 @@ def test_tiles_agree_with_one_pass_only_for_local_normalisation(norm):
         assert difference < 1e-3
     else:
         assert difference > 0.01  # group norm's image-wide statistics make tiles disagree
+
+
+def test_casa_headers_are_fixed_quietly(reconstructor, tmp_path):
+    """CASA writes OBSGEO-X/Y/Z only: astropy's FITSFixedWarning must not reach the user (logged at debug)."""
+    from astropy.wcs import FITSFixedWarning
+
+    data, header = _image()
+    header["OBSGEO-X"], header["OBSGEO-Y"], header["OBSGEO-Z"] = 2225142.18, -5440307.37, -2481029.85
+    header["DATE-OBS"] = "2026-01-01T00:00:00"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FITSFixedWarning)
+        result = reconstructor.reconstruct((data, header), samples=4)
+        path = result.write(tmp_path / "casa_i2i.fits")
+        read_products(path)

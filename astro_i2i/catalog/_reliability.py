@@ -8,7 +8,7 @@ radius). It is fitted on freshly simulated images by
 """
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import optimize

@@ -1,6 +1,7 @@
 """``astro-i2i catalog`` and ``astro-i2i evaluate``."""
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -155,7 +156,8 @@ def evaluate(products, truth, radius, json_path, overwrite):
         click.echo(line)
     if json_path:
         with atomic_output(json_path, overwrite=overwrite) as tmp:
-            tmp.write_text(json.dumps({"n_images": len(detections), "radius_arcsec": radius, **score.as_dict()}, indent=2))
+            payload = {"n_images": len(detections), "radius_arcsec": radius, **score.as_dict()}
+            tmp.write_text(json.dumps(_json_safe(payload), indent=2, allow_nan=False))
 
 
 def format_score(score, n_images):
@@ -171,3 +173,14 @@ def format_score(score, n_images):
         label = f"[{low:g}, {high:g})" if high != float("inf") else f">= {low:g}"
         lines.append(f"  {label:>10}: {100 * completeness:6.1f} % of {n}")
     return lines
+
+
+def _json_safe(value):
+    """Non-finite floats (an open S/N bin's upper edge, an undefined ratio) as null: JSON has no Infinity or NaN."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -22,7 +22,8 @@ def _device_option(function):
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("dirty")
-@click.option("-o", "--output", default=None, metavar="OUT", help="Product file (default: DIRTY stem + '_i2i.fits').")
+@click.option("-o", "--output", default=None, metavar="OUT",
+              help="Product file (default: DIRTY's stem + '_i2i.fits' in the current directory).")
 @click.option("--samples", "-k", type=click.IntRange(min=1), default=None,
               help="Style samples K for the uncertainty map (default: the model's, 10); 1 = direct mode.")  # fmt: skip
 @click.option("--min-reliability", type=click.FloatRange(0, 1), default=None,
@@ -48,7 +49,8 @@ def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, h
     from ..reconstruct import Reconstructor
     from ..io import read_image
 
-    output = Path(output) if output else Path(_stem(dirty) + "_i2i.fits")
+    # Like CASA and WSClean, products go to the current directory (not beside the input, which may be read-only).
+    output = Path(output) if output else Path(Path(_stem(dirty)).name + "_i2i.fits")
     for path in (output, quicklook, regions):
         if path:
             check_output_path(path, overwrite=overwrite)

@@ -16,7 +16,7 @@ from astropy.wcs import WCS
 from .._atomic import atomic_output
 from .._version import __version__
 from ..exceptions import InputError
-from ._read import RadioImage
+from ._read import RadioImage, quiet_wcs
 
 __all__ = ["write_products", "read_products", "Products", "style_wcs"]
 
@@ -73,7 +73,7 @@ def style_wcs(wcs, image_shape, style_shape):
     sy, sx = style_shape[-2:]
     factors = np.array([nx / sx, ny / sy])
     header = wcs.to_header()
-    scaled = WCS(header)
+    scaled = quiet_wcs(header)
     scaled.wcs.crpix = (np.asarray(wcs.wcs.crpix) - 0.5) / factors + 0.5
     if scaled.wcs.has_cd():
         scaled.wcs.cd = np.asarray(wcs.wcs.cd) * factors[np.newaxis, :]
@@ -85,7 +85,7 @@ def style_wcs(wcs, image_shape, style_shape):
     header["WCSAXES"] = 3
     header["CTYPE3"], header["CUNIT3"] = "CHANNEL", ""
     header["CRPIX3"], header["CRVAL3"], header["CDELT3"] = 1.0, 0.0, 1.0
-    return WCS(header)
+    return quiet_wcs(header)
 
 
 def _image_header(image, wcs, extname, bunit, provenance):
@@ -225,12 +225,12 @@ def read_products(path):
                 raise InputError(path, "not an astro-i2i product file (no SKY extension)")
             sky_hdu = hdulist["SKY"]
             header = sky_hdu.header.copy()
-            products = Products(sky=sky_hdu.data.astype(np.float32), wcs=WCS(header), header=header)
+            products = Products(sky=sky_hdu.data.astype(np.float32), wcs=quiet_wcs(header, path), header=header)
             if "UNCERTAINTY" in names:
                 products.uncertainty = hdulist["UNCERTAINTY"].data.astype(np.float32)
             if "STYLE" in names:
                 products.style = hdulist["STYLE"].data.astype(np.float32)
-                products.style_wcs = WCS(hdulist["STYLE"].header)
+                products.style_wcs = quiet_wcs(hdulist["STYLE"].header, path)
             if "CATALOG" in names:
                 products.catalog = QTable.read(hdulist["CATALOG"])
     except OSError as exc:

@@ -165,17 +165,28 @@ def _load_data(hdu, name):
     return data
 
 
+def quiet_wcs(header, name="header"):
+    """``WCS(header)`` without astropy's FITSFixedWarning (CASA's OBSGEO/MJD fixes); logged at debug level."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FITSFixedWarning)
+        wcs = WCS(header)
+    for warning in caught:
+        if issubclass(warning.category, FITSFixedWarning):
+            logger.debug("%s: WCS header fixed: %s", name, " ".join(str(warning.message).split()))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return wcs
+
+
 def _celestial_plane(data, header, name):
     """Reduce N-D data to the 2-D celestial plane, returning (data, wcs, axis types)."""
     ndim = data.ndim
     if ndim < 2:
         raise InputError(name, f"data are {ndim}-D; a 2-D image is needed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FITSFixedWarning)
-        try:
-            wcs = WCS(header)
-        except Exception as exc:  # astropy raises several types for broken WCS
-            raise InputError(name, f"invalid WCS: {exc}") from None
+    try:
+        wcs = quiet_wcs(header, name)
+    except Exception as exc:  # astropy raises several types for broken WCS
+        raise InputError(name, f"invalid WCS: {exc}") from None
     ctypes = [str(c) for c in wcs.wcs.ctype]
     if wcs.naxis != ndim:
         raise InputError(name, f"header has {wcs.naxis} WCS axes but the data have {ndim}")

@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from astropy import units as u
 from astropy.io import fits
-from astropy.wcs import WCS
 from radio_beam import Beam
 
 from .._version import __version__
 from ..catalog import matched_filter_snr, noise_sigma, posterior_catalog
 from ..exceptions import BeamWarning, InputError
 from ..io import RadioImage, read_hdu, read_image, read_sky_image, write_products
+from ..io._read import quiet_wcs
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
 from ._core import _multiple, _style_factor, reconstruct_array
@@ -69,6 +69,12 @@ class Reconstruction:
     catalog: object
     image: RadioImage
     provenance: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        shape = "x".join(str(n) for n in self.sky.shape)
+        mode = "direct" if self.uncertainty is None else f"K = {self.provenance.get('samples')}"
+        return (f"<Reconstruction of {self.image.name}: {shape} sky, {mode}, {len(self.catalog)} source(s), "
+                f"model {self.provenance.get('model')}, seed {self.provenance.get('seed')}>")  # fmt: skip
 
     @property
     def wcs(self):
@@ -180,7 +186,7 @@ class Reconstructor:
 
         factor = scale / target
         header = image.wcs.to_header()
-        wcs = WCS(header)
+        wcs = quiet_wcs(header, image.name)
         if wcs.wcs.has_cd():
             wcs.wcs.cd = wcs.wcs.cd / factor
         else:

@@ -13,7 +13,6 @@
   95 % coverage on source pixels and over the disc.
 """
 
-import dataclasses
 import logging
 
 import numpy as np
