@@ -90,8 +90,13 @@ class CatalogScore:
 
     @property
     def f1(self):
+        """Harmonic mean of purity and completeness; 0 when nothing matched (NaN only with nothing to score)."""
+        if self.n_true == 0 and self.n_detected == 0:
+            return float("nan")
+        if self.n_matched == 0:
+            return 0.0
         p, c = self.purity, self.completeness
-        return 2 * p * c / (p + c) if p + c > 0 else float("nan")
+        return 2 * p * c / (p + c)
 
     @property
     def flux_within_20_percent(self):

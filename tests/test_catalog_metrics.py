@@ -66,10 +66,14 @@ class TestMatching:
         truth = _with_image(_table([150.0], [2.0]), 0)
         empty = _table([], [])
         score = score_catalogs({0: empty}, truth)
-        assert score.completeness == 0 and np.isnan(score.purity) and np.isnan(score.f1)
+        assert score.completeness == 0 and np.isnan(score.purity) and score.f1 == 0  # a total failure scores 0
         # An empty field (no true sources) only contributes false positives.
         score = score_catalogs({5: _table([150.0], [2.0])}, truth)
-        assert score.n_true == 0 and score.n_detected == 1 and score.purity == 0
+        assert score.n_true == 0 and score.n_detected == 1 and score.purity == 0 and score.f1 == 0
+        # Detections and true sources but no match: F1 is 0, not NaN (a nanmean would drop it).
+        far = score_catalogs({0: _table([150.1], [2.0])}, truth)
+        assert far.n_matched == 0 and far.f1 == 0.0
+        assert np.isnan(score_catalogs({0: empty}, truth[:0]).f1)  # nothing to score at all
 
     def test_images_kept_apart(self):
         truth = _with_image(_table([150.0, 150.0], [2.0, 2.0]), [0, 1])

@@ -385,3 +385,36 @@ def test_casa_headers_are_fixed_quietly(reconstructor, tmp_path):
         result = reconstructor.reconstruct((data, header), samples=4)
         path = result.write(tmp_path / "casa_i2i.fits")
         read_products(path)
+
+
+def test_cli_evaluate_pairs_products_with_the_right_truth(model_paths, write_image, tmp_path, capsys, monkeypatch):
+    from astropy.table import Table
+
+    monkeypatch.chdir(tmp_path)
+    # A simulated image carries its truth-table number in OBJECT; the product's name holds the '2' of 'i2i'.
+    dirty = write_image("example.fits", n=96, header_extra={"OBJECT": "astro-i2i sim 00007"})
+    assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-o", "example_i2i.fits",
+                 "-k", "1", "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    truth = tmp_path / "truth.ecsv"
+    # The common spellings of a truth table are understood (ra_deg, dec_deg, flux_jy).
+    Table({"image": [2, 2, 7], "ra_deg": [150.0, 150.002, 150.001], "dec_deg": [2.0, 2.0, 2.001],
+           "flux_jy": [1e-4, 1e-4, 2e-4], "snr": [2.0, 2.0, 4.0]}).write(truth)  # fmt: skip
+    assert _run(["evaluate", "--truth", str(truth), "example_i2i.fits", "--json", "s.json"]) == 0
+    import json
+
+    assert json.loads((tmp_path / "s.json").read_text())["n_true"] == 1  # image 7's one source, not image 2's
+    # --image pairs explicitly; a product whose image has no truth rows is refused with a one-line error.
+    assert _run(["evaluate", "--truth", str(truth), "example_i2i.fits", "--image", "2", "--json", "t.json",
+                 "--overwrite"]) == 0  # fmt: skip
+    assert json.loads((tmp_path / "t.json").read_text())["n_true"] == 2
+    assert _run(["evaluate", "--truth", str(truth), "example_i2i.fits", "--image", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "none of the 1 product(s) pairs" in err and "--image" in err
+    assert _run(["evaluate", "--truth", str(truth), "example_i2i.fits", "example_i2i.fits", "--image", "7"]) == 2
+    # A truth table without the needed columns says which it needs and which it has.
+    bad = tmp_path / "bad.ecsv"
+    Table({"image": [7], "x": [1.0]}).write(bad)
+    assert _run(["evaluate", "--truth", str(bad), "example_i2i.fits"]) == 2
+    err = capsys.readouterr().err
+    assert "ra (ra or ra_deg" in err and "it has image, x" in err

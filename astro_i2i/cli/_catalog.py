@@ -3,11 +3,12 @@
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 
 import click
 
-from ..exceptions import InputError
+from ..exceptions import AstroI2IWarning, InputError
 from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu
 
 _FORMATS = {"ecsv": "ascii.ecsv", "fits": "fits", "votable": "votable"}
@@ -77,15 +78,32 @@ def _write_regions(table, path, overwrite):
         Regions(shapes).write(str(tmp), format="ds9", overwrite=True)
 
 
-def _image_index(path, table_meta=None, provenance=None):
-    """Image number of a product or catalogue: the last integer in its input's (or its own) file name."""
-    candidates = [(provenance or {}).get("input"), (table_meta or {}).get("image"), str(path)]
+_SIMULATED_OBJECT = re.compile(r"^astro-i2i sim (\d+)$")
+
+
+def _image_index(path, table_meta=None, provenance=None, header=None):
+    """The truth-table image of a product or catalogue.
+
+    In this order: the ``OBJECT`` keyword ``astro-i2i simulate`` writes (and
+    ``reconstruct`` carries into the product), then the last integer in the
+    name of the input (product) or of the catalogued image (catalogue meta) or
+    of the catalogue file itself. A product's own name is never used: the
+    ``2`` of ``_i2i`` is not an image number.
+    """
+    match = _SIMULATED_OBJECT.match(str((header or {}).get("OBJECT", "")).strip())
+    if match:
+        return int(match.group(1))
+    if provenance is not None:
+        candidates = [provenance.get("input")]
+    else:
+        candidates = [(table_meta or {}).get("image"), str(path)]
     for candidate in candidates:
         if candidate:
-            numbers = re.findall(r"\d+", Path(str(candidate)).name)
+            numbers = re.findall(r"\d+", Path(str(candidate)).name.replace("i2i", ""))
             if numbers:
                 return int(numbers[-1])
-    raise InputError(path, "cannot tell which image it belongs to: no number in its name")
+    raise InputError(path, "cannot tell which truth image it belongs to (no simulated OBJECT keyword, no number in "
+                           "its input's name); give --image N")  # fmt: skip
 
 
 def _load_catalog(path):
@@ -107,7 +125,7 @@ def _load_catalog(path):
             products = read_products(path)
             if products.catalog is None:
                 raise InputError(path, "product file has no CATALOG extension")
-            return products.catalog, _image_index(path, provenance=products.provenance)
+            return products.catalog, _image_index(path, provenance=products.provenance, header=products.header)
     try:
         table = QTable.read(path)
     except Exception as exc:  # astropy raises many types for unreadable tables
@@ -123,8 +141,10 @@ def _load_catalog(path):
 @click.option("--truth", required=True, metavar="TRUTH", help="truth.ecsv written by 'astro-i2i simulate'.")
 @click.option("--radius", type=float, default=0.18, show_default=True, help="Matching radius, arcsec.")
 @click.option("--json", "json_path", default=None, metavar="FILE", help="Also write the scores as JSON.")
+@click.option("--image", "image_id", type=int, default=None, metavar="N",
+              help="The truth table's image number of the (single) PRODUCT.")
 @overwrite_option
-def evaluate(products, truth, radius, json_path, overwrite):
+def evaluate(products, truth, radius, json_path, image_id, overwrite):
     """Score the catalogues of PRODUCTS (product files or catalogue files) against the truth."""
     from astropy import units as u
     from astropy.table import Table
@@ -140,17 +160,25 @@ def evaluate(products, truth, radius, json_path, overwrite):
         truth_table = Table.read(truth, format="ascii.ecsv")
     except Exception as exc:
         raise InputError(truth, f"cannot read as an ECSV table ({type(exc).__name__})") from None
-    missing = [c for c in ("image", "ra", "dec", "flux", "snr") if c not in truth_table.colnames]
-    if missing:
-        raise InputError(truth, f"truth table lacks column(s) {missing}")
+    truth_table = _standard_truth(truth_table, truth)
     if radius <= 0:
         raise InputError("--radius", f"must be positive, not {radius!r}")
+    if image_id is not None and len(products) != 1:
+        raise InputError("--image", f"pairs one product with a truth image; {len(products)} products given")
     detections = {}
+    images_in_truth = set(int(i) for i in truth_table["image"])
     for path in products:
         table, index = _load_catalog(path)
+        index = image_id if image_id is not None else index
         if index in detections:
             raise InputError(path, f"a second catalogue for image {index}")
+        if index not in images_in_truth:
+            warnings.warn(f"{path}: image {index} has no rows in {truth} (scored as an empty field)",
+                          AstroI2IWarning, stacklevel=2)  # fmt: skip
         detections[index] = table
+    if not images_in_truth & set(detections):
+        raise InputError(truth, f"none of the {len(detections)} product(s) pairs with an image of the truth table "
+                                f"(images {sorted(detections)[:5]}); give --image N")  # fmt: skip
     score = score_catalogs(detections, truth_table, radius=radius * u.arcsec)
     for line in format_score(score, len(detections)):
         click.echo(line)
@@ -158,6 +186,34 @@ def evaluate(products, truth, radius, json_path, overwrite):
         with atomic_output(json_path, overwrite=overwrite) as tmp:
             payload = {"n_images": len(detections), "radius_arcsec": radius, **score.as_dict()}
             tmp.write_text(json.dumps(_json_safe(payload), indent=2, allow_nan=False))
+
+
+#: Truth-table column -> accepted spellings (the first is the package's own).
+_TRUTH_COLUMNS = {"image": ("image",), "ra": ("ra", "ra_deg", "RA"), "dec": ("dec", "dec_deg", "DEC", "Dec"),
+                  "flux": ("flux", "flux_jy", "Total_flux"), "snr": ("snr",)}  # fmt: skip
+_TRUTH_UNITS = {"ra": "deg", "dec": "deg", "flux": "Jy"}
+
+
+def _standard_truth(table, name):
+    """The truth table with the package's column names and plain values (deg, Jy) whatever its spellings."""
+    from astropy import units as u
+    from astropy.table import Table
+
+    out, missing = Table(), []
+    for column, spellings in _TRUTH_COLUMNS.items():
+        found = next((spelling for spelling in spellings if spelling in table.colnames), None)
+        if found is None:
+            missing.append(f"{column} ({' or '.join(spellings)})")
+            continue
+        values = table[found]
+        if column in _TRUTH_UNITS and getattr(values, "unit", None) is not None:
+            values = u.Quantity(values).to_value(_TRUTH_UNITS[column])
+        elif column == "image":
+            values = [int(value) for value in values]
+        out[column] = values
+    if missing:
+        raise InputError(name, f"truth table needs column(s) {', '.join(missing)}; it has {', '.join(table.colnames)}")
+    return out
 
 
 def format_score(score, n_images):
