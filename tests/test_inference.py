@@ -418,3 +418,16 @@ def test_cli_evaluate_pairs_products_with_the_right_truth(model_paths, write_ima
     assert _run(["evaluate", "--truth", str(bad), "example_i2i.fits"]) == 2
     err = capsys.readouterr().err
     assert "ra (ra or ra_deg" in err and "it has image, x" in err
+
+
+def test_a_psf_is_not_taken_for_a_dirty_image(reconstructor):
+    header, _ = celestial_header(64)
+    del header["BUNIT"]
+    yy, xx = np.mgrid[:64, :64]
+    x0, y0 = header["CRPIX1"] - 1, header["CRPIX2"] - 1
+    psf = np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 3.5**2)).astype(np.float32)
+    with pytest.raises(InputError, match="looks like a PSF"):
+        reconstructor.reconstruct((psf, header), samples=1)
+    assert reconstructor.reconstruct((psf, header), samples=1, force=True).sky.shape == (64, 64)
+    # A dirty image with no BUNIT whose peak is not 1 at the centre is read as Jy/beam, as before.
+    assert reconstructor.reconstruct((psf * 3e-4, header), samples=1).sky.shape == (64, 64)

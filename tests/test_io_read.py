@@ -281,10 +281,16 @@ class TestBeam:
         assert image.beam.major.to_value(u.arcsec) == pytest.approx(1.5)
         assert "differs from the header" in caplog.text
 
-    @pytest.mark.parametrize("text", ["a,b,c", "1", "-1,1,0", "1,2,3,4"])
+    @pytest.mark.parametrize("text", ["a,b,c", "1", "-1,1,0", "1,2,3,4", "0.9,0.8", "0.9Jy,0.8,30"])
     def test_bad_beam_string(self, dirty_path, text):
         with pytest.raises(InputError, match="^beam: "):
             read_image(dirty_path, beam=text)
+
+    def test_parse_beam_string_takes_units(self):
+        beam = parse_beam_string('0.9arcsec, 0.8", 0.5rad')
+        assert beam.major.to_value(u.arcsec) == pytest.approx(0.9) and beam.minor.to_value(u.arcsec) == pytest.approx(0.8)
+        assert beam.pa.to_value(u.rad) == pytest.approx(0.5)
+        assert parse_beam_string("0.00025deg,0.8,30").major.to_value(u.arcsec) == pytest.approx(0.9)
 
     def test_parse_beam_string_orders_axes(self):
         beam = parse_beam_string("0.5, 0.9, 0")

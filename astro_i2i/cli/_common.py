@@ -66,5 +66,6 @@ def psf_option(function):
 
 def beam_option(function):
     return click.option(
-        "--beam", default=None, metavar="BMAJ,BMIN,BPA", help="Beam in arcsec, arcsec, deg (overrides the header)."
+        "--beam", default=None, metavar="BMAJ,BMIN,BPA",
+        help="Beam: three values in arcsec, arcsec, deg, or with units (overrides the header).",
     )(function)

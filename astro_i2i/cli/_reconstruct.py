@@ -39,7 +39,8 @@ def _device_option(function):
 @click.option("--seed", type=int, default=None, help="Seed of the style samples (default 0: same input, same product).")
 @click.option("--quicklook", default=None, metavar="PNG", help="Also write a PNG: dirty, sky, uncertainty, sources.")
 @click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
-@click.option("--force", is_flag=True, help="Go on even if the image's beam differs from the model's by > 2x.")
+@click.option("--force", is_flag=True,
+              help="Go on even if the beam differs from the model's by > 2x, or the image looks like a PSF.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
 def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,

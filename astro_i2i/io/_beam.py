@@ -63,22 +63,37 @@ def beam_from_history(header):
     return found[-1] if found else None
 
 
+def _angle(part, default_unit, text):
+    try:
+        return float(part) * default_unit
+    except ValueError:
+        pass
+    try:
+        value = u.Quantity(part.replace('"', "arcsec").replace("'", "arcmin"))
+        return value.to(u.deg)
+    except (TypeError, ValueError, u.UnitsError):
+        raise ValueError(f"beam {text!r}: {part!r} is not an angle") from None
+
+
 def parse_beam_string(text):
-    """Parse ``"BMAJ,BMIN,BPA"`` (arcsec, arcsec, deg) into a `~radio_beam.Beam`.
+    """Parse ``"BMAJ,BMIN,BPA"`` into a `~radio_beam.Beam`.
+
+    Three values are needed: plain numbers are arcsec, arcsec and degrees;
+    each may carry its unit instead (``"0.9arcsec,0.8arcsec,30deg"``,
+    ``'0.9",0.8",30deg'``).
 
     Raises
     ------
     ValueError
-        If the text is not three numbers or the axes are not positive.
+        If the text is not three angles or the axes are not positive.
     """
     parts = [p for p in re.split(r"[,\s]+", str(text).strip()) if p]
-    if len(parts) not in (2, 3):
-        raise ValueError(f"beam {text!r} is not 'BMAJ,BMIN,BPA' (arcsec, arcsec, deg)")
-    try:
-        values = [float(p) for p in parts] + ([0.0] if len(parts) == 2 else [])
-    except ValueError:
-        raise ValueError(f"beam {text!r} is not 'BMAJ,BMIN,BPA' (arcsec, arcsec, deg)") from None
-    beam = _valid_beam(values[0] / 3600, values[1] / 3600, values[2])
+    if len(parts) != 3:
+        raise ValueError(f"beam {text!r} is not 'BMAJ,BMIN,BPA' (three values: arcsec, arcsec, deg, or with units); "
+                         f"{len(parts)} given")  # fmt: skip
+    major, minor = (_angle(p, u.arcsec, text).to_value(u.deg) for p in parts[:2])
+    pa = _angle(parts[2], u.deg, text).to_value(u.deg)
+    beam = _valid_beam(major, minor, pa)
     if beam is None:
         raise ValueError(f"beam {text!r} must have positive, finite axes")
     return beam

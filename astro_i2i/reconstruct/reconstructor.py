@@ -248,7 +248,9 @@ class Reconstructor:
         batch_size : int, optional
             Tiles per network call; chosen from the device if None.
         force : bool, optional
-            Go on even if the input's beam differs from the model's by more than a factor 2.
+            Go on even if the input's beam differs from the model's by more than
+            a factor 2, or the input looks like a PSF (no BUNIT, peak 1 at the
+            reference pixel).
         progress_bar : bool, optional
             Show a tqdm bar over tiles.
 
@@ -266,6 +268,9 @@ class Reconstructor:
         self._check_beam(image, force)
         if np.all(np.isnan(image.data)):
             raise InputError(image.name, "every pixel is blank (NaN)")
+        if _looks_like_psf(image) and not force:
+            raise InputError(image.name, "looks like a PSF, not a dirty image (no BUNIT, peak 1 at the reference "
+                                         "pixel); use force=True to go on")  # fmt: skip
         seed = DEFAULT_SEED if seed is None else int(seed)
         if not self.model.stochastic and samples > 1:
             logger.info("the %s model is deterministic: one run, no uncertainty map", self.model.architecture)
@@ -426,6 +431,16 @@ class Reconstructor:
         if self.beam is not None:
             header.update(self.beam.to_header_keywords())
         return noise, header
+
+
+def _looks_like_psf(image):
+    """No brightness unit and a peak of 1 within 2 pixels of the reference pixel: what tclean's ``.psf`` is."""
+    if image.original_unit:
+        return False
+    data = np.nan_to_num(image.data, nan=-np.inf)
+    iy, ix = np.unravel_index(int(np.argmax(data)), data.shape)
+    x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
+    return bool(abs(data[iy, ix] - 1) < 0.02 and np.hypot(ix - x0, iy - y0) <= 2)
 
 
 def _beam_text(beam):
