@@ -259,6 +259,7 @@ def test_cli_reconstruct(model_paths, write_image, tmp_path, capsys, monkeypatch
     assert not (tmp_path / "field_i2i.fits").exists()
     products = read_products(out)
     assert products.provenance["samples"] == 3 and products.uncertainty is not None
+    assert products.provenance["min_reliability"] == 0.3  # the model's default cut, recorded
     assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
     assert "-> field_i2i.fits" in capsys.readouterr().out
     # An existing output is kept, with a one-line error and status 2.

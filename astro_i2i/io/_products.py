@@ -32,6 +32,7 @@ _PROVENANCE_KEYWORDS = {
     "samples": ("I2INSAMP", "number of style samples"),
     "input": ("I2IINPUT", "input dirty image"),
     "seed": ("I2ISEED", "random seed of the style samples"),
+    "min_reliability": ("I2IMINRL", "catalogue: least reliability kept"),
 }
 
 
