@@ -432,3 +432,15 @@ def test_a_psf_is_not_taken_for_a_dirty_image(reconstructor):
     assert reconstructor.reconstruct((psf, header), samples=1, force=True).sky.shape == (64, 64)
     # A dirty image with no BUNIT whose peak is not 1 at the centre is read as Jy/beam, as before.
     assert reconstructor.reconstruct((psf * 3e-4, header), samples=1).sky.shape == (64, 64)
+
+
+def test_catalog_hdu_carries_provenance_and_units(reconstructor, tmp_path):
+    data, header = _image()
+    path = reconstructor.reconstruct((data, header), samples=4, seed=2).write(tmp_path / "p.fits")
+    catalog_header = fits.getheader(path, "CATALOG")
+    for keyword in ("I2IVER", "I2IMODEL", "I2IMDSUM", "I2INSAMP", "I2ISEED", "I2IINPUT", "I2IMINRL", "DATE"):
+        assert keyword in catalog_header, keyword
+    assert catalog_header["I2ISEED"] == 2 and catalog_header["I2INSAMP"] == 4
+    assert catalog_header.comments["NOISE"].startswith("[Jy/beam]")
+    units = {catalog_header[f"TTYPE{i}"]: catalog_header.get(f"TUNIT{i}") for i in range(1, catalog_header["TFIELDS"] + 1)}
+    assert units["peak"] == "Jy pix-1" and units["flux"] == "Jy" and units["ra"] == "deg"

@@ -25,6 +25,13 @@ logger = logging.getLogger(__name__)
 SKY_UNIT = "Jy/pixel"
 # Header keywords copied from the input to every image extension.
 _COPIED_KEYWORDS = ("OBJECT", "TELESCOP", "INSTRUME", "OBSERVER", "DATE-OBS", "MJD-OBS", "TIMESYS", "RESTFRQ", "SPECSYS")
+# Catalogue metadata keywords -> comment (with the unit, FITS-style in brackets).
+_CATALOG_META_COMMENTS = {
+    "NOISE": "[Jy/beam] robust noise of the dirty image",
+    "CANDIDAT": "[Jy/pixel] candidates' sky-model threshold",
+    "MINREL": "least reliability kept",
+    "THRESH": "how sources were selected",
+}
 # Provenance keys -> (keyword, comment).
 _PROVENANCE_KEYWORDS = {
     "model": ("I2IMODEL", "model name"),
@@ -101,6 +108,12 @@ def _image_header(image, wcs, extname, bunit, provenance):
     if image.beam is not None:
         for key, value in image.beam.to_header_keywords().items():
             header[key] = (value, "[deg]" if key != "BPA" else "[deg] east of north")
+    _add_provenance(header, provenance)
+    return header
+
+
+def _add_provenance(header, provenance):
+    """Version, date, model, samples, seed, input and the command: on every HDU of a product file."""
     header["ORIGIN"] = "astro-i2i"
     header["I2IVER"] = (__version__, "astro-i2i version")
     header["DATE"] = (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "file written (UTC)")
@@ -112,7 +125,6 @@ def _image_header(image, wcs, extname, bunit, provenance):
             comment = ""  # long values (paths) go on a CONTINUE card without a comment
         header[keyword] = (value, comment)
     header["HISTORY"] = f"astro-i2i {__version__}: {provenance.get('command') or _command_line()}"
-    return header
 
 
 def _command_line():
@@ -196,7 +208,10 @@ def write_products(path, sky, *, image, uncertainty=None, style=None, catalog=No
             raise TypeError(f"catalog must be an astropy Table, not {type(catalog).__name__!r}")
         table_hdu = fits.table_to_hdu(Table(catalog))
         table_hdu.header["EXTNAME"] = "CATALOG"
-        table_hdu.header["I2IVER"] = (__version__, "astro-i2i version")
+        for keyword, comment in _CATALOG_META_COMMENTS.items():
+            if keyword in table_hdu.header:
+                table_hdu.header.comments[keyword] = comment
+        _add_provenance(table_hdu.header, provenance)
         hdus.append(table_hdu)
 
     with atomic_output(path, overwrite=overwrite) as tmp:
