@@ -1,12 +1,15 @@
 """Small synthetic FITS images for the tests."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "casa"
+#: The CASA-made reference images: $ASTRO_I2I_CASA_REFERENCE, else shared/reference/casa beside the checkout.
+REFERENCE = Path(os.environ.get("ASTRO_I2I_CASA_REFERENCE")
+                 or Path(__file__).resolve().parents[2] / "shared" / "reference" / "casa")  # fmt: skip
 
 RA, DEC = 150.1191667, 2.2058333
 PIXEL_DEG = 0.1 / 3600

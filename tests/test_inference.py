@@ -172,7 +172,7 @@ def test_small_images_are_padded(reconstructor):
     assert result.sky.shape == (40, 40)
 
 
-def test_beam_checks(reconstructor):
+def test_beam_checks(reconstructor, tmp_path):
     data, header = _image()
     header["BMAJ"], header["BMIN"] = 3.0 / 3600, 2.5 / 3600
     with pytest.raises(InputError, match=r"differs from the model's.*force"):
@@ -181,7 +181,11 @@ def test_beam_checks(reconstructor):
         assert reconstructor.reconstruct((data, header), samples=1, seed=0, force=True).sky.shape == data.shape
     data, header = _image(beam=False)
     with pytest.warns(BeamWarning, match="no beam"):
-        reconstructor.reconstruct((data, header), samples=1, seed=0)
+        result = reconstructor.reconstruct((data, header), samples=1, seed=0)
+    # The assumed beam (the model's) is the one the product records.
+    assert result.image.beam == reconstructor.beam and result.image.beam_source.startswith("model")
+    path = result.write(tmp_path / "assumed.fits")
+    assert fits.getheader(path)["BMAJ"] == pytest.approx(reconstructor.beam.major.to_value(u.deg))
 
 
 def test_other_pixel_scales_are_reprojected(reconstructor):

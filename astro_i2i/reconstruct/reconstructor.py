@@ -8,6 +8,7 @@ in each model (`~astro_i2i.models.SkyModel.sample`), the catalogue in
 `~astro_i2i.models.InferenceSettings`.
 """
 
+import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -285,9 +286,12 @@ class Reconstructor:
             skies = np.stack(self._back_to_input(list(skies), grid_wcs, image))
             skies[:, ~np.isfinite(image.data)] = np.nan
         sky = skies.mean(axis=0)
-        beam_used = image.beam if image.beam is not None else self.beam
-        if beam_used is None:
-            raise InputError(image.name, "no beam in the header, none given and none known to the model")
+        if image.beam is None:
+            if self.beam is None:
+                raise InputError(image.name, "no beam in the header, none given and none known to the model")
+            # The assumed beam is the one the catalogue used: the product's header says so.
+            image = dataclasses.replace(image, beam=self.beam, beam_source="model (assumed)")
+        beam_used = image.beam
         detection = self.settings.detection_for(samples)
         catalog = posterior_catalog(sky, image.data, image.wcs, beam=beam_used, settings=detection,
                                     samples=skies if samples > 1 else None, primary_beam=pb,
