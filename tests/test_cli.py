@@ -179,3 +179,8 @@ def test_example_paths(capsys):
     assert code == 0 and "512 x 512" in out
     code, _, err = run_cli(["example", "nonsense"], capsys)
     assert_one_line_error(code, err, "nonsense: no such example")
+
+
+def test_reconstruct_help_says_how_good_the_model_is(capsys):
+    code, out, _ = run_cli(["reconstruct", "-h"], capsys)
+    assert code == 0 and "matched filter" in out and "docs/models.rst" in out

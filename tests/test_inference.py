@@ -92,6 +92,8 @@ def test_reconstruct_shapes_blanks_and_seeds(reconstructor):
     assert np.all(np.isfinite(result.sky[~blank]))
     assert np.all(result.uncertainty[~blank] >= 0) and np.nanmax(result.uncertainty) > 0
     assert result.style.shape[0] == 2 and result.style.shape[1:] == (96 // 4, 96 // 4)
+    # The style is NaN where the input is blank (beyond the primary beam), finite inside.
+    assert np.isnan(result.style[:, 0, 0]).all() and np.isfinite(result.style[:, 12, 12]).all()
     again = reconstructor.reconstruct((data, header), samples=4, seed=3)
     np.testing.assert_array_equal(again.sky, result.sky)
     other = reconstructor.reconstruct((data, header), samples=4, seed=4)

@@ -322,6 +322,23 @@ class TestBeam:
         assert image.beam_source == "psf"
         assert image.beam.major.to_value(u.arcsec) == pytest.approx(0.8, rel=1e-3)
 
+    def test_psf_of_another_grid_or_pointing(self, tmp_path, write_image, caplog):
+        header, _ = celestial_header(96, beam=False, bunit=None)
+        fwhm = 2 * np.sqrt(2 * np.log(2))
+        yy, xx = np.mgrid[:96, :96]
+        psf = Gaussian2D(1.0, 48, 48, 8.0 / fwhm, 7.0 / fwhm)(xx, yy).astype(np.float32)
+        coarse = header.copy()
+        coarse["CDELT1"], coarse["CDELT2"] = 2 * header["CDELT1"], 2 * header["CDELT2"]
+        fits.PrimaryHDU(psf, header=coarse).writeto(tmp_path / "coarse.fits")
+        with pytest.raises(InputError, match="coarse.fits: PSF pixels are 0.2.*not the PSF of this image"):
+            read_image(write_image(beam=False), psf=tmp_path / "coarse.fits")
+        moved = header.copy()
+        moved["CRVAL2"] = header["CRVAL2"] + 10 / 3600
+        fits.PrimaryHDU(psf, header=moved).writeto(tmp_path / "moved.fits")
+        with caplog.at_level("WARNING", logger="astro_i2i"):
+            image = read_image(write_image("other.fits", beam=False), psf=tmp_path / "moved.fits")
+        assert image.beam_source == "psf" and "another pointing" in caplog.text
+
     def test_psf_without_peak(self, tmp_path, write_image):
         header, _ = celestial_header(32, beam=False, bunit=None)
         psf_path = tmp_path / "psf.fits"

@@ -45,7 +45,12 @@ def _device_option(function):
 @overwrite_option
 def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,
                 no_progress, overwrite):  # fmt: skip
-    """Reconstruct the sky model of DIRTY, with an uncertainty map and a source catalogue."""
+    """Reconstruct the sky model of DIRTY, with an uncertainty map and a source catalogue.
+
+    How good it is: on simulated ALMA Band 6 images the shipped model's catalogue
+    is level with a matched filter on the dirty image (F1 32 at 0.18"); figures
+    and their commands in docs/models.rst (benchmarks/evaluate_models.py).
+    """
     from .._atomic import check_output_path
     from ..reconstruct import Reconstructor
     from ..io import read_image

@@ -419,7 +419,7 @@ def _read(image, *, hdu, psf, beam, name, allow_sky):
         header_beam, source = beam_from_history(header), "history"
     chosen, chosen_source = header_beam, source if header_beam is not None else "none"
     if psf is not None:
-        chosen, chosen_source = _beam_from_psf(psf, name), "psf"
+        chosen, chosen_source = _beam_from_psf(psf, name, image_wcs=wcs), "psf"
     if beam is not None:
         chosen, chosen_source = _beam_argument(beam), "argument"
     if header_beam is not None and chosen is not header_beam:
@@ -456,9 +456,11 @@ def _beam_argument(beam):
     raise TypeError(f"beam must be a radio_beam.Beam or a 'BMAJ,BMIN,BPA' string, not {type(beam).__name__!r}")
 
 
-def _beam_from_psf(psf, image_name):
+def _beam_from_psf(psf, image_name, *, image_wcs=None):
     raw, header, name, _ = read_hdu(psf)
     plane, wcs, _ = _celestial_plane(np.asarray(raw), header, name)
+    if image_wcs is not None:
+        _check_psf_grid(wcs, image_wcs, name, image_name)
     bunit = " ".join(str(header.get("BUNIT", "")).lower().split())
     if bunit in _SKY_UNITS or bunit in _BEAM_UNITS:
         raise InputError(name, f"has brightness unit '{header['BUNIT']}': an image, not a PSF (peak 1, no unit)")
@@ -469,6 +471,22 @@ def _beam_from_psf(psf, image_name):
         return fit_psf_beam(np.asarray(plane, dtype=float), wcs)
     except ValueError as exc:
         raise InputError(name, f"cannot fit the PSF for {image_name}: {exc}") from None
+
+
+def _check_psf_grid(psf_wcs, image_wcs, name, image_name):
+    """A PSF must be on the image's pixel grid; one from another pointing is named in a warning."""
+    psf_scale = proj_plane_pixel_scales(psf_wcs) * 3600
+    image_scale = proj_plane_pixel_scales(image_wcs) * 3600
+    if not np.allclose(psf_scale, image_scale, rtol=0.01):
+        raise InputError(name, f"PSF pixels are {psf_scale[0]:.4g}\" but {image_name}'s are {image_scale[0]:.4g}\": "
+                               "not the PSF of this image")  # fmt: skip
+    from astropy.coordinates import SkyCoord
+
+    centres = [SkyCoord.from_pixel(*(np.asarray(w.wcs.crpix[:2]) - 1), w) for w in (psf_wcs, image_wcs)]
+    offset = centres[0].separation(centres[1]).to_value(u.arcsec)
+    if offset > image_scale[0]:
+        logger.warning("%s: PSF reference position is %.3g\" from %s's; is it the PSF of another pointing?", name,
+                       offset, image_name)  # fmt: skip
 
 
 def image_summary(image):

@@ -282,6 +282,8 @@ class Reconstructor:
                                          sigma_style=self.settings.sigma_style, seed=seed, tile=self.tile,
                                          batch_size=self._batch_size(batch_size), device=self.device,
                                          progress_bar=progress_bar)  # fmt: skip
+        if style is not None:
+            style = _blank_style(style, data)
         if reprojected:
             skies = np.stack(self._back_to_input(list(skies), grid_wcs, image))
             skies[:, ~np.isfinite(image.data)] = np.nan
@@ -435,6 +437,18 @@ class Reconstructor:
         if self.beam is not None:
             header.update(self.beam.to_header_keywords())
         return noise, header
+
+
+def _blank_style(style, data):
+    """NaN in the style map where every input pixel under a style pixel is blank (beyond the primary beam)."""
+    _, sy, sx = style.shape
+    factor = -(-data.shape[0] // sy)
+    blank = np.ones((sy * factor, sx * factor), dtype=bool)
+    blank[: data.shape[0], : data.shape[1]] = ~np.isfinite(data)
+    coarse = blank.reshape(sy, factor, sx, factor).all(axis=(1, 3))
+    style = style.copy()
+    style[:, coarse] = np.nan
+    return style
 
 
 def _looks_like_psf(image):
