@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from astropy import units as u
+from astropy.table import Table
 from scipy import optimize, stats
 
 __all__ = ["match_sources", "score_catalogs", "CatalogScore", "psnr", "uncertainty_calibration",
@@ -130,7 +131,7 @@ class CatalogScore:
         }  # fmt: skip
 
 
-def score_catalogs(detections, truth, *, radius=DEFAULT_MATCH_RADIUS, snr_bins=DEFAULT_SNR_BINS):
+def score_catalogs(detections, truth, *, radius=DEFAULT_MATCH_RADIUS, snr_bins=DEFAULT_SNR_BINS, images=None):
     """Score detected catalogues against the truth, image by image.
 
     Parameters
@@ -144,15 +145,24 @@ def score_catalogs(detections, truth, *, radius=DEFAULT_MATCH_RADIUS, snr_bins=D
         and ``snr``.
     radius : `~astropy.units.Quantity`, optional
     snr_bins : sequence of float, optional
+    images : iterable of int, optional
+        The images to score. An image listed here but missing from
+        ``detections`` counts as one where nothing was found (its true
+        sources stay in the completeness). Default: the images of
+        ``detections`` (to score a subset of the truth table).
 
     Returns
     -------
     score : `CatalogScore`
     """
     score = CatalogScore(snr_bins=tuple(snr_bins))
-    images = np.asarray(truth["image"]).astype(int)
-    for image, detected in detections.items():
-        true = truth[images == int(image)]
+    image_of_truth = np.asarray(truth["image"]).astype(int)
+    scored = dict(detections)
+    if images is not None:
+        for image in images:
+            scored.setdefault(int(image), Table({"ra": np.zeros(0), "dec": np.zeros(0), "flux": np.zeros(0)}))
+    for image, detected in scored.items():
+        true = truth[image_of_truth == int(image)]
         pairs = match_sources(detected, true, radius=radius)
         score.n_true += len(true)
         score.n_detected += len(detected)

@@ -75,6 +75,13 @@ class TestMatching:
         assert far.n_matched == 0 and far.f1 == 0.0
         assert np.isnan(score_catalogs({0: empty}, truth[:0]).f1)  # nothing to score at all
 
+    def test_images_without_a_catalogue_keep_their_sources(self):
+        truth = _with_image(_table([150.0, 150.0], [2.0, 2.0]), [0, 1])
+        found = {0: _table([150.0], [2.0])}
+        assert score_catalogs(found, truth).n_true == 1  # a subset: image 1 is not scored
+        score = score_catalogs(found, truth, images=[0, 1])  # image 1 processed, nothing found
+        assert score.n_true == 2 and score.n_matched == 1 and score.n_detected == 1 and score.completeness == 0.5
+
     def test_images_kept_apart(self):
         truth = _with_image(_table([150.0, 150.0], [2.0, 2.0]), [0, 1])
         score = score_catalogs({0: _table([150.0], [2.0]), 1: _table([151.0], [2.0])}, truth)

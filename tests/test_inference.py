@@ -360,6 +360,26 @@ def test_cli_reconstructs_the_shipped_example(tmp_path, capsys):
     assert "source(s)" in capsys.readouterr().out
 
 
+def test_shipped_model_finds_the_examples_bright_sources(tmp_path):
+    """The default model, K = 10, default seed and cut, on the shipped example: its two sources above
+    5 x 50 uJy are found within 0.18", their fluxes within 3 flux_err of the truth, nothing spurious."""
+    from astropy.table import Table
+
+    from astro_i2i.data import example_path
+    from astro_i2i.metrics import match_sources
+
+    catalog = Reconstructor.from_pretrained().reconstruct(example_path("dirty")).catalog
+    truth = Table.read(example_path("truth"))
+    bright = truth[truth["snr"] >= 5]
+    assert len(bright) == 2
+    pairs = match_sources(catalog, bright)
+    assert len(pairs) == 2 and len(catalog) == 2
+    flux = catalog["flux"].to_value(u.Jy)[pairs[:, 0]]
+    error = catalog["flux_err"].to_value(u.Jy)[pairs[:, 0]]
+    assert np.all(np.abs(flux - np.asarray(bright["flux"])[pairs[:, 1]]) <= 3 * error)
+    assert np.all(np.asarray(catalog["reliability"]) > 0.5)
+
+
 @pytest.mark.parametrize("norm", ["pixel", "group"])
 def test_tiles_agree_with_one_pass_only_for_local_normalisation(norm):
     torch.manual_seed(1)

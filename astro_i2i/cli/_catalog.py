@@ -182,6 +182,9 @@ def evaluate(products, truth, radius, json_path, image_id, overwrite):
     score = score_catalogs(detections, truth_table, radius=radius * u.arcsec)
     for line in format_score(score, len(detections)):
         click.echo(line)
+    unscored = images_in_truth - set(detections)
+    if unscored:
+        click.echo(f"not scored: {len(unscored)} truth image(s) without a product (e.g. {min(unscored)})")
     if json_path:
         with atomic_output(json_path, overwrite=overwrite) as tmp:
             payload = {"n_images": len(detections), "radius_arcsec": radius, **score.as_dict()}

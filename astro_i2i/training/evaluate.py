@@ -62,7 +62,7 @@ def evaluate_model(model, normalisation, images, truth, *, beam_area_pixels, sam
                             threshold=sky_model_threshold(image["dirty"], beam_area_pixels, nsigma=nsigma))
             for i, (mean, image) in enumerate(zip(reconstructions, images))
         }  # fmt: skip
-        score = score_catalogs(detections, truth)
+        score = score_catalogs(detections, truth, images=range(len(images)))
         results.append({"purity": score.purity, "completeness": score.completeness, "f1": score.f1,
                         "flux_within_20_percent": score.flux_within_20_percent, "n_images": len(images),
                         "detection_nsigma": float(nsigma)})  # fmt: skip
