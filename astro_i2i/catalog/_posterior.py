@@ -125,7 +125,6 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
                                source_fwhm=source_fwhm, noise=noise)  # fmt: skip
     fit_snr = flux / np.where(thermal > 0, thermal, np.nan)
     half = int(np.ceil(0.45 * u.arcsec / pixel_scale))
-    ny, nx = sky.shape
     model_flux = np.array([np.nansum(sky[max(0, y - half) : y + half + 1, max(0, x - half) : x + half + 1])
                            for x, y in zip(xs, ys)])  # fmt: skip
     pb = np.ones(len(xs)) if primary_beam is None else np.asarray(primary_beam, dtype=float)[ys, xs]

@@ -83,8 +83,8 @@ def summary(result, output):
     for row in catalog[:5]:
         err = row["flux_err"].to_value("mJy")
         err_text = f" +- {err:.3f}" if err == err else ""
-        reliability = row["reliability"] if "reliability" in catalog.colnames else float("nan")
-        found = f", reliability {reliability:.2f}" if reliability == reliability else ""
+        reliability = row["reliability"]
+        found = f", reliability {reliability:.2f}" if reliability == reliability else ""  # NaN: not calibrated
         lines.append(f"  #{row['id']}: RA {row['ra'].to_value('deg'):.6f} Dec {row['dec'].to_value('deg'):+.6f}  "
                      f"{row['flux'].to_value('mJy'):.3f}{err_text} mJy{found}")  # fmt: skip
     if len(catalog) > 5:

@@ -331,18 +331,20 @@ class Reconstructor:
         record = self.info.get("simulation") or {}
         if "primary_beam" not in record or "observation" not in record:
             return None
-        from ..simulate._sky import ARCSEC, airy_primary_beam
+        from ..simulate import airy_primary_beam
 
         frequency = image.frequency.to_value(u.Hz) if image.frequency is not None else \
             record["observation"]["frequency_ghz"] * 1e9  # fmt: skip
-        ny, nx = image.data.shape
         # The phase centre is the reference pixel of CASA and WSClean images; a flat sky is exact enough over the
-        # primary beam (26" FWHM at 230 GHz).
+        # primary beam (26" FWHM at 230 GHz). Blank pixels are never used (templates and candidates are finite),
+        # so the beam is evaluated on the finite ones only.
         x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
-        yy, xx = np.mgrid[:ny, :nx]
-        radius = np.hypot(xx - x0, yy - y0) * image.pixel_scale.to_value(u.arcsec) * ARCSEC
-        pb = record["primary_beam"]
-        return airy_primary_beam(radius, frequency, pb["dish_diameter_m"], pb["blockage_diameter_m"])
+        yy, xx = np.nonzero(np.isfinite(image.data))
+        radius = np.hypot(xx - x0, yy - y0) * image.pixel_scale.to_value(u.rad)
+        pb = np.zeros(image.data.shape)
+        antenna = record["primary_beam"]
+        pb[yy, xx] = airy_primary_beam(radius, frequency, antenna["dish_diameter_m"], antenna["blockage_diameter_m"])
+        return pb
 
     @torch.no_grad()
     def estimate_style(self, image, *, hdu=None):

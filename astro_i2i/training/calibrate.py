@@ -80,9 +80,7 @@ def labelled_candidates(model, normalisation, images, truth, *, beam, samples, s
         label[pairs[:, 0]] = 1
         true_flux[pairs[:, 0]] = np.asarray(true["flux"], dtype=float)[pairs[:, 1]]
         true_snr[pairs[:, 0]] = np.asarray(true["snr"], dtype=float)[pairs[:, 1]]
-        table = Table({name: np.asarray(candidates[name].value if hasattr(candidates[name], "unit")
-                                        and candidates[name].unit is not None else candidates[name], dtype=float)
-                       for name in candidates.colnames})  # fmt: skip
+        table = Table(candidates, meta={})
         table["image"], table["label"], table["true_flux"], table["true_snr"] = i, label, true_flux, true_snr
         tables.append(table)
         if keep_skies:
