@@ -30,16 +30,15 @@ three scales and the primary beam (the best the pixel statistics allow).
 
 import argparse
 import time
-import warnings
 
 import numpy as np
+from _common import header_of, matched_filter_candidates, matched_pairs
 from astropy import units as u
 from astropy.table import Table
 from scipy import stats
 
-from astro_i2i.catalog import (ReliabilityModel, fit_fluxes, gaussian_psf, matched_filter_snr, noise_sigma,
-                               reliability_diagram)  # fmt: skip
-from astro_i2i.metrics import _separation_arcsec, match_sources, score_catalogs
+from astro_i2i.catalog import ReliabilityModel, reliability_diagram
+from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.reconstruct import Reconstructor
 from astro_i2i.simulate import SimulationConfig
 from astro_i2i.training import validation_set
@@ -65,42 +64,16 @@ print(f"{args.n} test images (seed {args.seed}), {len(truth)} sources, simulated
 truth_image = np.asarray(truth["image"])
 
 
-def header_of(image, beam):
-    header = image["wcs"].to_header()
-    header["BUNIT"] = "Jy/beam"
-    header.update(beam.to_header_keywords())
-    return header
-
-
 def score_rows(catalogs, label, *, seconds=None, coverage=None, reliability=None):
     """Print one row of the table and return its figures."""
     near = score_catalogs(catalogs, truth)
     far = score_catalogs(catalogs, truth, radius=0.5 * u.arcsec)
-    errors, errors_snr, ratios, ratios_snr, covered = [], [], [], [], []
-    for i, catalog in catalogs.items():
-        true = truth[truth_image == i]
-        if not len(catalog) or not len(true):
-            continue
-        for radius, sink in ((0.5 * u.arcsec, "pos"), (0.18 * u.arcsec, "flux")):
-            pairs = match_sources(catalog, true, radius=radius)
-            if not len(pairs):
-                continue
-            d, t = catalog[pairs[:, 0]], true[pairs[:, 1]]
-            snr = np.asarray(t["snr"], dtype=float)
-            if sink == "pos":
-                sep = np.diag(_separation_arcsec(u.Quantity(d["ra"], u.deg).value, u.Quantity(d["dec"], u.deg).value,
-                                                 np.asarray(t["ra"]), np.asarray(t["dec"])))  # fmt: skip
-                errors.extend(sep)
-                errors_snr.extend(snr)
-            else:
-                flux = u.Quantity(d["flux"], u.Jy).value
-                true_flux = np.asarray(t["flux"], dtype=float)
-                ratios.extend(flux / true_flux)
-                ratios_snr.extend(snr)
-                err = u.Quantity(d["flux_err"], u.Jy).value
-                covered.extend(np.abs(flux - true_flux) <= 1.96 * err)
-    errors, errors_snr = np.asarray(errors), np.asarray(errors_snr)
-    ratios, ratios_snr, covered = np.asarray(ratios), np.asarray(ratios_snr), np.asarray(covered, dtype=float)
+    positions = matched_pairs(catalogs, truth, radius=0.5 * u.arcsec)
+    fluxes = matched_pairs(catalogs, truth, radius=0.18 * u.arcsec)
+    errors, errors_snr = positions["separation"], positions["snr"]
+    ratios, ratios_snr = fluxes["flux"] / fluxes["true_flux"], fluxes["snr"]
+    covered = np.abs(fluxes["flux"] - fluxes["true_flux"]) <= 1.96 * fluxes["flux_err"]
+    covered = covered.astype(float)
     figures = {"label": label, "P": near.purity, "C": near.completeness, "F1": near.f1, "F1_05": far.f1,
                "P_05": far.purity, "C_05": far.completeness,
                "pos_err": np.median(errors) if len(errors) else np.nan,
@@ -175,33 +148,6 @@ def run_model(reconstructor, label, samples):
                       reliability=reliability_labels(everything))  # fmt: skip
 
 
-def matched_filter_candidates(image, beam, threshold):
-    """Matched-filter peaks (refined), their S/N at three scales, the PB and the fitted fluxes."""
-    from photutils.detection import find_peaks
-
-    from astro_i2i.catalog import refine_positions
-
-    dirty, wcs = image["dirty"], image["wcs"]
-    pixel = wcs.proj_plane_pixel_scales()[0].to(u.arcsec)
-    snr = matched_filter_snr(dirty, pixel_scale=pixel)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        peaks = find_peaks(np.nan_to_num(snr, nan=-np.inf), threshold, box_size=7)
-    if peaks is None:
-        return None
-    x, y, value = refine_positions(peaks["x_peak"], peaks["y_peak"], snr, radius=0.0)
-    noise = noise_sigma(dirty)
-    flux, err = fit_fluxes(dirty, x, y, psf=gaussian_psf(beam, pixel, 49), pixel_scale=pixel,
-                           primary_beam=image["primary_beam"], noise=noise)  # fmt: skip
-    ix, iy = np.asarray(peaks["x_peak"]), np.asarray(peaks["y_peak"])
-    coords = wcs.pixel_to_world(x, y)
-    table = Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg), "flux": flux,
-                   "flux_err": err, "mf_snr": value, "primary_beam": image["primary_beam"][iy, ix]})  # fmt: skip
-    for scale in (0.4, 0.8):
-        table[f"mf_{scale}"] = matched_filter_snr(dirty, pixel_scale=pixel, source_fwhm=scale * u.arcsec)[iy, ix]
-    return table
-
-
 rows_out = []
 mse = Reconstructor.from_pretrained(args.mse)
 two = Reconstructor.from_pretrained(args.two_to_one)
@@ -232,7 +178,7 @@ for i, image in enumerate(calibration):
     label[pairs[:, 0]] = 1
     candidates.append(table)
     labels.append(label)
-from astropy.table import vstack  # noqa: E402
+from astropy.table import vstack
 
 if "mf" in rows:
     candidates, labels = vstack(candidates), np.concatenate(labels)

@@ -230,6 +230,26 @@ class TestClean:
         assert len(cat) == 1
         assert cat["flux"][0].to_value(u.Jy) == pytest.approx(2e-3, rel=0.15)
         assert np.hypot(cat["x"][0].value - 230, cat["y"][0].value - 270) < 0.5
+        # PyBDSF on the same restored image: one source, its flux corrected by the primary beam, with an error.
+        pytest.importorskip("bdsf")
+        from astro_i2i.baselines import pybdsf_catalog
+
+        field = pybdsf_catalog(restored, wcs, beam, frequency=230 * u.GHz, primary_beam=observation.primary_beam)
+        assert len(field) == 1 and field.meta["primary_beam_corrected"]
+        assert field["flux"][0].to_value(u.Jy) == pytest.approx(2e-3, rel=0.15)
+        assert 0 < field["flux_err"][0].to_value(u.Jy) < 2e-4
+        assert np.hypot(field["x"][0].value - 230, field["y"][0].value - 270) < 0.5
+        uncorrected = pybdsf_catalog(restored, wcs, beam, frequency=230 * u.GHz)
+        assert uncorrected["flux"][0] < field["flux"][0]  # the apparent flux, below the PB-corrected one
+
+    def test_missing_baseline_dependency_says_how_to_install(self, monkeypatch):
+        import sys
+
+        from astro_i2i import baselines
+
+        monkeypatch.setitem(sys.modules, "bdsf", None)  # as if not installed: importing it raises ImportError
+        with pytest.raises(ImportError, match=r"needs 'bdsf': pip install 'astro-i2i\[baselines\]'"):
+            baselines.pybdsf_catalog(np.zeros((8, 8)), None, None, frequency=230 * u.GHz)
 
 
 class TestCli:

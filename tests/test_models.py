@@ -198,3 +198,27 @@ def test_io_and_catalog_do_not_import_torch():
             "astro_i2i.baselines; print('torch' in sys.modules)")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_ddpm_loss_and_deterministic_sampling():
+    from astro_i2i.models import DDPM
+
+    torch.manual_seed(0)
+    model = DDPM(base_channels=4, depth=2, timesteps=20, sampling_steps=4)
+    dirty, sky = torch.randn(2, 1, 16, 16), torch.rand(2, 1, 16, 16)
+    loss, parts = model.loss(dirty, sky, {})
+    loss.backward()
+    assert loss.ndim == 0 and set(parts) == {"v"} and model.net.head.weight.grad is not None
+    model.eval()
+    with torch.no_grad():
+        generators = [torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)]
+        skies, style = model.sample(dirty, 3, generators=generators)
+        again, _ = model.sample(dirty, 3, generators=[torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)])
+    assert skies.shape == (2, 3, 1, 16, 16) and style is None
+    torch.testing.assert_close(skies, again)
+    assert torch.all(skies >= 0) and torch.all(skies <= (1 + model.clip) / 2)  # y clipped to [-1, clip]
+    assert not torch.allclose(skies[:, 0], skies[:, 1])  # K different starting noises
+    # The DDIM levels go from T to the clean sky in the asked-for number of steps.
+    assert model._levels().tolist() == [20, 15, 10, 5, 0]
+    with pytest.raises(ValueError, match="sampling_steps must be in"):
+        DDPM(timesteps=10, sampling_steps=11)

@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from astro_i2i import InputError  # noqa: E402
+from astro_i2i.exceptions import CalibrationWarning  # noqa: E402
 from astro_i2i.models import load_checkpoint  # noqa: E402
 from astro_i2i.training import TrainingConfig, train  # noqa: E402
 
@@ -121,3 +123,40 @@ def test_best_checkpoint_is_tracked_past_empty_validations():
     best = {"f1": float("nan")}
     assert _improves({"f1": 0.2}, best)  # a NaN best must not block later improvements
     assert not _improves({"f1": 0.1}, {"f1": 0.2})
+
+
+def test_ddpm_trains_calibrates_and_reconstructs(tmp_path):
+    """A tiny DDPM goes through the same loop, calibration and Reconstructor as the other models."""
+    from astro_i2i.reconstruct import Reconstructor
+    from astro_i2i.simulate import SimulationConfig, simulate_image
+
+    tiny = {"architecture": "ddpm", "base_channels": 4, "depth": 2, "timesteps": 50, "sampling_steps": 3}
+    config = TrainingConfig(**{**TINY, "model": tiny})
+    train(config, tmp_path / "ddpm.pt", progress=False)
+    model, info = load_checkpoint(tmp_path / "ddpm.pt")
+    settings = info["inference"]
+    assert model.architecture == "ddpm" and model.sampling_steps == 3 and model.stochastic
+    # Calibrated for its own default K (20, as the reference work), without a style perturbation.
+    assert [d.samples for d in settings.detection] == [1, 20] and settings.samples == 20
+    assert settings.sigma_style == 0 and settings.uncertainty is not None
+    assert model.network_runs(20) == 60
+
+    reconstructor = Reconstructor.from_pretrained(tmp_path / "ddpm.pt")
+    image = simulate_image(SimulationConfig(), np.random.default_rng(5))
+    header = image["wcs"].to_header()
+    header["BUNIT"] = "Jy/beam"
+    header.update(reconstructor.beam.to_header_keywords())
+    with pytest.warns(CalibrationWarning, match="calibrated for K = 20, not 4"):
+        first = reconstructor.reconstruct((image["dirty"], header), samples=4, steps=2)
+    warnings.simplefilter("ignore", CalibrationWarning)
+    again = reconstructor.reconstruct((image["dirty"], header), samples=4, steps=2)
+    other_steps = reconstructor.reconstruct((image["dirty"], header), samples=4, steps=5)
+    assert first.style is None and first.uncertainty is not None  # no STYLE extension for a diffusion model
+    np.testing.assert_array_equal(first.sky, again.sky)  # DDIM is deterministic given the seed
+    assert not np.allclose(first.sky, other_steps.sky, equal_nan=True)
+    assert first.provenance["steps"] == 2 and reconstructor.model.sampling_steps == 3  # restored after the call
+    assert np.all(np.isnan(first.sky) == np.isnan(image["dirty"]))
+    with pytest.raises(ValueError, match="steps must be a positive integer, not 0"):
+        reconstructor.reconstruct((image["dirty"], header), steps=0)
+    with pytest.raises(InputError, match="steps: applies to diffusion models"):
+        Reconstructor.from_pretrained("mse").reconstruct((image["dirty"], header), steps=10)

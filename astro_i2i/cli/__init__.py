@@ -48,7 +48,7 @@ _register()
 
 
 #: Library keyword -> command-line flag, for errors about an argument rather than a file.
-_FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples"}
+_FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples", "steps": "--steps"}
 
 
 def main(argv=None):

@@ -25,7 +25,9 @@ def _device_option(function):
 @click.option("-o", "--output", default=None, metavar="OUT",
               help="Product file (default: DIRTY's stem + '_i2i.fits' in the current directory).")
 @click.option("--samples", "-k", type=click.IntRange(min=1), default=None,
-              help="Style samples K for the uncertainty map (default: the model's, 10); 1 = direct mode.")  # fmt: skip
+              help="Samples K for the uncertainty map (default: the model's: 10, DDPM 20); 1 = direct mode.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="DDIM steps per sample of a diffusion model (default: the checkpoint's).")  # fmt: skip
 @click.option("--min-reliability", type=click.FloatRange(0, 1), default=None,
               help="Keep sources at least this reliable (default: the model's calibrated best-F1 cut).")
 @click.option("--pb", default=None, metavar="PB",
@@ -43,7 +45,7 @@ def _device_option(function):
               help="Go on even if the beam differs from the model's by > 2x, or the image looks like a PSF.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
-def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,
+def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,
                 no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY, with an uncertainty map and a source catalogue.
 
@@ -52,8 +54,8 @@ def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, h
     and their commands in docs/models.rst (benchmarks/evaluate_models.py).
     """
     from .._atomic import check_output_path
-    from ..reconstruct import Reconstructor
     from ..io import read_image
+    from ..reconstruct import Reconstructor
 
     # Like CASA and WSClean, products go to the current directory (not beside the input, which may be read-only).
     output = Path(output) if output else Path(Path(_stem(dirty)).name + "_i2i.fits")
@@ -62,8 +64,8 @@ def reconstruct(dirty, output, samples, min_reliability, pb, model, psf, beam, h
             check_output_path(path, overwrite=overwrite)
     image = read_image(dirty, hdu=parse_hdu(hdu), psf=psf, beam=beam)
     reconstructor = Reconstructor.from_pretrained(model, device=device)
-    result = reconstructor.reconstruct(image, samples=samples, seed=seed, batch_size=batch_size, force=force,
-                                       min_reliability=min_reliability, primary_beam=pb,
+    result = reconstructor.reconstruct(image, samples=samples, seed=seed, steps=steps, batch_size=batch_size,
+                                       force=force, min_reliability=min_reliability, primary_beam=pb,
                                        progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
     result.write(output, overwrite=overwrite)
     if regions:

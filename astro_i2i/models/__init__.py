@@ -1,12 +1,13 @@
 """Models, losses, normalisation, checkpoints and inference settings (needs torch).
 
-One module per model (`MSEUNet`, `TwoToOne`), each owning its loss and its
+One module per model (`MSEUNet`, `TwoToOne`, `DDPM`), each owning its loss and its
 sampling (`SkyModel`); `ARCHITECTURES` maps checkpoint names to classes.
 """
 
 from ._base import SkyModel
 from ._layers import PixelNorm, UNet
 from .checkpoint import ARCHITECTURES, file_checksum, load_checkpoint, save_checkpoint
+from .ddpm import DDPM
 from .losses import distance_correlation
 from .mse_unet import MSEUNet
 from .normalisation import Normalisation
@@ -17,6 +18,7 @@ __all__ = [
     "SkyModel",
     "MSEUNet",
     "TwoToOne",
+    "DDPM",
     "UNet",
     "PixelNorm",
     "ARCHITECTURES",

@@ -19,12 +19,20 @@ class SkyModel(nn.Module):
         Whether `sample` gives different skies for ``samples > 1``.
     has_style : bool
         Whether the model has a style (noise) representation
-        (`estimate_style`, `generate`).
+        (`estimate_style`, `generate`), whose perturbation ``sigma_style``
+        is calibrated.
+    default_samples : int
+        K of the sampled mode when none is asked for (calibrated for it).
+    sampling_steps : int or None
+        Network runs per sample of an iterative sampler (a diffusion
+        model's steps, settable on a loaded model); None for one-run models.
     """
 
     architecture = None
     stochastic = False
     has_style = False
+    default_samples = 10
+    sampling_steps = None
 
     @property
     def multiple(self):
@@ -76,6 +84,11 @@ class SkyModel(nn.Module):
             ``(B, C, H / style_factor, W / style_factor)``, the estimated style.
         """
         raise NotImplementedError
+
+    def network_runs(self, samples):
+        """Network evaluations per tile for K = ``samples`` (the cost figure of the benchmarks)."""
+        runs = max(int(samples), 1) if self.stochastic else 1
+        return runs * (self.sampling_steps or 1)
 
     def estimate_style(self, composite):
         raise TypeError(f"the {self.architecture} model has no style")

@@ -23,15 +23,16 @@ import torch
 from .._atomic import atomic_output
 from .._version import __version__
 from ..exceptions import InputError
+from .ddpm import DDPM
 from .mse_unet import MSEUNet
+from .normalisation import Normalisation
 from .settings import InferenceSettings
 from .two_to_one import TwoToOne
-from .normalisation import Normalisation
 
 __all__ = ["save_checkpoint", "load_checkpoint", "file_checksum", "ARCHITECTURES"]
 
 #: Checkpoint ``architecture`` name -> model class.
-ARCHITECTURES = {cls.architecture: cls for cls in (MSEUNet, TwoToOne)}
+ARCHITECTURES = {cls.architecture: cls for cls in (MSEUNet, TwoToOne, DDPM)}
 
 FORMAT = "astro-i2i-checkpoint"
 FORMAT_VERSION = 1

@@ -124,7 +124,8 @@ class Reconstructor:
     @staticmethod
     def available_models():
         """Names of the models that ship with astro-i2i (the first is the default), with a description."""
-        described = {"two_to_one": "2-to-1 content-style model (default)", "mse": "MSE-only U-Net baseline"}
+        described = {"two_to_one": "2-to-1 content-style model (default)", "mse": "MSE-only U-Net baseline",
+                     "ddpm": "conditional DDPM baseline (DDIM sampling)"}
         present = {p.stem for p in _models_dir().glob("*.pt")}
         return {name: text for name, text in described.items() if name in present} | {
             name: "" for name in sorted(present - set(described))
@@ -222,7 +223,7 @@ class Reconstructor:
     # ------------------------------------------------------------------ public
 
     def reconstruct(self, image, *, samples=None, seed=None, psf=None, beam=None, hdu=None, primary_beam=None,
-                    min_reliability=None, batch_size=None, force=False, progress_bar=False):  # fmt: skip
+                    min_reliability=None, steps=None, batch_size=None, force=False, progress_bar=False):  # fmt: skip
         """Reconstruct the sky model of a dirty image, with its uncertainty and a source catalogue.
 
         Parameters
@@ -230,8 +231,8 @@ class Reconstructor:
         image : str, path-like, HDUList, HDU, ``(array, header)`` or `~astro_i2i.io.RadioImage`
             The dirty image (Jy/beam), in any form `astro_i2i.io.read_image` takes.
         samples : int, optional
-            Style samples K (default: the model's, 10); 1 is the direct mode
-            (one network run, no uncertainty map).
+            Samples K (default: the model's: 10 for the 2-to-1 model, 20 for
+            the DDPM); 1 is the direct mode (no uncertainty map).
         seed : int, optional
             Seed of the style samples (default `DEFAULT_SEED`: the same call
             gives the same result).
@@ -246,6 +247,9 @@ class Reconstructor:
             Keep catalogue sources at least this reliable (default: the
             model's calibrated operating point, the best F1 on its
             calibration images).
+        steps : int, optional
+            Reverse-diffusion (DDIM) steps per sample of a diffusion model
+            (default: its checkpoint's); an error for other models.
         batch_size : int, optional
             Tiles per network call; chosen from the device if None.
         force : bool, optional
@@ -273,15 +277,21 @@ class Reconstructor:
             raise InputError(image.name, "looks like a PSF, not a dirty image (no BUNIT, peak 1 at the reference "
                                          "pixel); use force=True to go on")  # fmt: skip
         seed = DEFAULT_SEED if seed is None else int(seed)
+        steps = self._steps(steps)
         if not self.model.stochastic and samples > 1:
             logger.info("the %s model is deterministic: one run, no uncertainty map", self.model.architecture)
             samples = 1
         pb = self._primary_beam(image, primary_beam)
         data, grid_wcs, reprojected = self._model_grid(image)
-        skies, style = reconstruct_array(self.model, self.normalisation, data, samples=samples,
-                                         sigma_style=self.settings.sigma_style, seed=seed, tile=self.tile,
-                                         batch_size=self._batch_size(batch_size), device=self.device,
-                                         progress_bar=progress_bar)  # fmt: skip
+        default_steps = self.model.sampling_steps
+        try:
+            self.model.sampling_steps = steps
+            skies, style = reconstruct_array(self.model, self.normalisation, data, samples=samples,
+                                             sigma_style=self.settings.sigma_style, seed=seed, tile=self.tile,
+                                             batch_size=self._batch_size(batch_size), device=self.device,
+                                             progress_bar=progress_bar)  # fmt: skip
+        finally:
+            self.model.sampling_steps = default_steps
         if style is not None:
             style = _blank_style(style, data)
         if reprojected:
@@ -300,10 +310,21 @@ class Reconstructor:
                                     min_reliability=min_reliability)  # fmt: skip
         uncertainty = self._uncertainty(skies, image, beam_used) if samples > 1 else None
         provenance = {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
-                      "seed": int(seed), "input": image.name,
+                      "seed": int(seed), "input": image.name, **({"steps": steps} if steps else {}),
                       "min_reliability": float(catalog.meta["minrel"])}  # fmt: skip
         return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
                               provenance=provenance)  # fmt: skip
+
+    def _steps(self, steps):
+        """The diffusion steps to sample with (None for a model without them)."""
+        if steps is None:
+            return self.model.sampling_steps
+        if self.model.sampling_steps is None:
+            raise InputError("steps", f"applies to diffusion models; the {self.model.architecture} model has no "
+                                      f"sampling steps")  # fmt: skip
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, not {steps!r}")
+        return int(steps)
 
     def _uncertainty(self, skies, image, beam):
         """The calibrated uncertainty map (`~astro_i2i.models.UncertaintyCalibration`), or the samples' spread."""

@@ -27,7 +27,7 @@ from ..metrics import match_sources
 from ..models import InferenceSettings, UncertaintyCalibration, load_checkpoint, save_checkpoint
 from ..reconstruct import reconstruct_array
 from ..simulate import SimulationConfig
-from ._sigma import SAMPLES, calibrate_sigma_style
+from ._sigma import calibrate_sigma_style
 from .evaluate import CALIBRATION_IMAGES, CALIBRATION_SEED, validation_set
 
 __all__ = ["calibrate_checkpoint", "calibrate_detection", "calibrate_uncertainty", "labelled_candidates",
@@ -197,7 +197,7 @@ def calibrate_uncertainty(images, skies, *, beam, samples, seed=0):
                                             "raw_disc": _coverage(disc, 1.0, 0.0)})  # fmt: skip
 
 
-def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALIBRATION_SEED, samples=SAMPLES,
+def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALIBRATION_SEED, samples=None,
                          sigma_style=None, device="cpu", overwrite=False, log=None):  # fmt: skip
     """Choose a trained model's inference settings on freshly simulated images and store them in its checkpoint.
 
@@ -217,9 +217,10 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     n_images : int, optional
     seed : int, optional
     samples : int, optional
-        K of the sampled mode.
+        K of the sampled mode (default: the model's ``default_samples``).
     sigma_style : float, optional
-        The style perturbation; default: the checkpoint's if it has one, else
+        The style perturbation of a model with a style; default: the
+        checkpoint's if it has one, else
         the value whose raw sample spread covers 95 % of the pixels
         (`calibrate_sigma_style`, on a quarter of the images).
     device : str, optional
@@ -234,10 +235,12 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     """
     if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 4:
         raise ValueError(f"n_images must be an integer >= 4, not {n_images!r}")
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+    if samples is not None and (isinstance(samples, bool) or not isinstance(samples, (int, np.integer))
+                                or samples < 2):  # fmt: skip
         raise ValueError(f"samples must be an integer >= 2, not {samples!r}")
     output = check_output_path(output, overwrite=overwrite)
     model, info = load_checkpoint(path, device=device)
+    samples = model.default_samples if samples is None else int(samples)
     normalisation, record = info["normalisation"], info["simulation"]
     simulation = SimulationConfig.from_dict({k: v for k, v in record.items() if k != "beam"})
     images, truth = validation_set(simulation, int(n_images), int(seed))
@@ -254,7 +257,9 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     detection, uncertainty, sigma = [direct], None, 0.0
     if model.stochastic:
         previous = info["inference"].sigma_style
-        if sigma_style is not None:
+        if not model.has_style:
+            sigma = 0.0  # its samples' spread is its own (a diffusion model's starting noise)
+        elif sigma_style is not None:
             sigma = float(sigma_style)
         elif previous > 0:
             sigma = previous

@@ -18,8 +18,12 @@ CALIBRATION_IMAGES = 600
 CALIBRATION_SEED = 1_500_000  #: disjoint from training (1, 2), validation (1e6) and the benchmarks' test seeds
 
 
-def validation_set(simulation, n_images, seed):
-    """Fixed validation images: list of ``simulate_image`` results and the truth table."""
+def validation_set(simulation, n_images, seed, *, psf=False):
+    """Fixed validation images: list of ``simulate_image`` results and the truth table.
+
+    Each image is a dict of ``dirty``, ``sky``, ``wcs``, ``primary_beam`` and,
+    with ``psf=True``, ``psf``.
+    """
     from astropy.table import Table
 
     images, columns = [], {}
@@ -28,7 +32,7 @@ def validation_set(simulation, n_images, seed):
         for key, values in truth_rows(i, result["sources"], result["wcs"], simulation).items():
             columns.setdefault(key, []).append(values)
         images.append({"dirty": result["dirty"], "sky": result["sky"], "wcs": result["wcs"],
-                       "primary_beam": result["primary_beam"]})
+                       "primary_beam": result["primary_beam"], **({"psf": result["psf"]} if psf else {})})
     return images, Table({key: np.concatenate(values) for key, values in columns.items()})
 
 

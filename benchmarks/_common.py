@@ -1,0 +1,87 @@
+"""Helpers shared by the benchmark scripts (not part of the package)."""
+
+import warnings
+
+import numpy as np
+from astropy import units as u
+from astropy.table import Table
+
+from astro_i2i.catalog import (
+    fit_fluxes,
+    gaussian_psf,
+    matched_filter_snr,
+    noise_sigma,
+    refine_positions,
+)
+from astro_i2i.metrics import _separation_arcsec, match_sources
+
+__all__ = ["header_of", "matched_filter_candidates", "matched_pairs"]
+
+
+def header_of(image, beam):
+    """A FITS header for a simulated image (``validation_set`` entry): its WCS, Jy/beam and the beam."""
+    header = image["wcs"].to_header()
+    header["BUNIT"] = "Jy/beam"
+    header.update(beam.to_header_keywords())
+    return header
+
+
+def matched_filter_candidates(image, beam, threshold):
+    """Matched-filter peaks (refined), their S/N at three scales, the PB and the fitted fluxes.
+
+    The dirty image is smoothed by a 0.6" Gaussian source convolved with the
+    beam (`~astro_i2i.catalog.matched_filter_snr`); peaks above ``threshold``
+    sigma are refined to sub-pixel positions and their fluxes fitted jointly
+    (`~astro_i2i.catalog.fit_fluxes`), as the models' catalogues do.
+    Returns None when there is no peak.
+    """
+    from photutils.detection import find_peaks
+
+    dirty, wcs = image["dirty"], image["wcs"]
+    pixel = wcs.proj_plane_pixel_scales()[0].to(u.arcsec)
+    snr = matched_filter_snr(dirty, pixel_scale=pixel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peaks = find_peaks(np.nan_to_num(snr, nan=-np.inf), threshold, box_size=7)
+    if peaks is None:
+        return None
+    x, y, value = refine_positions(peaks["x_peak"], peaks["y_peak"], snr, radius=0.0)
+    flux, err = fit_fluxes(dirty, x, y, psf=gaussian_psf(beam, pixel, 49), pixel_scale=pixel,
+                           primary_beam=image["primary_beam"], noise=noise_sigma(dirty))  # fmt: skip
+    ix, iy = np.asarray(peaks["x_peak"]), np.asarray(peaks["y_peak"])
+    coords = wcs.pixel_to_world(x, y)
+    table = Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg), "flux": flux,
+                   "flux_err": err, "mf_snr": value, "primary_beam": image["primary_beam"][iy, ix]})  # fmt: skip
+    for scale in (0.4, 0.8):
+        table[f"mf_{scale}"] = matched_filter_snr(dirty, pixel_scale=pixel, source_fwhm=scale * u.arcsec)[iy, ix]
+    return table
+
+
+def matched_pairs(catalogs, truth, *, radius):
+    """Every detection-truth match within ``radius``, over all images.
+
+    Returns
+    -------
+    dict of arrays
+        ``flux``, ``flux_err`` (NaN where a catalogue has none), ``true_flux``,
+        ``snr`` (the truth's) and ``separation`` (arcsec).
+    """
+    out = {key: [] for key in ("flux", "flux_err", "true_flux", "snr", "separation")}
+    truth_image = np.asarray(truth["image"])
+    for i, catalog in catalogs.items():
+        true = truth[truth_image == i]
+        if not len(catalog) or not len(true):
+            continue
+        pairs = match_sources(catalog, true, radius=radius)
+        if not len(pairs):
+            continue
+        d, t = catalog[pairs[:, 0]], true[pairs[:, 1]]
+        out["flux"].extend(u.Quantity(d["flux"], u.Jy).value)
+        out["flux_err"].extend(u.Quantity(d["flux_err"], u.Jy).value if "flux_err" in d.colnames
+                               else np.full(len(d), np.nan))  # fmt: skip
+        out["true_flux"].extend(np.asarray(t["flux"], dtype=float))
+        out["snr"].extend(np.asarray(t["snr"], dtype=float))
+        out["separation"].extend(np.diag(_separation_arcsec(
+            u.Quantity(d["ra"], u.deg).value, u.Quantity(d["dec"], u.deg).value, np.asarray(t["ra"]),
+            np.asarray(t["dec"]))))  # fmt: skip
+    return {key: np.asarray(values, dtype=float) for key, values in out.items()}
