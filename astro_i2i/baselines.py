@@ -161,6 +161,9 @@ def restored_catalog(restored, wcs, beam, *, primary_beam=None, nsigma_detect=5.
 def pybdsf_catalog(image, wcs, beam, *, frequency, primary_beam=None, thresh_pix=5.0, thresh_isl=3.0):
     """The field's catalogue: PyBDSF (``bdsf.process_image``) on a restored image, Gaussians grouped into sources.
 
+    The image must not be primary-beam corrected: PyBDSF runs with a constant
+    rms and a zero mean (``rms_map=False``, ``mean_map='zero'``).
+
     Parameters
     ----------
     image : `~numpy.ndarray`
@@ -204,8 +207,11 @@ def pybdsf_catalog(image, wcs, beam, *, frequency, primary_beam=None, thresh_pix
         gc.freeze()
         try:
             with _quiet_stdout(), _quiet_logger("PyBDSF"):
+                # A restored image that is not primary-beam corrected has a uniform noise: a constant rms and
+                # zero mean (PyBDSF's rms-map boxes also divide by zero in the blanked corners beyond the PB).
                 result = bdsf.process_image(path, frequency=u.Quantity(frequency).to_value(u.Hz),
-                                            thresh_pix=thresh_pix, thresh_isl=thresh_isl, quiet=True)  # fmt: skip
+                                            thresh_pix=thresh_pix, thresh_isl=thresh_isl, rms_map=False,
+                                            mean_map="zero", quiet=True)  # fmt: skip
         finally:
             gc.unfreeze()
         sources = list(getattr(result, "sources", []) or [])

@@ -100,20 +100,38 @@ def known_source_fluxes(result, pixel_scale_arcsec):
     return amplitudes
 
 
+def peak_snr(dirty, wcs, ra, dec):
+    """The dirty image at each true source's pixel over the image's robust noise (the sources' peak S/N)."""
+    x, y = wcs.world_to_pixel_values(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float))
+    ix = np.clip(np.rint(np.atleast_1d(x)).astype(int), 0, dirty.shape[1] - 1)
+    iy = np.clip(np.rint(np.atleast_1d(y)).astype(int), 0, dirty.shape[0] - 1)
+    return dirty[iy, ix] / noise_sigma(dirty)
+
+
+def print_peak_snr(values, label):
+    values = np.asarray(values)[np.isfinite(values)]
+    print(f"peak S/N of the sources in the dirty image, {label}: percentiles 10/25/50/75/90 "
+          + "/".join(f"{p:.1f}" for p in np.percentile(values, [10, 25, 50, 75, 90]))
+          + f"; range {values.min():.1f}-{values.max():.1f} ({len(values)} sources)")
+
+
 config = SimulationConfig()
 pixel_scale = config.image.pixel_scale_arcsec
 start = time.perf_counter()
-snr_maps, truth_columns, flux_ratios = {}, {}, []
+snr_maps, truth_columns, flux_ratios, peaks = {}, {}, [], []
 for i in range(args.n):
     result = simulate_image(config, np.random.default_rng([args.seed, i]))
-    for key, values in truth_rows(i, result["sources"], result["wcs"], config).items():
+    rows = truth_rows(i, result["sources"], result["wcs"], config)
+    for key, values in rows.items():
         truth_columns.setdefault(key, []).append(values)
+    peaks.extend(peak_snr(result["dirty"], result["wcs"], rows["ra"], rows["dec"]))
     snr_maps[i] = (filtered_snr(result["dirty"], pixel_scale), result["wcs"])
     flux_ratios.extend(known_source_fluxes(result, pixel_scale) / np.atleast_1d(result["sources"]["flux"]))
 truth = Table({key: np.concatenate(values) for key, values in truth_columns.items()})
 flux_ratios = np.asarray(flux_ratios)
 print(f"{args.n} simulated images (seed {args.seed}), {len(truth)} sources, {time.perf_counter() - start:.0f} s")
 score_thresholds(snr_maps, truth, f"{args.n} simulated images")
+print_peak_snr(peaks, f"{args.n} simulated images")
 within = np.abs(flux_ratios - 1) <= 0.2
 snr = np.asarray(truth["snr"])
 print("\n== flux fitted with the true position and shape (least squares on the dirty image)")
@@ -127,10 +145,13 @@ if args.casa:
     table = Table.read(f"{args.casa}/truth.ecsv")
     casa_truth = Table({"image": [int(name) for name in table["image"]], "ra": table["ra_deg"],
                         "dec": table["dec_deg"], "flux": table["flux_jy"], "snr": table["snr"]})  # fmt: skip
-    casa_maps = {}
+    casa_maps, casa_peaks = {}, []
     for name in sorted(set(Table.read(f"{args.casa}/images.ecsv")["image"])):
         with fits.open(f"{args.casa}/dirty_{name}.fits") as hdul, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # CASA's OBSGEO/MJD-OBS header fixes
             data, wcs = hdul[0].data.squeeze().astype(float), WCS(hdul[0].header).celestial
         casa_maps[int(name)] = (filtered_snr(data, pixel_scale), wcs)
+        here = casa_truth[casa_truth["image"] == int(name)]
+        casa_peaks.extend(peak_snr(data, wcs, here["ra"], here["dec"]))
     score_thresholds(casa_maps, casa_truth, f"{len(casa_maps)} CASA-made reference images (too few to judge; a check)")
+    print_peak_snr(casa_peaks, f"{len(casa_maps)} CASA-made reference images")

@@ -236,7 +236,7 @@ if args.plot:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    shown = [label for label, _ in small_results]
+    shown = [label for label, _ in main_results if any(v is not None for v in examples_of[label].values())]
     fig = plt.figure(figsize=(2.2 * (len(shown) + 1), 2.2 * (len(EXAMPLES) + 1.6)))
     grid = fig.add_gridspec(len(EXAMPLES) + 1, len(shown) + 1, height_ratios=[1.6] + [1] * len(EXAMPLES))
     curve = fig.add_subplot(grid[0, :])

@@ -360,6 +360,31 @@ def test_cli_reconstructs_the_shipped_example(tmp_path, capsys):
     assert "source(s)" in capsys.readouterr().out
 
 
+def test_cli_reconstructs_the_example_with_the_shipped_ddpm(tmp_path, capsys):
+    """``--model ddpm`` writes the same product (no STYLE: the DDPM has no style), valid FITS."""
+    import shutil
+    import subprocess
+
+    from astro_i2i.data import example_path
+
+    assert "ddpm" in Reconstructor.available_models()
+    out = tmp_path / "example_ddpm.fits"
+    command = ["reconstruct", str(example_path("dirty")), "-o", str(out), "--model", "ddpm", "-k", "3", "--steps", "4"]
+    assert _run(command) == 0
+    products = read_products(out)
+    assert products.style is None and products.uncertainty is not None
+    assert products.provenance["model"] == "ddpm" and products.provenance["samples"] == 3
+    with fits.open(out) as hdul:
+        assert [hdu.name for hdu in hdul] == ["SKY", "UNCERTAINTY", "CATALOG"]
+        assert hdul["SKY"].header["I2ISTEPS"] == 4
+    if shutil.which("fitsverify"):
+        report = subprocess.run(["fitsverify", str(out)], capture_output=True, text=True)
+        assert "0 warnings and 0 errors" in report.stdout, report.stdout
+    capsys.readouterr()
+    assert _run(["reconstruct", str(example_path("dirty")), "-o", str(tmp_path / "x.fits"), "--steps", "4"]) == 2
+    assert "--steps: applies to diffusion models" in capsys.readouterr().err
+
+
 def test_shipped_model_finds_the_examples_bright_sources(tmp_path):
     """The default model, K = 10, default seed and cut, on the shipped example: its two sources above
     5 x 50 uJy are found within 0.18", their fluxes within 3 flux_err of the truth, nothing spurious."""

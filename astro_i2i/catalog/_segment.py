@@ -38,7 +38,7 @@ _SIGMA_TO_FWHM = np.sqrt(8 * np.log(2))
 #: Above this fraction of the finite pixels in segments, `find_sources` does not deblend.
 DEBLEND_MAX_FRACTION = 0.25
 # A noiseless sky's threshold, as a fraction of its peak: F1 99.70 at 1e-3 and 1e-4 merges neighbours (99.59) on the
-# 500 test images (benchmarks/true_sky_threshold.py).
+# 500 test images (benchmarks/true_sky.py).
 _NOISELESS_FRACTION = 1e-3
 
 

@@ -36,10 +36,11 @@ _CATALOG_META_COMMENTS = {
 _PROVENANCE_KEYWORDS = {
     "model": ("I2IMODEL", "model name"),
     "model_checksum": ("I2IMDSUM", "model checkpoint checksum (sha256)"),
-    "samples": ("I2INSAMP", "number of style samples"),
+    "samples": ("I2INSAMP", "number of samples (K)"),
     "input": ("I2IINPUT", "input dirty image"),
-    "seed": ("I2ISEED", "random seed of the style samples"),
+    "seed": ("I2ISEED", "random seed of the samples"),
     "min_reliability": ("I2IMINRL", "catalogue: least reliability kept"),
+    "steps": ("I2ISTEPS", "diffusion (DDIM) steps per sample"),
 }
 
 
