@@ -379,7 +379,7 @@ def test_cli_reconstructs_the_example_with_the_shipped_ddpm(tmp_path, capsys):
         assert hdul["SKY"].header["I2ISTEPS"] == 4
     if shutil.which("fitsverify"):
         report = subprocess.run(["fitsverify", str(out)], capture_output=True, text=True)
-        assert "0 warnings and 0 errors" in report.stdout, report.stdout
+        assert "0 warning(s) and 0 error(s)" in report.stdout, report.stdout
     capsys.readouterr()
     assert _run(["reconstruct", str(example_path("dirty")), "-o", str(tmp_path / "x.fits"), "--steps", "4"]) == 2
     assert "--steps: applies to diffusion models" in capsys.readouterr().err

@@ -215,6 +215,11 @@ def write_products(path, sky, *, image, uncertainty=None, style=None, catalog=No
         _add_provenance(table_hdu.header, provenance)
         hdus.append(table_hdu)
 
+    for hdu in hdus:
+        # A long string (a catalogue's selection rule, a long input path) is written with CONTINUE cards; the
+        # OGIP convention asks for LONGSTRN beside them (fitsverify warns otherwise).
+        if any(isinstance(value, str) and len(value) > 68 for value in hdu.header.values()):
+            hdu.header["LONGSTRN"] = ("OGIP 1.0", "The OGIP long string convention may be used")
     with atomic_output(path, overwrite=overwrite) as tmp:
         fits.HDUList(hdus).writeto(tmp, overwrite=True, output_verify="exception")
     logger.info("wrote %s", path)
