@@ -6,6 +6,7 @@ them raise `ImportError` with the command that installs them.
 """
 
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -107,18 +108,6 @@ def clean(dirty, psf, beam, *, pixel_scale, nsigma=3.0, gain=0.1, max_iterations
     return restored.astype(np.float32), model, residual
 
 
-@contextlib.contextmanager
-def _quiet_logger(name):
-    """Silence a library's own logger (PyBDSF warns on stderr about every faint source's 1-D Gaussians)."""
-    library = logging.getLogger(name)
-    level = library.level
-    library.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        library.setLevel(level)
-
-
 def _restore(model, beam, pixel_scale):
     kernel = beam.as_kernel(u.Quantity(pixel_scale)).array
     kernel = kernel / kernel.max()  # peak 1: Jy/pixel components -> Jy/beam
@@ -206,7 +195,7 @@ def pybdsf_catalog(image, wcs, beam, *, frequency, primary_beam=None, thresh_pix
         # took 8.7 s of its 9.2 s per 512 x 512 image (cProfile). Freezing the heap it did not make skips it.
         gc.freeze()
         try:
-            with _quiet_stdout(), _quiet_logger("PyBDSF"):
+            with _quiet_stdout(), contextlib.redirect_stderr(io.StringIO()):  # its per-call console handler
                 # A restored image that is not primary-beam corrected has a uniform noise: a constant rms and
                 # zero mean (PyBDSF's rms-map boxes also divide by zero in the blanked corners beyond the PB).
                 result = bdsf.process_image(path, frequency=u.Quantity(frequency).to_value(u.Hz),
