@@ -104,12 +104,11 @@ _cleaned = {}
 
 
 def _clean(i, image):
-    """CLEAN once per image for both CLEAN rows; its time is added to each."""
+    """CLEAN once per image for both CLEAN rows (the rows run one after the other); its time is added to each."""
     if i not in _cleaned:
         begin = time.perf_counter()
         beam = fit_psf_beam(image["psf"], image["wcs"])
         restored, _, _ = clean(image["dirty"], image["psf"], beam, pixel_scale=pixel_scale)
-        _cleaned.clear()
         _cleaned[i] = (restored, beam, time.perf_counter() - begin)
     return _cleaned[i]
 
