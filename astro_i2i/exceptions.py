@@ -2,7 +2,7 @@
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning"]
+__all__ = ["InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning", "SetupWarning"]
 
 
 class InputError(ValueError):
@@ -35,3 +35,7 @@ class BeamWarning(AstroI2IWarning):
 
 class CalibrationWarning(AstroI2IWarning):
     """A model's inference settings were not calibrated for what is asked of them."""
+
+
+class SetupWarning(AstroI2IWarning):
+    """The observation differs from the set-up the model was trained on (``astro-i2i adapt`` fits one to it)."""

@@ -10,7 +10,7 @@
   `ReliabilityModel`).
 """
 
-from ._measure import DEFAULT_SOURCE_FWHM, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
+from ._measure import DEFAULT_SOURCE_FWHM, REFERENCE_BEAM_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
 from ._posterior import (FEATURES_DIRECT, FEATURES_SAMPLES, POSTERIOR_COLUMNS, REFINE_RADIUS, candidate_features,
                          posterior_catalog)  # fmt: skip
 from ._reliability import DetectionSettings, ReliabilityModel, reliability_diagram
@@ -28,6 +28,8 @@ __all__ = [
     "fit_fluxes",
     "gaussian_psf",
     "DEFAULT_SOURCE_FWHM",
+    "REFERENCE_BEAM_FWHM",
+    "beam_scale",
     "candidate_features",
     "posterior_catalog",
     "POSTERIOR_COLUMNS",

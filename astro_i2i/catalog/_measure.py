@@ -16,10 +16,27 @@ from astropy import units as u
 from astropy.stats import mad_std
 from scipy import ndimage, signal
 
-__all__ = ["matched_filter_snr", "refine_positions", "fit_fluxes", "gaussian_psf", "DEFAULT_SOURCE_FWHM"]
+__all__ = ["matched_filter_snr", "refine_positions", "fit_fluxes", "gaussian_psf", "beam_scale", "DEFAULT_SOURCE_FWHM",
+           "REFERENCE_BEAM_FWHM"]
 
 #: The typical source of the dataset (0.4-0.8" FWHM): the matched filter's kernel.
 DEFAULT_SOURCE_FWHM = 0.6 * u.arcsec
+#: Geometric-mean FWHM of the default set-up's beam: the catalogue's angular constants (matched-filter size,
+#: refinement radius, moment radius) were tuned there, and scale with the beam elsewhere (`beam_scale`).
+REFERENCE_BEAM_FWHM = 0.856 * u.arcsec
+
+
+def beam_scale(beam):
+    """Factor by which the catalogue's angular constants scale for ``beam`` (a `~radio_beam.Beam` or None).
+
+    The beam's geometric-mean FWHM over `REFERENCE_BEAM_FWHM`; 1 when the beam
+    is unknown or within 10 % of the reference, where the constants were tuned
+    (the shipped models' catalogues are unchanged by it).
+    """
+    if beam is None:
+        return 1.0
+    ratio = float((np.sqrt(beam.major * beam.minor) / REFERENCE_BEAM_FWHM).decompose())
+    return 1.0 if abs(ratio - 1) <= 0.1 else ratio
 _FWHM_TO_SIGMA = 1 / np.sqrt(8 * np.log(2))
 
 

@@ -21,7 +21,7 @@ from astropy import units as u
 from astropy.table import QTable
 from photutils.detection import find_peaks
 
-from ._measure import DEFAULT_SOURCE_FWHM, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
+from ._measure import DEFAULT_SOURCE_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
 from ._segment import CATALOG_COLUMNS, _SIGMA_TO_FWHM, _position_angle, noise_sigma
 
 __all__ = ["candidate_features", "posterior_catalog", "REFINE_RADIUS", "FEATURES_DIRECT", "FEATURES_SAMPLES"]
@@ -34,14 +34,19 @@ FEATURES_DIRECT = ("log_mf_snr", "log_fit_snr", "log_peak", "model_flux", "prima
 FEATURES_SAMPLES = FEATURES_DIRECT + ("detection_fraction", "sample_significance")
 #: At most this many candidates per image (the brightest sky peaks): a field of noise peaks stays quick.
 MAX_CANDIDATES = 300
-_PEAK_BOX = 5  # local maxima in 5 x 5 pixels (0.5" at 0.1"): finer than the 0.85" beam
+_PEAK_BOX = 0.5 * u.arcsec  # local maxima in 5 x 5 pixels at 0.1": finer than the 0.85" beam
 _MOMENT_RADIUS = 0.5 * u.arcsec
+_MODEL_FLUX_HALF = 0.45 * u.arcsec  # half-width of the box the model flux is summed in
 
 
-def _peaks(image, threshold):
+def _peak_box(pixel_scale, scale):
+    return max(3, 2 * int(round(float((scale * _PEAK_BOX / pixel_scale).decompose()) / 2)) + 1)
+
+
+def _peaks(image, threshold, box=5):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # photutils: no peaks found is a normal answer
-        table = find_peaks(np.nan_to_num(image, nan=-np.inf), threshold, box_size=_PEAK_BOX)
+        table = find_peaks(np.nan_to_num(image, nan=-np.inf), threshold, box_size=box)
     if table is None:
         return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
     order = np.argsort(-np.asarray(table["peak_value"]))[:MAX_CANDIDATES]
@@ -69,7 +74,7 @@ def _shapes(sky, xs, ys, radius):
 
 
 def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary_beam=None, psf=None,
-                       source_fwhm=DEFAULT_SOURCE_FWHM):  # fmt: skip
+                       source_fwhm=None):  # fmt: skip
     """Every candidate source of a reconstruction with its measurements and reliability features.
 
     Parameters
@@ -90,6 +95,9 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     psf : `~numpy.ndarray`, optional
         The dirty beam on the same pixel grid (peak 1 at ``shape // 2``).
     source_fwhm : `~astropy.units.Quantity`, optional
+        Size of the matched filter and of the flux fit's source; default
+        `~astro_i2i.catalog.DEFAULT_SOURCE_FWHM` scaled with the beam
+        (`~astro_i2i.catalog.beam_scale`), as are the refinement and moment radii.
 
     Returns
     -------
@@ -105,9 +113,12 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     beam_pixels = float((beam.sr / pixel_scale**2).decompose())
     noise = noise_sigma(dirty)
     unit = noise / beam_pixels  # Jy/pixel: the threshold unit of sky_model_threshold
-    xs, ys = _peaks(sky, settings.candidate_nsigma * unit)
+    scale = beam_scale(beam)
+    source_fwhm = DEFAULT_SOURCE_FWHM * scale if source_fwhm is None else source_fwhm
+    box = _peak_box(pixel_scale, scale)
+    xs, ys = _peaks(sky, settings.candidate_nsigma * unit, box)
     snr_map = matched_filter_snr(dirty, pixel_scale=pixel_scale, source_fwhm=source_fwhm)
-    radius = float((REFINE_RADIUS / pixel_scale).decompose())
+    radius = float((scale * REFINE_RADIUS / pixel_scale).decompose())
     rx, ry, mf = refine_positions(xs, ys, snr_map, radius=radius)
     peak = sky[ys, xs] if len(xs) else np.zeros(0)
     # Two sky peaks that climb to the same matched-filter peak are one source: keep the brighter.
@@ -124,11 +135,12 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     flux, thermal = fit_fluxes(dirty, rx, ry, psf=psf, pixel_scale=pixel_scale, primary_beam=primary_beam,
                                source_fwhm=source_fwhm, noise=noise)  # fmt: skip
     fit_snr = flux / np.where(thermal > 0, thermal, np.nan)
-    half = int(np.ceil(0.45 * u.arcsec / pixel_scale))
+    half = int(np.ceil(float((scale * _MODEL_FLUX_HALF / pixel_scale).decompose())))
     model_flux = np.array([np.nansum(sky[max(0, y - half) : y + half + 1, max(0, x - half) : x + half + 1])
                            for x, y in zip(xs, ys)])  # fmt: skip
     pb = np.ones(len(xs)) if primary_beam is None else np.asarray(primary_beam, dtype=float)[ys, xs]
-    fwhm_major, fwhm_minor, orientation = _shapes(sky, xs, ys, float((_MOMENT_RADIUS / pixel_scale).decompose()))
+    fwhm_major, fwhm_minor, orientation = _shapes(sky, xs, ys,
+                                                  float((scale * _MOMENT_RADIUS / pixel_scale).decompose()))  # fmt: skip
     features = {
         "mf_snr": mf,
         "fit_snr": np.nan_to_num(fit_snr),
@@ -145,7 +157,7 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     if samples is not None and len(samples) > 1:
         found = np.zeros(len(xs))
         for sample in samples:
-            sx, sy = _peaks(sample, settings.candidate_nsigma * unit)
+            sx, sy = _peaks(sample, settings.candidate_nsigma * unit, box)
             if len(sx):
                 distance = np.hypot(sx[None, :] - xs[:, None], sy[None, :] - ys[:, None]).min(axis=1)
                 found += distance <= radius
@@ -169,7 +181,7 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
 
 
 def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_beam=None, psf=None,
-                      min_reliability=None, source_fwhm=DEFAULT_SOURCE_FWHM):  # fmt: skip
+                      min_reliability=None, source_fwhm=None):  # fmt: skip
     """The source catalogue of a reconstruction (`CATALOG_COLUMNS`), most reliable and brightest first.
 
     Parameters are those of `candidate_features`, and:

@@ -37,10 +37,10 @@ def cli(ctx, log_level, overwrite):
 
 
 def _register():
-    from . import _catalog, _info, _reconstruct, _simulate, _train
+    from . import _adapt, _catalog, _info, _reconstruct, _simulate, _train
 
     for command in (_reconstruct.reconstruct, _reconstruct.generate, _info.info, _info.example, _simulate.simulate,
-                    _catalog.catalog, _catalog.evaluate, _train.train, _train.calibrate):  # fmt: skip
+                    _catalog.catalog, _catalog.evaluate, _train.train, _train.calibrate, _adapt.adapt):  # fmt: skip
         cli.add_command(command)
 
 
@@ -48,7 +48,9 @@ _register()
 
 
 #: Library keyword -> command-line flag, for errors about an argument rather than a file.
-_FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples", "steps": "--steps"}
+_FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples", "steps": "--steps",
+          "minutes": "--minutes", "noise_texture": "--noise-texture", "flux_range": "--flux-range",
+          "size_range": "--size-range"}
 
 
 def main(argv=None):

@@ -72,7 +72,7 @@ def _write_regions(table, path, overwrite):
         centre = SkyCoord(row["ra"], row["dec"], frame=table.meta.get("frame", "icrs"))
         # DS9 measures the angle of the width axis from the RA axis; PA is from north.
         region = EllipseSkyRegion(centre, width=row["fwhm_maj"], height=row["fwhm_min"], angle=row["pa"] + 90 * u.deg)
-        region.meta["text"] = f"{row['id']}"
+        region.meta["text"] = f"{row['id']}" + (f" ch{row['channel']}" if "channel" in table.colnames else "")
         shapes.append(region)
     with atomic_output(path, overwrite=overwrite) as tmp:
         Regions(shapes).write(str(tmp), format="ds9", overwrite=True)

@@ -11,8 +11,23 @@ from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, parse_hdu, psf_o
 @psf_option
 @beam_option
 def info(file, hdu, psf, beam):
-    """Print what astro-i2i understands of a dirty image FILE."""
+    """Print what astro-i2i understands of a dirty image or cube FILE, or describe a model checkpoint FILE (.pt)."""
     from ..io import image_summary, read_image
+
+    if file.endswith(".pt"):
+        from ..models import load_checkpoint
+        from ..models.checkpoint import checkpoint_summary
+
+        _, checkpoint = load_checkpoint(file)
+        for line in checkpoint_summary(checkpoint, file):
+            click.echo(line)
+        return
+    from ..io import cube_summary, is_cube, read_cube
+
+    if is_cube(file, hdu=parse_hdu(hdu)):
+        for line in cube_summary(read_cube(file, hdu=parse_hdu(hdu))):
+            click.echo(line)
+        return
 
     image = read_image(file, hdu=parse_hdu(hdu), psf=psf, beam=beam)
     for line in image_summary(image):

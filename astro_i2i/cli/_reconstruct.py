@@ -62,9 +62,16 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, 
     for path in (output, quicklook, regions):
         if path:
             check_output_path(path, overwrite=overwrite)
+    from ..io import is_cube
+
+    if is_cube(dirty, hdu=parse_hdu(hdu)):
+        _reconstruct_cube(dirty, output, samples=samples, steps=steps, min_reliability=min_reliability, pb=pb,
+                          model=model, device=device, seed=seed, regions=regions, quicklook=quicklook, force=force,
+                          overwrite=overwrite, hdu=parse_hdu(hdu), progress=not no_progress and sys.stderr.isatty())  # fmt: skip
+        return
     image = read_image(dirty, hdu=parse_hdu(hdu), psf=psf, beam=beam)
     reconstructor = Reconstructor.from_pretrained(model, device=device)
-    result = reconstructor.reconstruct(image, samples=samples, seed=seed, steps=steps, batch_size=batch_size,
+    result = reconstructor.reconstruct(image, psf=psf, samples=samples, seed=seed, steps=steps, batch_size=batch_size,
                                        force=force, min_reliability=min_reliability, primary_beam=pb,
                                        progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
     result.write(output, overwrite=overwrite)
@@ -74,6 +81,40 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, 
         write_quicklook(result, quicklook, overwrite=overwrite)
     for line in summary(result, output):
         click.echo(line)
+
+
+def _reconstruct_cube(dirty, output, *, samples, steps, min_reliability, pb, model, device, seed, regions, quicklook,
+                      force, overwrite, hdu, progress):  # fmt: skip
+    """A cube: channel by channel, written a block at a time."""
+    from astropy.table import QTable
+
+    from ..exceptions import InputError
+    from ..io import read_cube
+    from ..reconstruct import Reconstructor
+
+    if quicklook:
+        raise InputError("--quicklook", "is for 2-D images; open the cube product in CARTA or DS9")
+    cube = read_cube(dirty, hdu=hdu)
+    reconstructor = Reconstructor.from_pretrained(model, device=device)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cube.nchan, desc="channels", unit="channel", dynamic_ncols=True)
+    try:
+        reconstructor.reconstruct_cube(cube, output, samples=samples, seed=seed, min_reliability=min_reliability,
+                                       primary_beam=pb, steps=steps, force=force, overwrite=overwrite,
+                                       progress=None if bar is None else (lambda _: bar.update(1)))  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+    sources = QTable.read(output, hdu="CATALOG_SOURCES")
+    detections = QTable.read(output, hdu="CATALOG")
+    if regions:
+        _write_regions(detections, regions, overwrite)  # per channel: each region is labelled with its channel
+    click.echo(f"{cube.name}: {cube.nchan} channels, {len(detections)} detection(s), {len(sources)} source(s) "
+               f"across channels (model {reconstructor.name})")  # fmt: skip
+    click.echo(f"-> {output}")
 
 
 def summary(result, output):

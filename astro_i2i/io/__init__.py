@@ -3,18 +3,27 @@
 Nothing here imports torch.
 """
 
-from ._beam import fit_psf_beam, parse_beam_string
+from ._cube import CubeProductWriter, RadioCube, cube_summary, is_cube, read_cube
+from ._beam import fit_psf_beam, parse_beam_string, psf_similarity
 from ._products import Products, read_products, style_wcs, write_products
-from ._read import RadioImage, image_summary, read_hdu, read_image, read_sky_image
+from ._read import RadioImage, image_summary, read_hdu, read_image, read_primary_beam, read_psf, read_sky_image
 
 __all__ = [
     "RadioImage",
+    "RadioCube",
+    "read_cube",
+    "is_cube",
+    "cube_summary",
+    "CubeProductWriter",
     "read_image",
     "read_sky_image",
     "read_hdu",
+    "read_psf",
+    "read_primary_beam",
     "image_summary",
     "fit_psf_beam",
     "parse_beam_string",
+    "psf_similarity",
     "write_products",
     "read_products",
     "Products",

@@ -7,7 +7,7 @@ from astropy import units as u
 from radio_beam import Beam
 from scipy import ndimage, optimize
 
-__all__ = ["beam_from_header", "beam_from_history", "fit_psf_beam", "parse_beam_string"]
+__all__ = ["beam_from_header", "beam_from_history", "fit_psf_beam", "parse_beam_string", "psf_similarity"]
 
 _NUMBER = r"([-+]?\d*\.?\d+(?:[eEdD][-+]?\d+)?)"
 # AIPS and CASA: "BMAJ=  1.7599E-03 BMIN=  1.5740E-03 BPA=   2.61" (degrees)
@@ -170,3 +170,42 @@ def fit_psf_beam(psf, wcs, *, cutoff=0.35):
     pa = np.degrees(np.arctan2(east, north)) % 180.0
     fwhm = np.sqrt(8 * np.log(2))
     return Beam(major=fwhm * sigma_major * u.deg, minor=fwhm * sigma_minor * u.deg, pa=pa * u.deg)
+
+
+def psf_similarity(psf, pixel_scale, reference, reference_scale, *, radius):
+    """Correlation coefficient of two PSFs within ``radius`` of their peaks, on ``psf``'s grid.
+
+    A simple figure of how alike two observations' PSFs are (1 = identical
+    shape, sidelobes included). ``reference`` is interpolated (bilinearly) onto
+    ``psf``'s pixel offsets, so the two may have different pixel scales.
+
+    Parameters
+    ----------
+    psf, reference : `~numpy.ndarray`
+        2-D PSFs, peak at ``(n // 2, n // 2)``.
+    pixel_scale, reference_scale, radius : `~astropy.units.Quantity`
+        Angles.
+
+    Returns
+    -------
+    similarity : float
+    """
+    from scipy.ndimage import map_coordinates
+
+    scale = pixel_scale.to_value(u.arcsec)
+    ratio = scale / reference_scale.to_value(u.arcsec)
+    reach = int(np.ceil(radius.to_value(u.arcsec) / scale))
+    offsets = np.arange(-reach, reach + 1)
+    dy, dx = np.meshgrid(offsets, offsets, indexing="ij")
+    inside = np.hypot(dx, dy) <= reach
+    ny, nx = psf.shape
+    rows, cols = ny // 2 + dy[inside], nx // 2 + dx[inside]
+    valid = (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
+    a = np.nan_to_num(np.asarray(psf, dtype=float))[rows[valid], cols[valid]]
+    ry, rx = reference.shape
+    b = map_coordinates(np.nan_to_num(np.asarray(reference, dtype=float)),
+                        [ry // 2 + dy[inside][valid] * ratio, rx // 2 + dx[inside][valid] * ratio], order=1,
+                        mode="constant", cval=0.0)  # fmt: skip
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])

@@ -19,7 +19,7 @@ from radio_beam import Beam
 from ..exceptions import InputError
 from ._beam import beam_from_header, beam_from_history, fit_psf_beam, parse_beam_string
 
-__all__ = ["RadioImage", "read_image", "read_sky_image", "read_hdu"]
+__all__ = ["RadioImage", "read_image", "read_sky_image", "read_hdu", "read_psf", "read_primary_beam"]
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +203,8 @@ def _celestial_plane(data, header, name):
         if length != 1:
             kind = ctypes[fits_axis].split("-")[0] or f"axis {fits_axis + 1}"
             if kind.upper() in _SPECTRAL_TYPES:
-                what = f"a spectral axis ({kind}) with {length} channels: cubes are not supported yet"
+                what = f"a spectral axis ({kind}) with {length} channels: a cube; read it with read_cube " \
+                    "(astro-i2i reconstruct and Reconstructor.reconstruct take cubes)"
             elif kind.upper() == "STOKES":
                 what = f"a STOKES axis with {length} planes: give a single-Stokes image"
             else:
@@ -487,6 +488,83 @@ def _check_psf_grid(psf_wcs, image_wcs, name, image_name):
     if offset > image_scale[0]:
         logger.warning("%s: PSF reference position is %.3g\" from %s's; is it the PSF of another pointing?", name,
                        offset, image_name)  # fmt: skip
+
+
+def read_psf(psf, *, image, hdu=None):
+    """The PSF of ``image``, checked, as a 2-D array on its pixel grid.
+
+    Parameters
+    ----------
+    psf : str, path-like, HDUList, HDU or ``(array, header)``
+        The PSF the imager wrote beside the dirty image (tclean's ``.psf``
+        exported to FITS, WSClean's ``-psf.fits``): the same pixel size, at
+        least the image's size, peak 1 at pixel ``(n // 2, n // 2)``.
+    image : `RadioImage`
+        The dirty image it belongs to.
+    hdu : int or str, optional
+
+    Returns
+    -------
+    psf : `~numpy.ndarray`
+        float64, NaN replaced by 0.
+
+    Raises
+    ------
+    astro_i2i.exceptions.InputError
+        For a cube, another grid, an off-centre or unnormalised peak, or an
+        image with a brightness unit; the message says what to pass instead.
+    """
+    raw, header, name, _ = read_hdu(psf, hdu=hdu)
+    raw = np.asarray(raw)
+    if sum(n > 1 for n in raw.shape) > 2:
+        raise InputError(name, f"is a cube (shape {raw.shape}), not the PSF of one image: pass one channel's PSF, "
+                               "or the PSF of a continuum image (tclean specmode='mfs')")  # fmt: skip
+    plane, wcs, _ = _celestial_plane(raw, header, name)
+    bunit = " ".join(str(header.get("BUNIT", "")).lower().split())
+    if bunit in _SKY_UNITS or bunit in _BEAM_UNITS:
+        raise InputError(name, f"has brightness unit '{header['BUNIT']}': an image, not a PSF; pass the .psf file the "
+                               "imager wrote beside the dirty image")  # fmt: skip
+    psf_scale = proj_plane_pixel_scales(wcs)[0] * 3600
+    if not np.isclose(psf_scale, image.pixel_scale.to_value(u.arcsec), rtol=0.01):
+        raise InputError(name, f"PSF pixels are {psf_scale:.4g}\" but {image.name}'s are "
+                               f"{image.pixel_scale.to_value(u.arcsec):.4g}\": pass the PSF imaged with the dirty "
+                               "image (same cell size)")  # fmt: skip
+    ny, nx = plane.shape
+    if ny < image.shape[0] or nx < image.shape[1]:
+        raise InputError(name, f"PSF is {nx} x {ny} pixels, smaller than {image.name}'s {image.shape[1]} x "
+                               f"{image.shape[0]}: pass the PSF imaged with the dirty image (same imsize) or a "
+                               "larger one")  # fmt: skip
+    plane = np.nan_to_num(np.asarray(plane, dtype=np.float64))
+    iy, ix = np.unravel_index(int(np.argmax(plane)), plane.shape)
+    if max(abs(iy - ny // 2), abs(ix - nx // 2)) > 1:
+        raise InputError(name, f"PSF peak is at pixel ({ix}, {iy}), not at the centre ({nx // 2}, {ny // 2}): pass "
+                               "a PSF centred on its grid, as tclean and WSClean write it")  # fmt: skip
+    peak = float(plane[iy, ix])
+    if abs(peak - 1) > 0.01:
+        raise InputError(name, f"PSF peak is {peak:.4g}, not 1: pass a PSF normalised to a peak of 1 (divide it by "
+                               "its peak)")  # fmt: skip
+    return plane
+
+
+def read_primary_beam(primary_beam, *, image, hdu=None):
+    """A primary-beam image (CASA's ``.pb``, WSClean's ``-pb.fits``) on ``image``'s grid, NaN as 0.
+
+    Raises
+    ------
+    astro_i2i.exceptions.InputError
+        If its shape differs from the image's or its values are not a response
+        between 0 and 1.
+    """
+    raw, header, name, _ = read_hdu(primary_beam, hdu=hdu)
+    plane, _, _ = _celestial_plane(np.asarray(raw), header, name)
+    plane = np.asarray(plane, dtype=np.float64)
+    if plane.shape != image.shape:
+        raise InputError(name, f"primary beam is {plane.shape[1]} x {plane.shape[0]} pixels but {image.name} is "
+                               f"{image.shape[1]} x {image.shape[0]}: pass the .pb imaged with it")  # fmt: skip
+    finite = plane[np.isfinite(plane)]
+    if not finite.size or finite.max() > 1.05 or finite.min() < 0:
+        raise InputError(name, "values are not a primary-beam response between 0 and 1")
+    return np.nan_to_num(plane)
 
 
 def image_summary(image):

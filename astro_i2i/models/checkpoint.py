@@ -11,13 +11,18 @@ A checkpoint holds only tensors and plain Python values, so it loads with
   (array, frequency, pixel scale, noise, sources) and the ``beam`` (arcsec, deg);
 - ``package_version``, ``training`` (steps, time, hardware, ...) and
   ``metrics`` (validation figures);
-- ``inference``: `~astro_i2i.models.InferenceSettings` as a plain dict.
+- ``inference``: `~astro_i2i.models.InferenceSettings` as a plain dict;
+- ``observation`` (adapted models only): the arrays of the observation the
+  model was adapted to (PSF, primary beam, blank mask, noise power, noise
+  RMS; `~astro_i2i.simulate.ImagedObservation.to_arrays`), so that it can be
+  recalibrated and compared with other observations from the file alone.
 """
 
 import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .._atomic import atomic_output
@@ -29,7 +34,7 @@ from .normalisation import Normalisation
 from .settings import InferenceSettings
 from .two_to_one import TwoToOne
 
-__all__ = ["save_checkpoint", "load_checkpoint", "file_checksum", "ARCHITECTURES"]
+__all__ = ["save_checkpoint", "load_checkpoint", "file_checksum", "checkpoint_summary", "ARCHITECTURES"]
 
 #: Checkpoint ``architecture`` name -> model class.
 ARCHITECTURES = {cls.architecture: cls for cls in (MSEUNet, TwoToOne, DDPM)}
@@ -61,7 +66,7 @@ def _plain(values):
 
 
 def save_checkpoint(path, model, *, normalisation, simulation=None, training=None, metrics=None, inference=None,
-                    overwrite=False):  # fmt: skip
+                    observation=None, overwrite=False):  # fmt: skip
     """Write ``model`` and everything needed to use it to one file (atomically).
 
     Parameters
@@ -76,6 +81,9 @@ def save_checkpoint(path, model, *, normalisation, simulation=None, training=Non
     inference : `~astro_i2i.models.InferenceSettings` or dict, optional
         The inference settings (a dict is validated through
         `InferenceSettings.from_dict`).
+    observation : dict, optional
+        Arrays (and numbers) describing the observation of an adapted model
+        (`~astro_i2i.simulate.ImagedObservation.to_arrays`).
     overwrite : bool, optional
     """
     if getattr(model, "architecture", None) not in ARCHITECTURES:
@@ -93,6 +101,9 @@ def save_checkpoint(path, model, *, normalisation, simulation=None, training=Non
         "metrics": _plain(metrics or {}),
         "inference": _plain(_settings(inference).to_dict()),
     }
+    if observation is not None:
+        payload["observation"] = {key: torch.from_numpy(np.ascontiguousarray(value)) if hasattr(value, "shape")
+                                  else float(value) for key, value in observation.items()}  # fmt: skip
     with atomic_output(path, overwrite=overwrite) as tmp:
         torch.save(payload, tmp)
     return Path(path)
@@ -152,5 +163,53 @@ def load_checkpoint(path, *, device="cpu"):
         info["inference"] = _settings(payload.get("inference"))
     except (TypeError, ValueError) as exc:
         raise InputError(path, f"inference settings are not valid: {exc}") from None
+    if isinstance(payload.get("observation"), dict):
+        info["observation"] = {key: value.numpy() if torch.is_tensor(value) else value
+                               for key, value in payload["observation"].items()}  # fmt: skip
     info["checksum"] = file_checksum(path)
     return model, info
+
+
+def checkpoint_summary(info, name):
+    """Lines describing a checkpoint (`load_checkpoint`'s ``info``), for ``astro-i2i info MODEL.pt``."""
+    record = info.get("simulation") or {}
+    lines = [f"model:       {name} ({info['architecture']}, astro-i2i {info.get('package_version', '?')})"]
+    if record:
+        obs, image, noise, sources = record["observation"], record["image"], record["noise"], record["sources"]
+        beam = record.get("beam")
+        beam_text = f"{beam[0]:.3g}\" x {beam[1]:.3g}\", PA {beam[2]:.0f} deg" if beam else "unknown"
+        adapted = record.get("adapted")
+        array = f"PSF {adapted['psf']}" if adapted else f"{obs['array']}, {obs['duration_s'] / 60:g} min"
+        lines += [
+            f"set-up:      {array}, {obs['frequency_ghz']:.4g} GHz",
+            f"grid:        {image['size']} x {image['size']} at {image['pixel_scale_arcsec']:.4g}\"",
+            f"beam:        {beam_text}",
+            f"noise:       {1e6 * noise['rms_jy']:.3g} uJy/beam",
+            f"sources:     {sources['n_min']}-{sources['n_max']} per image, {1e3 * sources['flux_min_jy']:.3g}-"
+            f"{1e3 * sources['flux_max_jy']:.3g} mJy, FWHM {sources['fwhm_min_arcsec']:.3g}-"
+            f"{sources['fwhm_max_arcsec']:.3g}\", within {sources['max_radius_arcsec']:.3g}\"",
+        ]  # fmt: skip
+    adapted = record.get("adapted")
+    if adapted:
+        lines += [
+            f"adapted to:  {adapted['dirty']} (from {adapted['base_model']}, {adapted['minutes']:g} min of fine-tuning)",
+            f"  PSF:       {adapted['psf']}",
+            f"  primary beam: {adapted['primary_beam']}",
+            f"  noise:     {1e6 * adapted['noise_rms_jy']:.3g} uJy/beam, texture from the {adapted['noise_texture']}",
+        ]  # fmt: skip
+    training = info.get("training") or {}
+    if training:
+        lines.append(f"training:    {training.get('steps', '?')} steps, {training.get('time_s', 0) / 60:.0f} min "
+                     f"({training.get('hardware', '?')})")  # fmt: skip
+    calibration = (info.get("metrics") or {}).get("calibration") or {}
+    for key in ("direct", "samples"):
+        if key in calibration:
+            figures = calibration[key]
+            mode = "direct" if figures["samples"] == 1 else f"K = {figures['samples']}"
+            lines.append(f"calibrated:  {mode}: F1 {100 * figures['f1']:.1f} at reliability >= "
+                         f"{figures['min_reliability']:.2f} ({calibration['n_images']} simulated images)")  # fmt: skip
+    if "uncertainty" in calibration:
+        coverage = calibration["uncertainty"]["coverage"]
+        lines.append(f"uncertainty: coverage {100 * coverage['source']:.1f} % on source pixels, "
+                     f"{100 * coverage['disc']:.1f} % over the disc")  # fmt: skip
+    return lines

@@ -2,16 +2,22 @@
 
 - `Reconstructor` / `Reconstruction`: the facade pipelines and the CLI use;
 - `reconstruct_sky`, `reconstruct_array`: the array-level core;
+- `reconstruct_cube`, `CubeReconstruction`: spectral cubes, channel by channel;
 - `tiled`: overlapping tiles with cross-fading for images of any size.
 """
 
 from ._core import reconstruct_array, reconstruct_sky
 from ._tiling import TILE_MARGIN_FRACTION, edge_weights, tile_starts, tiled
+from .cube import ChannelWarning, CubeReconstruction, merge_channels, reconstruct_cube
 from .reconstructor import BEAM_RATIO_LIMIT, DEFAULT_SEED, PIXEL_SCALE_TOLERANCE, Reconstruction, Reconstructor
 
 __all__ = [
     "Reconstructor",
     "Reconstruction",
+    "CubeReconstruction",
+    "reconstruct_cube",
+    "merge_channels",
+    "ChannelWarning",
     "reconstruct_sky",
     "reconstruct_array",
     "tiled",

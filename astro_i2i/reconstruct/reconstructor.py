@@ -21,15 +21,16 @@ from astropy.io import fits
 from radio_beam import Beam
 
 from .._version import __version__
-from ..catalog import matched_filter_snr, noise_sigma, posterior_catalog
-from ..exceptions import BeamWarning, InputError
-from ..io import RadioImage, read_hdu, read_image, read_sky_image, write_products
+from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
+from ..exceptions import BeamWarning, InputError, SetupWarning
+from ..io import RadioImage, is_cube, psf_similarity, read_cube, read_hdu, read_image, read_psf, read_sky_image, write_products
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
 from ._core import _multiple, _style_factor, reconstruct_array
 
-__all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED"]
+__all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
+           "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,13 @@ logger = logging.getLogger(__name__)
 PIXEL_SCALE_TOLERANCE = 0.10
 #: Input beams more than this factor from the model's are refused (unless forced).
 BEAM_RATIO_LIMIT = 2.0
+#: Beams more than this factor from the model's get a `SetupWarning` naming ``astro-i2i adapt``.
+SETUP_BEAM_RATIO = 1.2
+#: A PSF less similar than this to the model's (`~astro_i2i.io.psf_similarity` within 4 beams) gets a
+#: `SetupWarning`. Measured against the shipped models' PSF: CASA-made images of the same set-up 1.00,
+#: the same array at declination -30 0.995; Cycle 5.4 at 230 GHz 0.92; CASA's Band 3 set-up 0.93,
+#: its Cycle 5.6 set-up 0.43.
+SETUP_PSF_SIMILARITY = 0.97
 #: The style samples' seed when none is given: the same command gives the same product.
 DEFAULT_SEED = 0
 
@@ -117,6 +125,8 @@ class Reconstructor:
         beam = simulation.get("beam")
         self.beam = None if beam is None else Beam(beam[0] * u.arcsec, beam[1] * u.arcsec, beam[2] * u.deg)
         self.checksum = info.get("checksum") or file_checksum(path)
+        self._setup_warned = False
+        self._model_psf = None
 
     def __repr__(self):
         return f"<Reconstructor {self.name!r}: {self.model.architecture}, {self.device}>"
@@ -169,14 +179,55 @@ class Reconstructor:
             return
         if self.beam is None:
             return
-        ratio = max(image.beam.major / self.beam.major, self.beam.major / image.beam.major,
-                    image.beam.minor / self.beam.minor, self.beam.minor / image.beam.minor)  # fmt: skip
+        ratio = _beam_ratio(image.beam, self.beam)
         if ratio > BEAM_RATIO_LIMIT:
             message = (f"beam {_beam_text(image.beam)} differs from the model's {_beam_text(self.beam)} by a factor "
-                       f"{float(ratio):.2f} (> {BEAM_RATIO_LIMIT:g}); use force=True to go on")  # fmt: skip
+                       f"{float(ratio):.2f} (> {BEAM_RATIO_LIMIT:g}); adapt a model to it (astro-i2i adapt "
+                       f"{image.name} --psf PSF.fits -o adapted.pt) or use force=True to go on")  # fmt: skip
             if not force:
                 raise InputError(image.name, message)
             warnings.warn(f"{image.name}: {message.split(';')[0]}; forced", BeamWarning, stacklevel=3)
+
+    def _reference_psf(self):
+        """The PSF of the model's set-up: stored in an adapted checkpoint, else simulated from its record."""
+        if self._model_psf is None:
+            stored = self.info.get("observation")
+            if stored:
+                self._model_psf = np.asarray(stored["psf"])
+            else:
+                from ..simulate import Observation, SimulationConfig
+
+                config = SimulationConfig.from_record(self.info["simulation"])
+                self._model_psf = Observation(config, config.pointing.dec_deg).psf()
+        return self._model_psf
+
+    def _check_setup(self, image, psf):
+        """Warn (once per reconstructor) if the observation is not the model's set-up, naming ``astro-i2i adapt``."""
+        if self._setup_warned or not self.info.get("simulation"):
+            return
+        reasons = []
+        if image.beam is not None and self.beam is not None:
+            if _beam_ratio(image.beam, self.beam) > SETUP_BEAM_RATIO:
+                reasons.append(f"beam {_beam_text(image.beam)}, the model's {_beam_text(self.beam)}")
+        scale, model_scale = image.pixel_scale.to_value(u.arcsec), self.pixel_scale.to_value(u.arcsec)
+        if abs(scale / model_scale - 1) > PIXEL_SCALE_TOLERANCE:
+            reasons.append(f"{scale:.3g}\" pixels, the model's {model_scale:.3g}\"")
+        if psf is not None and self.beam is not None:
+            try:
+                psf_array = read_psf(psf, image=image)
+            except InputError as exc:
+                logger.info("PSF not compared with the model's: %s", exc)
+            else:
+                radius = 4 * np.sqrt(self.beam.major * self.beam.minor)
+                similarity = psf_similarity(psf_array, image.pixel_scale, self._reference_psf(), self.pixel_scale,
+                                            radius=radius)  # fmt: skip
+                if similarity < SETUP_PSF_SIMILARITY:
+                    reasons.append(f"PSF similarity {similarity:.2f} < {SETUP_PSF_SIMILARITY:g}")
+        if reasons:
+            self._setup_warned = True
+            warnings.warn(f"{image.name}: not the set-up the model was trained on ({'; '.join(reasons)}); a model "
+                          f"for this observation: astro-i2i adapt {image.name} --psf PSF.fits -o adapted.pt, then "
+                          "--model adapted.pt", SetupWarning, stacklevel=3)  # fmt: skip
 
     def _model_grid(self, image):
         """The input's data and WCS on the model's pixel scale (reprojected if it differs by > 10 %)."""
@@ -229,7 +280,9 @@ class Reconstructor:
         Parameters
         ----------
         image : str, path-like, HDUList, HDU, ``(array, header)`` or `~astro_i2i.io.RadioImage`
-            The dirty image (Jy/beam), in any form `astro_i2i.io.read_image` takes.
+            The dirty image (Jy/beam), in any form `astro_i2i.io.read_image` takes;
+            a spectral cube (a file or HDU with more than one channel) is
+            reconstructed channel by channel (`reconstruct_cube`).
         samples : int, optional
             Samples K (default: the model's: 10 for the 2-to-1 model, 20 for
             the DDPM); 1 is the direct mode (no uncertainty map).
@@ -261,8 +314,14 @@ class Reconstructor:
 
         Returns
         -------
-        reconstruction : `Reconstruction`
+        reconstruction : `Reconstruction`, or `~astro_i2i.reconstruct.CubeReconstruction` for a cube
         """
+        if is_cube(image, hdu=hdu):
+            from .cube import reconstruct_cube
+
+            return reconstruct_cube(self, read_cube(image, hdu=hdu), samples=samples, seed=seed,
+                                    min_reliability=min_reliability, primary_beam=primary_beam, force=force,
+                                    steps=steps)  # fmt: skip
         samples = self.settings.samples if samples is None else samples
         if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
             raise ValueError(f"samples must be a positive integer, not {samples!r}")
@@ -271,6 +330,7 @@ class Reconstructor:
         if not isinstance(image, RadioImage):
             image = read_image(image, hdu=hdu, psf=psf, beam=beam)
         self._check_beam(image, force)
+        self._check_setup(image, psf)
         if np.all(np.isnan(image.data)):
             raise InputError(image.name, "every pixel is blank (NaN)")
         if _looks_like_psf(image) and not force:
@@ -315,6 +375,20 @@ class Reconstructor:
         return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
                               provenance=provenance)  # fmt: skip
 
+    def reconstruct_cube(self, cube, output=None, *, samples=None, seed=None, min_reliability=None,
+                         primary_beam=None, steps=None, force=False, block=None, overwrite=False, progress=None):  # fmt: skip
+        """Reconstruct a spectral cube channel by channel; see `astro_i2i.reconstruct.reconstruct_cube`.
+
+        With ``output`` the product is written a block of channels at a time
+        (memory stays bounded) and its path returned; without, a
+        `~astro_i2i.reconstruct.CubeReconstruction` is returned.
+        """
+        from .cube import CUBE_BLOCK, reconstruct_cube
+
+        return reconstruct_cube(self, cube, output, samples=samples, seed=seed, min_reliability=min_reliability,
+                                primary_beam=primary_beam, force=force, steps=steps, block=block or CUBE_BLOCK,
+                                overwrite=overwrite, progress=progress)  # fmt: skip
+
     def _steps(self, steps):
         """The diffusion steps to sample with (None for a model without them)."""
         if steps is None:
@@ -333,7 +407,7 @@ class Reconstructor:
         if calibration is None:
             return spread
         pixel_scale = image.pixel_scale
-        snr = matched_filter_snr(image.data, pixel_scale=pixel_scale)
+        snr = matched_filter_snr(image.data, pixel_scale=pixel_scale, source_fwhm=DEFAULT_SOURCE_FWHM * beam_scale(beam))
         per_pixel = noise_sigma(image.data) / float((beam.sr / pixel_scale**2).decompose())
         return calibration.sigma(spread, snr, per_pixel)
 
@@ -446,13 +520,13 @@ class Reconstructor:
 
     def _noise_image(self, shape, seed):
         """A noise-only dirty image of the model's instrument, as ``(array, header)``."""
-        from ..simulate import Observation, SimulationConfig, image_wcs
+        from ..simulate import ImagedObservation, Observation, SimulationConfig, image_wcs
 
-        record = {k: v for k, v in (self.info["simulation"] or {}).items() if k != "beam"}
-        config = SimulationConfig.from_dict(record)
+        config = SimulationConfig.from_record(self.info["simulation"])
         rng = np.random.default_rng(seed)
         dec = config.pointing.dec_deg
-        observation = Observation(config, dec)
+        stored = self.info.get("observation")
+        observation = ImagedObservation.from_arrays(stored) if stored else Observation(config, dec)
         noise = observation.noise_field(rng).astype(np.float32)
         noise[observation.blank_mask] = np.nan
         header = image_wcs(config, config.pointing.ra_deg, dec).to_header()
@@ -482,6 +556,11 @@ def _looks_like_psf(image):
     iy, ix = np.unravel_index(int(np.argmax(data)), data.shape)
     x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
     return bool(abs(data[iy, ix] - 1) < 0.02 and np.hypot(ix - x0, iy - y0) <= 2)
+
+
+def _beam_ratio(a, b):
+    """The largest factor between two beams' major or minor axes (>= 1)."""
+    return float(max(a.major / b.major, b.major / a.major, a.minor / b.minor, b.minor / a.minor))
 
 
 def _beam_text(beam):

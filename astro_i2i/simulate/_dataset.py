@@ -61,7 +61,7 @@ def _tclean_header(config, wcs, bunit, beam=None, *, index=None):
     return header
 
 
-def simulate_image(config, rng, *, exact=True):
+def simulate_image(config, rng, *, exact=True, observation=None):
     """Simulate one image.
 
     Parameters
@@ -70,6 +70,9 @@ def simulate_image(config, rng, *, exact=True):
     rng : `numpy.random.Generator`
     exact : bool
         Grid the visibilities with ducc0 (True) or use the FFT path.
+    observation : `ImagedObservation`, optional
+        Observe with this PSF, primary beam and noise instead of the
+        configured array (the grid and sources still come from ``config``).
 
     Returns
     -------
@@ -81,7 +84,7 @@ def simulate_image(config, rng, *, exact=True):
     ra, dec = draw_pointing(rng, config)
     sources = draw_sources(rng, config)
     sky = render_sky(sources, config.image.size, config.image.pixel_scale_arcsec)
-    observation = Observation(config, dec)
+    observation = observation or Observation(config, dec)
     if exact:
         dirty = observation.dirty_image(sky, rng).astype(np.float32)
     else:
@@ -218,6 +221,9 @@ class TrainingPairs:
     n_pointings : int, optional
     bank_size, bank_parts, bank_refresh : int, optional
         See `~astro_i2i.simulate.NoiseBank`.
+    observation : `ImagedObservation`, optional
+        Observe every pair with this PSF, primary beam and noise (a user's
+        observation, for ``astro-i2i adapt``) instead of the configured array.
 
     Examples
     --------
@@ -226,10 +232,16 @@ class TrainingPairs:
     >>> sample["sky"].shape, sample["dirty"].shape    # doctest: +SKIP
     """
 
-    def __init__(self, config=None, *, seed=0, n_pointings=2, bank_size=6, bank_parts=3, bank_refresh=32):
+    def __init__(self, config=None, *, seed=0, n_pointings=2, bank_size=6, bank_parts=3, bank_refresh=32,
+                 observation=None):  # fmt: skip
         self.config = config or SimulationConfig()
         self.rng = np.random.default_rng(seed)
         self.observations, self.banks, self.pointings = [], [], []
+        if observation is not None:
+            self.observations.append(observation)
+            self.banks.append(observation.noise_bank(self.rng))
+            self.pointings.append((self.config.pointing.ra_deg, self.config.pointing.dec_deg))
+            n_pointings = 0
         for _ in range(n_pointings):
             ra, dec = draw_pointing(self.rng, self.config)
             observation = Observation(self.config, dec)

@@ -173,6 +173,11 @@ class SimulationConfig:
         except InputError as exc:
             raise InputError(source, exc.problem) from None
 
+    @classmethod
+    def from_record(cls, record, *, source="checkpoint"):
+        """The config in a checkpoint's ``simulation`` record (its ``beam``, ``adapted`` and other notes dropped)."""
+        return cls.from_dict({k: v for k, v in (record or {}).items() if k in _SECTIONS}, source=source)
+
     def to_dict(self):
         """Nested plain dict (YAML- and JSON-serialisable)."""
         return dataclasses.asdict(self)

@@ -3,11 +3,14 @@
 - `train` (``astro-i2i train``): a model from a YAML `TrainingConfig`;
 - `calibrate_checkpoint` (``astro-i2i calibrate``): its inference settings,
   chosen on freshly simulated images;
+- `adapt` (``astro-i2i adapt``): a model fine-tuned for a user's own
+  observation (its PSF, primary beam, grid and noise);
 - `validation_set`, `evaluate_model`: the fixed-seed images and the F1 that
   training runs are judged by.
 """
 
 from ._sigma import SAMPLES, SIGMA_STYLE_GRID, calibrate_sigma_style
+from .adapt import adapt, describe_observation
 from .calibrate import (CANDIDATE_NSIGMA, calibrate_checkpoint, calibrate_detection, calibrate_uncertainty,
                         labelled_candidates)  # fmt: skip
 from .config import TrainingConfig
@@ -18,6 +21,8 @@ from .train import _improves, train  # noqa: F401 (_improves: tested)
 __all__ = [
     "TrainingConfig",
     "train",
+    "adapt",
+    "describe_observation",
     "calibrate_checkpoint",
     "calibrate_detection",
     "calibrate_uncertainty",

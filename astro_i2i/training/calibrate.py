@@ -21,12 +21,12 @@ from astropy.table import Table
 from radio_beam import Beam
 
 from .._atomic import check_output_path
-from ..catalog import (FEATURES_DIRECT, FEATURES_SAMPLES, DetectionSettings, ReliabilityModel, candidate_features,
-                       matched_filter_snr, noise_sigma, reliability_diagram)  # fmt: skip
+from ..catalog import (DEFAULT_SOURCE_FWHM, FEATURES_DIRECT, FEATURES_SAMPLES, DetectionSettings, ReliabilityModel, candidate_features,
+                       beam_scale, matched_filter_snr, noise_sigma, reliability_diagram)  # fmt: skip
 from ..metrics import match_sources
 from ..models import InferenceSettings, UncertaintyCalibration, load_checkpoint, save_checkpoint
 from ..reconstruct import reconstruct_array
-from ..simulate import SimulationConfig
+from ..simulate import ImagedObservation, SimulationConfig
 from ._sigma import calibrate_sigma_style
 from .evaluate import CALIBRATION_IMAGES, CALIBRATION_SEED, validation_set
 
@@ -151,7 +151,8 @@ def _pixel_sets(images, skies, beam, rng):
         finite = np.isfinite(dirty)
         pixel_scale = image["wcs"].proj_plane_pixel_scales()[0].to(u.arcsec)
         per_pixel = noise_sigma(dirty) / float((beam.sr / pixel_scale**2).decompose())
-        excess = per_pixel * np.clip(np.nan_to_num(matched_filter_snr(dirty, pixel_scale=pixel_scale)), 0, None)
+        snr = matched_filter_snr(dirty, pixel_scale=pixel_scale, source_fwhm=DEFAULT_SOURCE_FWHM * beam_scale(beam))
+        excess = per_pixel * np.clip(np.nan_to_num(snr), 0, None)
         columns = np.stack([mean, spread, truth, excess], axis=-1)
         if truth.max() > 0:
             sources.append(columns[finite & (truth > _SOURCE_FRACTION * truth.max())])
@@ -198,7 +199,7 @@ def calibrate_uncertainty(images, skies, *, beam, samples, seed=0):
 
 
 def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALIBRATION_SEED, samples=None,
-                         sigma_style=None, device="cpu", overwrite=False, log=None):  # fmt: skip
+                         sigma_style=None, observation=None, device="cpu", overwrite=False, log=None):  # fmt: skip
     """Choose a trained model's inference settings on freshly simulated images and store them in its checkpoint.
 
     ``n_images`` images are simulated as the model's training data were
@@ -223,6 +224,9 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
         checkpoint's if it has one, else
         the value whose raw sample spread covers 95 % of the pixels
         (`calibrate_sigma_style`, on a quarter of the images).
+    observation : `~astro_i2i.simulate.ImagedObservation`, optional
+        Simulate with this observation (default: the one stored in an adapted
+        checkpoint, else the checkpoint's simulation config).
     device : str, optional
     overwrite : bool, optional
     log : callable, optional
@@ -242,8 +246,10 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     model, info = load_checkpoint(path, device=device)
     samples = model.default_samples if samples is None else int(samples)
     normalisation, record = info["normalisation"], info["simulation"]
-    simulation = SimulationConfig.from_dict({k: v for k, v in record.items() if k != "beam"})
-    images, truth = validation_set(simulation, int(n_images), int(seed))
+    simulation = SimulationConfig.from_record(record)
+    if observation is None and info.get("observation"):
+        observation = ImagedObservation.from_arrays(info["observation"])
+    images, truth = validation_set(simulation, int(n_images), int(seed), observation=observation)
     beam = _record_beam(record)
     n_true = len(truth)
     calibration = {"n_images": int(n_images), "seed": int(seed), "n_true": n_true}
@@ -285,5 +291,6 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
         log({"calibration": calibration})
     metrics = {k: v for k, v in info["metrics"].items() if k not in ("calibration", "coverage_by_sigma_style")}
     save_checkpoint(output, model, normalisation=normalisation, simulation=record, training=info["training"],
-                    metrics={**metrics, "calibration": calibration}, inference=settings, overwrite=True)  # fmt: skip
+                    metrics={**metrics, "calibration": calibration}, inference=settings,
+                    observation=info.get("observation"), overwrite=True)  # fmt: skip
     return calibration

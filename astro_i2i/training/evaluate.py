@@ -18,17 +18,18 @@ CALIBRATION_IMAGES = 600
 CALIBRATION_SEED = 1_500_000  #: disjoint from training (1, 2), validation (1e6) and the benchmarks' test seeds
 
 
-def validation_set(simulation, n_images, seed, *, psf=False):
+def validation_set(simulation, n_images, seed, *, psf=False, observation=None):
     """Fixed validation images: list of ``simulate_image`` results and the truth table.
 
     Each image is a dict of ``dirty``, ``sky``, ``wcs``, ``primary_beam`` and,
-    with ``psf=True``, ``psf``.
+    with ``psf=True``, ``psf``. With ``observation`` (an
+    `~astro_i2i.simulate.ImagedObservation`) the images are observed with it.
     """
     from astropy.table import Table
 
     images, columns = [], {}
     for i in range(n_images):
-        result = simulate_image(simulation, np.random.default_rng([seed, i]))
+        result = simulate_image(simulation, np.random.default_rng([seed, i]), observation=observation)
         for key, values in truth_rows(i, result["sources"], result["wcs"], simulation).items():
             columns.setdefault(key, []).append(values)
         images.append({"dirty": result["dirty"], "sky": result["sky"], "wcs": result["wcs"],

@@ -32,9 +32,9 @@ __all__ = ["train"]
 logger = logging.getLogger(__name__)
 
 
-def _batches(config, simulation, normalisation, seed):
+def _batches(config, simulation, normalisation, seed, observation=None):
     """Endless batches of (dirty, sky) crops as normalised tensors (N, 1, crop, crop)."""
-    pairs = TrainingPairs(simulation, seed=seed, n_pointings=config.data["n_pointings"])
+    pairs = TrainingPairs(simulation, seed=seed, n_pointings=config.data["n_pointings"], observation=observation)
     rng = np.random.default_rng(seed + 1)
     crop, size = config.data["crop"], simulation.image.size
     # Crop centres over the whole primary-beam disc: the network must also see its blanked edge.
@@ -64,16 +64,18 @@ def _improves(metrics, best):
     return float(np.nan_to_num(metrics["f1"])) > float(np.nan_to_num(best["f1"]))
 
 
-def _simulation_record(simulation):
+def _simulation_record(simulation, observation=None):
     """What the model was trained on, beam included, for its checkpoint."""
     record = simulation.to_dict()
     dec = simulation.pointing.dec_deg
-    beam = fit_psf_beam(Observation(simulation, dec).psf(), image_wcs(simulation, simulation.pointing.ra_deg, dec))
+    psf = (observation or Observation(simulation, dec)).psf()
+    beam = fit_psf_beam(psf, image_wcs(simulation, simulation.pointing.ra_deg, dec))
     record["beam"] = [beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec), beam.pa.to_value(u.deg)]
     return record
 
 
-def train(config, output, *, resume=False, device="cpu", overwrite=False, progress=True):
+def train(config, output, *, resume=False, device="cpu", overwrite=False, progress=True, observation=None,
+          initial_state=None, time_limit_s=None, notes=None):  # fmt: skip
     """Train a model and write its best checkpoint to ``output``.
 
     Parameters
@@ -89,6 +91,17 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         Start afresh even if ``output`` exists.
     progress : bool
         Show a tqdm progress bar with the loss and the ETA.
+    observation : `~astro_i2i.simulate.ImagedObservation`, optional
+        Simulate training, validation and calibration images with this
+        observation (``astro-i2i adapt``); it is stored in the checkpoint.
+    initial_state : dict, optional
+        A state dict to start from (fine-tuning) instead of random weights.
+    time_limit_s : float, optional
+        Train for this many seconds of wall time rather than
+        ``optimisation.steps`` steps (which is then only an upper bound); the
+        learning rate follows a cosine in elapsed time.
+    notes : dict, optional
+        Stored under the checkpoint's ``simulation['adapted']``.
 
     Returns
     -------
@@ -109,11 +122,19 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     simulation = SimulationConfig.from_dict(config.simulation)
     normalisation = Normalisation(**config.normalisation)
     model = config.build_model().to(device)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.optimisation["learning_rate"])
     steps = int(config.optimisation["steps"])
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.optimisation["learning_rate"],
-                                                    total_steps=steps, pct_start=0.05)  # fmt: skip
     step, elapsed, best = 0, 0.0, {"f1": -1.0}
+    if time_limit_s is None:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.optimisation["learning_rate"],
+                                                        total_steps=steps, pct_start=0.05)  # fmt: skip
+    else:
+        # Cosine in wall time, from the full rate to 5 % of it at the time limit (the scheduler's own step count
+        # is ignored: it is called once per step, and reads the elapsed time).
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimiser, lambda _: 0.05 + 0.475 * (1 + np.cos(np.pi * min(elapsed / time_limit_s, 1.0))))
     if resume:
         state = torch.load(state_path, map_location=device, weights_only=True)
         if state["config"] != json.loads(json.dumps(config.to_dict())):
@@ -129,9 +150,14 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
 
     first_step = step
     validation = config.validation
-    images, truth = validation_set(simulation, int(validation["n_images"]), int(validation["seed"]))
-    batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step)
-    record = _simulation_record(simulation)
+    images, truth = validation_set(simulation, int(validation["n_images"]), int(validation["seed"]),
+                                   observation=observation)  # fmt: skip
+    batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step,
+                       observation=observation)  # fmt: skip
+    record = _simulation_record(simulation, observation)
+    if notes:
+        record["adapted"] = notes
+    stored = observation.to_arrays() if observation is not None else None
     beam_pixels = beam_area_pixels(record)
     hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {device}"
 
@@ -153,7 +179,11 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         bar = tqdm(total=steps, initial=step, desc="training", unit="step", dynamic_ncols=True)
     model.train()
     started = time.perf_counter() - elapsed
-    while step < steps:
+
+    def out_of_time():
+        return time_limit_s is not None and elapsed >= time_limit_s
+
+    while step < steps and not out_of_time():
         dirty, sky = next(batches)
         loss, parts = model.loss(dirty.to(device), sky.to(device), config.losses)
         if not torch.isfinite(loss):
@@ -171,7 +201,8 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         if step % 20 == 0:
             log({"step": step, "time_s": round(elapsed, 1), "loss": float(loss.detach()), **parts})
-        if step % int(validation["every"]) == 0 or step == steps:
+        last = step == steps or out_of_time()
+        if step % int(validation["every"]) == 0 or last:
             model.eval()
             metrics = evaluate_model(model, normalisation, images, truth, beam_area_pixels=beam_pixels, device=device)
             model.train()
@@ -183,15 +214,15 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
                 save_checkpoint(output, model, normalisation=normalisation, simulation=record,
                                 training={"steps": step, "time_s": elapsed, "hardware": hardware,
                                           "config": config.to_dict(), "torch": torch.__version__},
-                                metrics={"validation": best},
-                                inference=InferenceSettings(), overwrite=True)  # fmt: skip
-        if step % int(config.optimisation["checkpoint_every"]) == 0 or step == steps:
+                                metrics={"validation": best}, inference=InferenceSettings(), observation=stored,
+                                overwrite=True)  # fmt: skip
+        if step % int(config.optimisation["checkpoint_every"]) == 0 or last:
             save_state()
     if bar is not None:
         bar.close()
-    if output.exists() and first_step < steps:
+    if output.exists() and first_step < step:
         calibrate_checkpoint(output, output, n_images=int(validation["calibration_images"]),
                              seed=int(validation["calibration_seed"]), device=device, overwrite=True,
-                             log=log)  # fmt: skip
+                             observation=observation, log=log)  # fmt: skip
     logger.info("best validation F1 %.4f at step %d -> %s (%s)", best["f1"], best.get("step", 0), output, __version__)
     return best

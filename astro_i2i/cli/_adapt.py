@@ -1,0 +1,74 @@
+"""``astro-i2i adapt``."""
+
+import sys
+
+import click
+
+from ._common import CONTEXT_SETTINGS, hdu_option, overwrite_option
+
+
+def _pair(text, unit, name):
+    """``'LOW,HIGH'`` -> two Quantities in ``unit``."""
+    from astropy import units as u
+
+    from ..exceptions import InputError
+
+    if text is None:
+        return None
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(name, f"{text!r} is not two numbers 'LOW,HIGH'") from None
+    return low * u.Unit(unit), high * u.Unit(unit)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("dirty")
+@click.option("--psf", default=None, metavar="PSF",
+              help="The PSF imaged with DIRTY (tclean's .psf as FITS, WSClean's -psf.fits): same grid, peak 1.")
+@click.option("--pb", default=None, metavar="PB",
+              help="Its primary beam (CASA's .pb); default: a 12-m dish at DIRTY's frequency.")
+@click.option("-o", "--output", required=True, metavar="MODEL.pt", help="Adapted checkpoint to write.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=15, show_default=True,
+              help="Wall time of the fine-tuning (calibration comes on top).")
+@click.option("--from", "base", default="two_to_one", show_default=True, metavar="NAME|PATH",
+              help="Model to start from: a shipped name or a checkpoint.")
+@click.option("--array", default=None, metavar="CFG",
+              help="Without --psf: antenna list (shipped name such as alma.cycle5.4, or a CASA .cfg) for the PSF.")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Without --psf: hours on source, centred on transit (default 1/3).")
+@click.option("--noise-texture", type=click.Choice(["psf", "image"]), default="psf", show_default=True,
+              help="Noise correlated like the PSF (natural weighting), or measured from DIRTY (robust, uniform).")
+@click.option("--flux-range", default=None, metavar="LOW,HIGH",
+              help="Integrated fluxes of the simulated sources, mJy (default 1-10 x DIRTY's noise).")
+@click.option("--size-range", default=None, metavar="LOW,HIGH",
+              help="Their FWHM, arcsec (default 0.5-1 x the beam).")
+@click.option("--calibration-images", type=click.IntRange(min=4), default=300, show_default=True,
+              help="Fresh simulated images the catalogue and uncertainties are calibrated on.")
+@hdu_option
+@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")
+@overwrite_option
+def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, flux_range, size_range,
+          calibration_images, hdu, device, overwrite):  # fmt: skip
+    """Adapt a model to the observation of DIRTY: its PSF, primary beam, pixel grid and noise.
+
+    Simulates training pairs of this set-up, fine-tunes the model for
+    --minutes on them, calibrates its catalogue and uncertainties on fresh
+    images of the same set-up, and writes MODEL.pt. Then:
+    astro-i2i reconstruct IMAGE --model MODEL.pt
+    """
+    from astropy import units as u
+
+    from .._atomic import check_output_path
+    from ..training import adapt as run_adapt
+    from ._common import parse_hdu
+
+    check_output_path(output, overwrite=overwrite)
+    best = run_adapt(dirty, output, psf=psf, primary_beam=pb, minutes=minutes, base=base, array=array,
+                     duration=None if hours is None else hours * u.hour, noise_texture=noise_texture,
+                     flux_range=_pair(flux_range, "mJy", "--flux-range"),
+                     size_range=_pair(size_range, "arcsec", "--size-range"), calibration_images=calibration_images,
+                     hdu=parse_hdu(hdu), device=device, overwrite=overwrite,
+                     progress=sys.stderr.isatty())  # fmt: skip
+    click.echo(f"best validation F1 {100 * best['f1']:.2f} at step {best.get('step')} -> {output}")
+    click.echo(f"use it: astro-i2i reconstruct IMAGE --model {output}; describe it: astro-i2i info {output}")

@@ -1,0 +1,123 @@
+"""Spectral cubes: reading (spectral-cube, per-channel beams), bad cubes, and cube products."""
+
+import warnings
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.io import fits
+from astropy.table import QTable, Table
+
+from astro_i2i import InputError
+from astro_i2i.io import is_cube, read_cube
+
+from .conftest import celestial_header, make_data
+
+NCHAN = 4
+MAJORS = np.array([0.89, 0.90, 0.91, 0.92])
+
+
+def _beams_hdu(n, majors=MAJORS):
+    table = Table({"BMAJ": np.resize(majors, n).astype(np.float32), "BMIN": np.full(n, 0.82, np.float32),
+                   "BPA": np.full(n, 80.0, np.float32), "CHAN": np.arange(n, dtype=np.int32),
+                   "POL": np.zeros(n, dtype=np.int32)})  # fmt: skip
+    table["BMAJ"].unit, table["BMIN"].unit, table["BPA"].unit = u.arcsec, u.arcsec, u.deg
+    hdu = fits.table_to_hdu(table)
+    hdu.header["EXTNAME"] = "BEAMS"
+    return hdu
+
+
+def _write_cube(path, *, nchan=NCHAN, beams_rows=NCHAN, stokes=1, zero_channel=None, n=64):
+    header, _ = celestial_header(n, axes="casa", beam=False)
+    header["CASAMBM"] = True
+    data = np.stack([make_data((n, n), seed=k) for k in range(nchan)])
+    rng = np.random.default_rng(9)
+    yy, xx = np.mgrid[:n, :n]
+    for k in range(nchan):  # one bright point-like source, brighter with channel
+        data[k] += (4e-4 + 1e-4 * k) * np.exp(-((xx - 30) ** 2 + (yy - 36) ** 2) / (2 * 3.6**2))
+    data += rng.normal(0, 1e-6, data.shape).astype(np.float32)
+    if zero_channel is not None:
+        data[zero_channel] = 0.0
+    data = np.repeat(data[np.newaxis], stokes, axis=0)
+    hdus = [fits.PrimaryHDU(data.astype(np.float32), header=header)]
+    if beams_rows:
+        hdus.append(_beams_hdu(beams_rows))
+    fits.HDUList(hdus).writeto(path)
+    return path
+
+
+def test_read_cube_per_channel_beams(tmp_path):
+    path = _write_cube(tmp_path / "cube.fits")
+    assert is_cube(path)
+    cube = read_cube(path)
+    assert cube.shape == (NCHAN, 64, 64)
+    np.testing.assert_allclose([b.major.to_value(u.arcsec) for b in cube.beams], MAJORS, rtol=1e-6)
+    assert cube.spectral_axis.unit == u.Hz and cube.spectral_axis[1] - cube.spectral_axis[0] == 1.875e9 * u.Hz
+    image = cube.channel(2)
+    assert image.data.shape == (64, 64) and image.beam.major.to_value(u.arcsec) == pytest.approx(0.91)
+    assert image.frequency.to_value(u.GHz) == pytest.approx(233.75)
+    assert "channel 2" in image.name
+
+
+def test_bad_cubes_get_one_line_errors(tmp_path, write_image, capsys):
+    with pytest.raises(InputError, match="STOKES axis with 2 planes"):
+        read_cube(_write_cube(tmp_path / "stokes.fits", stokes=2))
+    with pytest.raises(InputError, match="no spectral axis"):
+        read_cube(write_image())
+    with pytest.raises(InputError, match="BEAMS table has 3 rows but the cube has 4 channels"):
+        read_cube(_write_cube(tmp_path / "beams.fits", beams_rows=3))
+    from astro_i2i.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reconstruct", str(tmp_path / "beams.fits"), "-o", str(tmp_path / "out.fits")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "BEAMS table has 3 rows" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.fits").exists()
+
+
+torch = pytest.importorskip("torch")
+
+
+def test_cube_product_keeps_spectral_wcs_and_beams(tmp_path, capsys):
+    from spectral_cube import SpectralCube
+
+    from astro_i2i import Reconstructor
+    from astro_i2i.cli import main
+    from astro_i2i.reconstruct import ChannelWarning
+
+    path = _write_cube(tmp_path / "cube.fits", zero_channel=1)
+    reconstructor = Reconstructor.from_pretrained()
+    with pytest.warns(ChannelWarning, match="channel 1 is all zero"):
+        memory = reconstructor.reconstruct(path, samples=2)
+    assert memory.sky.shape == (NCHAN, 64, 64) and memory.uncertainty.shape == (NCHAN, 64, 64)
+    assert np.isnan(memory.sky[1]).all() and np.isfinite(memory.sky[0]).any()
+    # Written a channel at a time or all at once: the same file content.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChannelWarning)
+        streamed = reconstructor.reconstruct_cube(path, tmp_path / "streamed.fits", samples=2, block=1)
+    memory.write(tmp_path / "memory.fits")
+    with fits.open(streamed) as a, fits.open(tmp_path / "memory.fits") as b:
+        assert [h.name for h in a] == ["SKY", "UNCERTAINTY", "STYLE", "BEAMS", "CATALOG", "CATALOG_SOURCES"]
+        for name in ("SKY", "UNCERTAINTY", "STYLE"):
+            np.testing.assert_array_equal(a[name].data, b[name].data)
+        assert a["STYLE"].data.shape[0] == NCHAN and a["SKY"].header["CTYPE3"] == "FREQ"
+    # Each channel is the 2-D reconstruction of that channel with its own beam and seed + channel.
+    single = reconstructor.reconstruct(read_cube(path).channel(2), samples=2, seed=2)
+    np.testing.assert_array_equal(memory.sky[2], single.sky)
+    product = SpectralCube.read(streamed, hdu=0)
+    original = SpectralCube.read(path)
+    np.testing.assert_allclose(product.spectral_axis.value, original.spectral_axis.value)
+    np.testing.assert_allclose([b.major.to_value(u.arcsec) for b in product.beams], MAJORS, rtol=1e-6)
+    catalog = QTable.read(streamed, hdu="CATALOG")
+    sources = QTable.read(streamed, hdu="CATALOG_SOURCES")
+    assert {"channel", "freq"} <= set(catalog.colnames) and catalog["freq"].unit == u.GHz
+    assert 1 not in set(catalog["channel"])
+    # The bright source is found in the three non-zero channels and merged into one.
+    bright = sources[np.argmax(sources["flux_peak"])]
+    assert bright["n_channels"] == 3 and bright["peak_channel"] == 3
+    assert bright["flux_integrated"].unit == u.Jy * u.Hz
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["info", str(path)])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "x 4 channels" in out and "per channel (BEAMS table)" in out
