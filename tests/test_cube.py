@@ -57,6 +57,8 @@ def test_read_cube_per_channel_beams(tmp_path):
     assert image.data.shape == (64, 64) and image.beam.major.to_value(u.arcsec) == pytest.approx(0.91)
     assert image.frequency.to_value(u.GHz) == pytest.approx(233.75)
     assert "channel 2" in image.name
+    # Read from the file alone, it is the plane spectral-cube gives.
+    np.testing.assert_array_equal(image.data, np.asarray(cube.cube.unmasked_data[2], dtype=np.float32))
 
 
 def test_bad_cubes_get_one_line_errors(tmp_path, write_image, capsys):

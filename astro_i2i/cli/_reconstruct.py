@@ -21,9 +21,10 @@ def _device_option(function):
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("dirty")
+@click.argument("dirty", nargs=-1, required=True)
 @click.option("-o", "--output", default=None, metavar="OUT",
-              help="Product file (default: DIRTY's stem + '_i2i.fits' in the current directory).")
+              help="Product file (default: DIRTY's stem + '_i2i.fits' in the current directory); with several "
+                   "inputs, a directory (OUTDIR/).")
 @click.option("--samples", "-k", type=click.IntRange(min=1), default=None,
               help="Samples K for the uncertainty map (default: the model's: 10, DDPM 20); 1 = direct mode.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
@@ -43,11 +44,22 @@ def _device_option(function):
 @click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
 @click.option("--force", is_flag=True,
               help="Go on even if the beam differs from the model's by > 2x, or the image looks like a PSF.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Several inputs: a local dask.distributed cluster of N worker processes.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Several inputs: an existing dask cluster (e.g. tcp://host:8786).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Several inputs: torch threads per file (the same value gives the same products).")
+@click.option("--skip-existing", is_flag=True, help="Several inputs: skip those whose product exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
-def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed, quicklook, regions, force,
-                no_progress, overwrite):  # fmt: skip
-    """Reconstruct the sky model of DIRTY, with an uncertainty map and a source catalogue.
+def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed,
+                quicklook, regions, force, workers, scheduler, threads, skip_existing, no_progress, overwrite):  # fmt: skip
+    """Reconstruct the sky model of DIRTY (an image or a cube), with an uncertainty map and a source catalogue.
+
+    Several DIRTY files go to the directory -o OUTDIR/, serially or on a dask
+    cluster (--workers N, --scheduler ADDRESS); --skip-existing resumes an
+    interrupted run.
 
     How good it is: on simulated ALMA Band 6 images the shipped model's catalogue
     is level with a matched filter on the dirty image (F1 32 at 0.18"); figures
@@ -56,6 +68,17 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, 
     from .._atomic import check_output_path
     from ..io import read_image
     from ..reconstruct import Reconstructor
+
+    many = len(dirty) > 1 or workers or scheduler or (output and (output.endswith("/") or Path(output).is_dir()))
+    if many:
+        _reconstruct_many(dirty, output, model=model, device=device, samples=samples, seed=seed, steps=steps,
+                          min_reliability=min_reliability, force=force, workers=workers, scheduler=scheduler,
+                          threads=threads, skip_existing=skip_existing, overwrite=overwrite,
+                          unsupported={"--psf": psf, "--beam": beam, "--pb": pb, "--hdu": hdu, "--quicklook": quicklook,
+                                       "--regions": regions, "--batch-size": batch_size},
+                          progress=not no_progress and sys.stderr.isatty())  # fmt: skip
+        return
+    (dirty,) = dirty
 
     # Like CASA and WSClean, products go to the current directory (not beside the input, which may be read-only).
     output = Path(output) if output else Path(Path(_stem(dirty)).name + "_i2i.fits")
@@ -81,6 +104,53 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, 
         write_quicklook(result, quicklook, overwrite=overwrite)
     for line in summary(result, output):
         click.echo(line)
+
+
+def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, min_reliability, force, workers,
+                      scheduler, threads, skip_existing, overwrite, unsupported, progress):  # fmt: skip
+    """Several inputs -> OUTDIR, serially or on dask.distributed; a one-line summary; exit 1 if any failed."""
+    from ..exceptions import InputError
+    from ..reconstruct import reconstruct_many
+
+    if not outdir:
+        raise InputError("--output", "several inputs need -o OUTDIR/ (a directory for the products)")
+    given = [flag for flag, value in unsupported.items() if value]
+    if given:
+        raise InputError(given[0], "applies to one input; with several, each file's own header and beam are used")
+    if workers and scheduler:
+        raise InputError("--workers", "give --workers (a local cluster) or --scheduler (an existing one), not both")
+    client = cluster = None
+    if workers or scheduler:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise InputError("--workers" if workers else "--scheduler", "needs dask.distributed: pip install "
+                             "'astro-i2i[distributed]'") from None  # fmt: skip
+        if workers:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(inputs), desc="files", unit="file", dynamic_ncols=True)
+    try:
+        result = reconstruct_many(inputs, outdir, model=model, device=device, samples=samples, seed=seed,
+                                  steps=steps, min_reliability=min_reliability, force=force, threads=threads,
+                                  client=client, skip_existing=skip_existing, overwrite=overwrite,
+                                  progress=None if bar is None else (lambda *_: bar.update(1)))  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    click.echo(result.summary())
+    if result.failed:
+        click.get_current_context().exit(1)
 
 
 def _reconstruct_cube(dirty, output, *, samples, steps, min_reliability, pb, model, device, seed, regions, quicklook,

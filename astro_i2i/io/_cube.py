@@ -37,7 +37,10 @@ def _header_of(image, hdu):
                     (i for i, h in enumerate(hdulist) if h.header.get("NAXIS", 0) >= 2 and h.is_image), 0)  # fmt: skip
                 return hdulist[index].header.copy(), _beams_rows(hdulist), index
         except (OSError, ValueError, KeyError, IndexError) as exc:
-            raise InputError(image, f"cannot read as FITS: {exc}") from None
+            text = str(exc)
+            if "SIMPLE" in text or "Empty or corrupt" in text:
+                raise InputError(image, "not a FITS file (or corrupt)") from None
+            raise InputError(image, f"cannot read as FITS: {text}") from None
     if isinstance(image, fits.HDUList):
         index = hdu if hdu is not None else 0
         return image[index].header.copy(), _beams_rows(image), index
@@ -54,8 +57,14 @@ def _beams_rows(hdulist):
 
 
 def is_cube(image, *, hdu=None):
-    """Whether ``image`` (a path or HDU) has a spectral axis with more than one channel."""
-    header, _, _ = _header_of(image, hdu)
+    """Whether ``image`` (a path or HDU) has a spectral axis with more than one channel.
+
+    False for anything unreadable: `~astro_i2i.io.read_image` then says what is wrong with it.
+    """
+    try:
+        header, _, _ = _header_of(image, hdu)
+    except InputError:
+        return False
     if header is None:
         return False
     return any(kind in _SPECTRAL_TYPES and length > 1 for kind, length in _axes(header))
@@ -79,6 +88,8 @@ class RadioCube:
     name: str
     header: fits.Header
     scale: float = 1.0
+    path: Path | None = None
+    hdu_index: int | None = None
 
     @property
     def nchan(self):
@@ -118,9 +129,29 @@ class RadioCube:
             return value.to(u.GHz, equivalencies=u.doppler_radio(float(rest) * u.Hz))
         return None
 
+    def _plane(self, index):
+        """One channel's pixels: read from the file alone (a memory map would keep every channel it touched
+        resident), else from spectral-cube."""
+        axes = _axes(self.header)
+        kinds = [kind for kind, _ in axes]
+        plain = (self.path is not None and kinds[:2] in (["RA", "DEC"], ["GLON", "GLAT"], ["ELON", "ELAT"])
+                 and "BLANK" not in self.header)  # fmt: skip
+        if plain:
+            index_of = []
+            for kind, _ in reversed(axes):  # numpy order
+                if kind in _SPECTRAL_TYPES:
+                    index_of.append(index)
+                elif kind in ("RA", "DEC", "GLON", "GLAT", "ELON", "ELAT"):
+                    index_of.append(slice(None))
+                else:
+                    index_of.append(0)
+            with fits.open(self.path, memmap=False, lazy_load_hdus=True) as hdulist:
+                return np.asarray(hdulist[self.hdu_index or 0].section[tuple(index_of)], dtype=np.float32)
+        return np.asarray(self.cube.unmasked_data[index], dtype=np.float32)
+
     def channel(self, index):
         """Channel ``index`` as a `~astro_i2i.io.RadioImage` (Jy/beam, its own beam and frequency)."""
-        data = np.asarray(self.cube.unmasked_data[index], dtype=np.float32) * np.float32(self.scale)
+        data = self._plane(index) * np.float32(self.scale)
         data[~np.isfinite(data)] = np.nan
         beams = self.beams
         return RadioImage(data=data, wcs=self.celestial_wcs, beam=None if beams is None else beams[index],
@@ -187,7 +218,8 @@ def read_cube(cube, *, hdu=None):
         raise InputError(name, f"cannot read as a spectral cube: {exc}") from None
     if not hasattr(read, "spectral_axis") or read.ndim != 3:
         raise InputError(name, "cannot read as a spectral cube (a Stokes cube?)")
-    return RadioCube(cube=read, name=name, header=header, scale=scale)
+    path = Path(cube) if isinstance(cube, (str, os.PathLike)) else None
+    return RadioCube(cube=read, name=name, header=header, scale=scale, path=path, hdu_index=index)
 
 
 def cube_summary(cube):

@@ -3,11 +3,13 @@
 - `Reconstructor` / `Reconstruction`: the facade pipelines and the CLI use;
 - `reconstruct_sky`, `reconstruct_array`: the array-level core;
 - `reconstruct_cube`, `CubeReconstruction`: spectral cubes, channel by channel;
+- `reconstruct_many`: many files, serially or on dask.distributed;
 - `tiled`: overlapping tiles with cross-fading for images of any size.
 """
 
 from ._core import reconstruct_array, reconstruct_sky
 from ._tiling import TILE_MARGIN_FRACTION, edge_weights, tile_starts, tiled
+from .many import ManyResult, product_path, reconstruct_many
 from .cube import ChannelWarning, CubeReconstruction, merge_channels, reconstruct_cube
 from .reconstructor import BEAM_RATIO_LIMIT, DEFAULT_SEED, PIXEL_SCALE_TOLERANCE, Reconstruction, Reconstructor
 
@@ -16,6 +18,9 @@ __all__ = [
     "Reconstruction",
     "CubeReconstruction",
     "reconstruct_cube",
+    "reconstruct_many",
+    "ManyResult",
+    "product_path",
     "merge_channels",
     "ChannelWarning",
     "reconstruct_sky",
