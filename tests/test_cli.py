@@ -49,7 +49,8 @@ def _bad_inputs(tmp_path, write_image):
     one_d = tmp_path / "oned.fits"
     fits.PrimaryHDU(np.ones(8, np.float32)).writeto(one_d)
     cases["one_d"] = (one_d, "1-D")
-    cases["cube"] = (write_image("cube.fits", axes="cube", nchan=3), "cubes are not supported")
+    # A cube is read (astro-i2i takes cubes), but not one with two Stokes planes.
+    cases["cube"] = (write_image("cube.fits", axes="casa", data=make_data((2, 3, 64, 64))), "STOKES axis with 2 planes")
     no_wcs = tmp_path / "nowcs.fits"
     fits.PrimaryHDU(make_data((16, 16)), header=fits.Header({"BUNIT": "Jy/beam"})).writeto(no_wcs)
     cases["no_wcs"] = (no_wcs, "no celestial WCS")

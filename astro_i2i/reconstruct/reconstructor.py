@@ -225,8 +225,9 @@ class Reconstructor:
                     reasons.append(f"PSF similarity {similarity:.2f} < {SETUP_PSF_SIMILARITY:g}")
         if reasons:
             self._setup_warned = True
+            dirty = "DIRTY.fits" if image.name.startswith("<") else image.name.split("[channel")[0]
             warnings.warn(f"{image.name}: not the set-up the model was trained on ({'; '.join(reasons)}); a model "
-                          f"for this observation: astro-i2i adapt {image.name} --psf PSF.fits -o adapted.pt, then "
+                          f"for this observation: astro-i2i adapt {dirty} --psf PSF.fits -o adapted.pt, then "
                           "--model adapted.pt", SetupWarning, stacklevel=3)  # fmt: skip
 
     def _model_grid(self, image):
