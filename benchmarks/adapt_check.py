@@ -115,7 +115,7 @@ def row(name, catalogs, truth, radii, n, seconds=None, with_err=False):
     return scores
 
 
-def run_setup(name, minutes_list, n, workdir, calibration_images, population=False):
+def run_setup(name, minutes_list, n, workdir, calibration_images, population=False, reuse=False):
     config = SimulationConfig.from_dict(SETUPS[name])
     started = time.perf_counter()
     user = Path(workdir) / name
@@ -162,9 +162,12 @@ def run_setup(name, minutes_list, n, workdir, calibration_images, population=Fal
         sources = config.sources
         given = {"flux_range": (sources.flux_min_jy * u.Jy, sources.flux_max_jy * u.Jy),
                  "size_range": (sources.fwhm_min_arcsec * u.arcsec, sources.fwhm_max_arcsec * u.arcsec)}  # fmt: skip
-        adapt(user / "dirty_00000.fits", path, psf=user / "psf_00000.fits", minutes=minutes,
-              calibration_images=calibration_images, overwrite=True, **(given if population else {}))  # fmt: skip
-        print(f"  (adapt --minutes {minutes:g}: {time.perf_counter() - t0:.0f} s with calibration)", flush=True)
+        if reuse and path.exists():
+            print(f"  (reusing {path})", flush=True)
+        else:
+            adapt(user / "dirty_00000.fits", path, psf=user / "psf_00000.fits", minutes=minutes,
+                  calibration_images=calibration_images, overwrite=True, **(given if population else {}))  # fmt: skip
+            print(f"  (adapt --minutes {minutes:g}: {time.perf_counter() - t0:.0f} s with calibration)", flush=True)
         label = "population given" if population else "default population"
         model_row(f"adapted, {minutes:g} min, {label}", Reconstructor.from_pretrained(path), f"adapted_{minutes:g}")
     return results
@@ -180,6 +183,8 @@ def main():
     parser.add_argument("--population", action="store_true",
                         help="pass the set-up's source fluxes and sizes to adapt (--flux-range, --size-range) instead "
                              "of its defaults (1-10 x the noise, 0.5-1 x the beam)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score the adapted models already in --workdir instead of adapting again")
     parser.add_argument("--quick", action="store_true", help="0.5 min, 10 images, 8 calibration images")
     args = parser.parse_args()
     minutes = [float(m) for m in args.minutes.split(",")]
@@ -190,7 +195,8 @@ def main():
         workdir = args.workdir or tmp
         Path(workdir).mkdir(parents=True, exist_ok=True)
         for name in args.setups.split(","):
-            run_setup(name.strip(), minutes, n, workdir, calibration, population=args.population)
+            run_setup(name.strip(), minutes, n, workdir, calibration, population=args.population,
+                      reuse=args.reuse)
 
 
 if __name__ == "__main__":
