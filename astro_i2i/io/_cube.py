@@ -283,8 +283,9 @@ class CubeProductWriter:
     """Writes a cube product file channel block by channel block, atomically.
 
     SKY (primary), UNCERTAINTY and STYLE are allocated on disk when the first
-    block arrives (when their shapes are known) and filled through memory
-    maps, so only a block of channels is ever in memory; BEAMS, CATALOG and
+    block arrives (when their shapes are known) and each block is written
+    through a memory map of its own channels, so only a block of channels is
+    ever in memory; BEAMS, CATALOG and
     CATALOG_SOURCES are appended by `finish`, and the temporary file is
     renamed to ``path``. `abort` (or an exception in a ``with`` block)
     removes the temporary file.
@@ -336,8 +337,9 @@ class CubeProductWriter:
                 padded = -(-nbytes // 2880) * 2880
                 handle.seek(offsets[-1] + padded - 1)
                 handle.write(b"\0")
-        self.maps = {extname: np.memmap(self.tmp, dtype=">f4", mode="r+", offset=offset, shape=shape)
-                     for (extname, shape, _, _), offset in zip(specs, offsets)}  # fmt: skip
+        # Offsets and shapes only: each block maps just its own channels, and unmaps them once written, so
+        # the written pages do not stay resident (a map of the whole product grew the RSS with the file).
+        self.maps = {extname: (offset, shape) for (extname, shape, _, _), offset in zip(specs, offsets)}
 
     def _style_header(self, style_shape):
         from ._products import style_wcs
@@ -356,14 +358,16 @@ class CubeProductWriter:
         """Channels ``start: start + len(sky)``: sky and uncertainty ``(n, ny, nx)``, style ``(n, C, sy, sx)``."""
         if self.maps is None:
             self._allocate(uncertainty is not None, None if style is None else tuple(np.shape(style)[1:]))
-        stop = start + len(sky)
-        self.maps["SKY"][start:stop] = sky
-        if "UNCERTAINTY" in self.maps and uncertainty is not None:
-            self.maps["UNCERTAINTY"][start:stop] = uncertainty
-        if "STYLE" in self.maps and style is not None:
-            self.maps["STYLE"][start:stop] = style
-        for array in self.maps.values():
-            array.flush()
+        for extname, block in (("SKY", sky), ("UNCERTAINTY", uncertainty), ("STYLE", style)):
+            if extname not in self.maps or block is None:
+                continue
+            offset, shape = self.maps[extname]
+            plane = 4 * int(np.prod(shape[1:]))
+            view = np.memmap(self.tmp, dtype=">f4", mode="r+", offset=offset + start * plane,
+                             shape=(len(block), *shape[1:]))  # fmt: skip
+            view[:] = block
+            view.flush()
+            del view
 
     def finish(self, catalog, sources):
         """Append BEAMS, CATALOG and CATALOG_SOURCES; move the file into place. Returns the path."""
@@ -371,8 +375,6 @@ class CubeProductWriter:
 
         if self.maps is None:
             raise RuntimeError("no channel was written")
-        for array in self.maps.values():
-            array.flush()
         self.maps = None
         tables = []
         beams = self.cube.beams
