@@ -18,7 +18,7 @@ from ..exceptions import InputError
 from ..io import read_image, read_primary_beam, read_psf
 from ..models import Normalisation, load_checkpoint
 from ..simulate import ImagedObservation, Observation, SimulationConfig, airy_primary_beam, noise_power_from_image
-from ..simulate._sky import FWHM_TO_SIGMA, render_sky
+from ..simulate import render_sky
 from .config import TrainingConfig
 from .train import train
 
