@@ -192,17 +192,22 @@ def reconstruct_cube(reconstructor, cube, output=None, *, samples=None, seed=Non
     channels = _channels(reconstructor, cube, samples=samples, seed=seed, min_reliability=min_reliability,
                          primary_beam=primary_beam, force=force, steps=steps)  # fmt: skip
 
+    def planes(result):
+        """(sky, uncertainty, style) of a channel; NaN for a blank one (None)."""
+        if result is not None:
+            return result.sky, result.uncertainty, result.style
+        return tuple(None if shape is None else np.full(shape, np.nan, np.float32)
+                     for shape in ((ny, nx), shapes["uncertainty"], shapes["style"]))  # fmt: skip
+
     def flush():
         nonlocal start, pending
         if not pending:
             return
-        sky = np.stack([p[0] for p in pending])
-        uncertainty = None if shapes["uncertainty"] is None else np.stack([p[1] for p in pending])
-        style = None if shapes["style"] is None else np.stack([p[2] for p in pending])
+        sky, uncertainty, style = (None if any(p is None for p in parts) else np.stack(parts)
+                                   for parts in zip(*map(planes, pending)))  # fmt: skip
         if in_memory:
-            kept["sky"].append(sky)
-            kept["uncertainty"].append(uncertainty)
-            kept["style"].append(style)
+            for key, array in zip(("sky", "uncertainty", "style"), (sky, uncertainty, style)):
+                kept[key].append(array)
         else:
             writer.provenance = provenance
             writer.write(start, sky, uncertainty, style)
@@ -210,28 +215,18 @@ def reconstruct_cube(reconstructor, cube, output=None, *, samples=None, seed=Non
         pending = []
 
     try:
-        results = []
         for index, result in channels:
-            results.append((index, result))
-            if result is not None and shapes is None:
-                shapes = {"uncertainty": None if result.uncertainty is None else (ny, nx),
-                          "style": None if result.style is None else result.style.shape}  # fmt: skip
-                provenance = {**result.provenance, "input": cube.name, "seed": seed, "channels": nchan}
-            if shapes is None:
-                continue  # blank channels before the first real one wait until the shapes are known
-            for index_, result_ in results:
-                if result_ is None:
-                    pending.append((np.full((ny, nx), np.nan, np.float32),
-                                    np.full((ny, nx), np.nan, np.float32),
-                                    None if shapes["style"] is None else np.full(shapes["style"], np.nan, np.float32)))
-                else:
-                    pending.append((result_.sky, result_.uncertainty, result_.style))
-                    catalog = QTable(result_.catalog)
-                    catalogs.append(catalog)
-                if progress is not None:
-                    progress(index_)
-            results = []
-            if len(pending) >= block:
+            pending.append(result)
+            if result is not None:
+                catalogs.append(result.catalog)
+                if shapes is None:
+                    shapes = {"uncertainty": None if result.uncertainty is None else (ny, nx),
+                              "style": None if result.style is None else result.style.shape}  # fmt: skip
+                    provenance = {**result.provenance, "input": cube.name, "seed": seed, "channels": nchan}
+            if progress is not None:
+                progress(index)
+            # Blank channels before the first real one wait until the planes' shapes are known.
+            if shapes is not None and len(pending) >= block:
                 flush()
         if shapes is None:
             from ..exceptions import InputError
@@ -245,7 +240,7 @@ def reconstruct_cube(reconstructor, cube, output=None, *, samples=None, seed=Non
         width = np.diff(cube.spectral_axis[:2])[0] if nchan > 1 else 1 * cube.spectral_axis.unit
         sources = merge_channels(catalog, beam_fwhm=fwhm, channel_width=width)
         if in_memory:
-            stacked = {key: None if any(v is None for v in values) or not values else np.concatenate(values)
+            stacked = {key: None if shapes.get(key, (ny, nx)) is None else np.concatenate(values)
                        for key, values in kept.items()}  # fmt: skip
             return CubeReconstruction(sky=stacked["sky"], uncertainty=stacked["uncertainty"], style=stacked["style"],
                                       catalog=catalog, sources=sources, cube=cube, provenance=provenance)  # fmt: skip

@@ -272,6 +272,5 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
     logger.info("adapting %s to %s: %d x %d at %.4g\", noise %.3g uJy/beam, network grid %dx coarser",
                 base, notes["dirty"], simulation.image.size, simulation.image.size,
                 simulation.image.pixel_scale_arcsec, 1e6 * simulation.noise.rms_jy, normalisation.downsample)  # fmt: skip
-    state = {key: value for key, value in model.state_dict().items()}
     return train(config, output, device=device, overwrite=overwrite, progress=progress, observation=observation,
-                 initial_state=state, time_limit_s=60.0 * minutes, notes=notes)  # fmt: skip
+                 initial_state=model.state_dict(), time_limit_s=60.0 * minutes, notes=notes)  # fmt: skip
