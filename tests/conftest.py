@@ -5,7 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from astropy import units as u
 from astropy.io import fits
+from astropy.table import Table
 
 #: The CASA-made reference images: $ASTRO_I2I_CASA_REFERENCE, else shared/reference/casa beside the checkout.
 REFERENCE = Path(os.environ.get("ASTRO_I2I_CASA_REFERENCE")
@@ -78,3 +80,37 @@ def write_image(tmp_path):
 @pytest.fixture
 def dirty_path(write_image):
     return write_image()
+
+
+NCHAN = 4
+MAJORS = np.array([0.89, 0.90, 0.91, 0.92])
+
+
+def beams_hdu(n, majors=MAJORS):
+    table = Table({"BMAJ": np.resize(majors, n).astype(np.float32), "BMIN": np.full(n, 0.82, np.float32),
+                   "BPA": np.full(n, 80.0, np.float32), "CHAN": np.arange(n, dtype=np.int32),
+                   "POL": np.zeros(n, dtype=np.int32)})  # fmt: skip
+    table["BMAJ"].unit, table["BMIN"].unit, table["BPA"].unit = u.arcsec, u.arcsec, u.deg
+    hdu = fits.table_to_hdu(table)
+    hdu.header["EXTNAME"] = "BEAMS"
+    return hdu
+
+
+def write_cube(path, *, nchan=NCHAN, beams_rows=NCHAN, stokes=1, zero_channel=None, n=64):
+    """A CASA-like cube (RA, DEC, FREQ, STOKES) with a BEAMS table; a bright source brighter with channel."""
+    header, _ = celestial_header(n, axes="casa", beam=False)
+    header["CASAMBM"] = True
+    data = np.stack([make_data((n, n), seed=k) for k in range(nchan)])
+    rng = np.random.default_rng(9)
+    yy, xx = np.mgrid[:n, :n]
+    for k in range(nchan):  # one bright point-like source, brighter with channel
+        data[k] += (4e-4 + 1e-4 * k) * np.exp(-((xx - 30) ** 2 + (yy - 36) ** 2) / (2 * 3.6**2))
+    data += rng.normal(0, 1e-6, data.shape).astype(np.float32)
+    if zero_channel is not None:
+        data[zero_channel] = 0.0
+    data = np.repeat(data[np.newaxis], stokes, axis=0)
+    hdus = [fits.PrimaryHDU(data.astype(np.float32), header=header)]
+    if beams_rows:
+        hdus.append(beams_hdu(beams_rows))
+    fits.HDUList(hdus).writeto(path)
+    return path

@@ -6,48 +6,15 @@ import numpy as np
 import pytest
 from astropy import units as u
 from astropy.io import fits
-from astropy.table import QTable, Table
+from astropy.table import QTable
 
 from astro_i2i import InputError
 from astro_i2i.io import is_cube, read_cube
 
-from .conftest import celestial_header, make_data
-
-NCHAN = 4
-MAJORS = np.array([0.89, 0.90, 0.91, 0.92])
-
-
-def _beams_hdu(n, majors=MAJORS):
-    table = Table({"BMAJ": np.resize(majors, n).astype(np.float32), "BMIN": np.full(n, 0.82, np.float32),
-                   "BPA": np.full(n, 80.0, np.float32), "CHAN": np.arange(n, dtype=np.int32),
-                   "POL": np.zeros(n, dtype=np.int32)})  # fmt: skip
-    table["BMAJ"].unit, table["BMIN"].unit, table["BPA"].unit = u.arcsec, u.arcsec, u.deg
-    hdu = fits.table_to_hdu(table)
-    hdu.header["EXTNAME"] = "BEAMS"
-    return hdu
-
-
-def _write_cube(path, *, nchan=NCHAN, beams_rows=NCHAN, stokes=1, zero_channel=None, n=64):
-    header, _ = celestial_header(n, axes="casa", beam=False)
-    header["CASAMBM"] = True
-    data = np.stack([make_data((n, n), seed=k) for k in range(nchan)])
-    rng = np.random.default_rng(9)
-    yy, xx = np.mgrid[:n, :n]
-    for k in range(nchan):  # one bright point-like source, brighter with channel
-        data[k] += (4e-4 + 1e-4 * k) * np.exp(-((xx - 30) ** 2 + (yy - 36) ** 2) / (2 * 3.6**2))
-    data += rng.normal(0, 1e-6, data.shape).astype(np.float32)
-    if zero_channel is not None:
-        data[zero_channel] = 0.0
-    data = np.repeat(data[np.newaxis], stokes, axis=0)
-    hdus = [fits.PrimaryHDU(data.astype(np.float32), header=header)]
-    if beams_rows:
-        hdus.append(_beams_hdu(beams_rows))
-    fits.HDUList(hdus).writeto(path)
-    return path
-
+from .conftest import MAJORS, NCHAN, celestial_header, make_data, write_cube
 
 def test_read_cube_per_channel_beams(tmp_path):
-    path = _write_cube(tmp_path / "cube.fits")
+    path = write_cube(tmp_path / "cube.fits")
     assert is_cube(path)
     cube = read_cube(path)
     assert cube.shape == (NCHAN, 64, 64)
@@ -63,11 +30,11 @@ def test_read_cube_per_channel_beams(tmp_path):
 
 def test_bad_cubes_get_one_line_errors(tmp_path, write_image, capsys):
     with pytest.raises(InputError, match="STOKES axis with 2 planes"):
-        read_cube(_write_cube(tmp_path / "stokes.fits", stokes=2))
+        read_cube(write_cube(tmp_path / "stokes.fits", stokes=2))
     with pytest.raises(InputError, match="no spectral axis"):
         read_cube(write_image())
     with pytest.raises(InputError, match="BEAMS table has 3 rows but the cube has 4 channels"):
-        read_cube(_write_cube(tmp_path / "beams.fits", beams_rows=3))
+        read_cube(write_cube(tmp_path / "beams.fits", beams_rows=3))
     from astro_i2i.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
@@ -87,7 +54,7 @@ def test_cube_product_keeps_spectral_wcs_and_beams(tmp_path, capsys):
     from astro_i2i.cli import main
     from astro_i2i.reconstruct import ChannelWarning
 
-    path = _write_cube(tmp_path / "cube.fits", zero_channel=1)
+    path = write_cube(tmp_path / "cube.fits", zero_channel=1)
     reconstructor = Reconstructor.from_pretrained()
     with pytest.warns(ChannelWarning, match="channel 1 is all zero"):
         memory = reconstructor.reconstruct(path, samples=2)
@@ -123,3 +90,34 @@ def test_cube_product_keeps_spectral_wcs_and_beams(tmp_path, capsys):
         main(["info", str(path)])
     out = capsys.readouterr().out
     assert exit_info.value.code == 0 and "x 4 channels" in out and "per channel (BEAMS table)" in out
+
+
+def test_velocity_cube_with_stokes_first(tmp_path):
+    """A VRAD axis in km/s, a degenerate STOKES axis before it, one beam in the header."""
+    from spectral_cube import SpectralCube
+
+    from astro_i2i import Reconstructor
+
+    header, _ = celestial_header(64, axes="swapped")  # RA, DEC, STOKES, FREQ
+    header.update({"CTYPE4": "VRAD", "CRVAL4": 12.0, "CDELT4": -2.5, "CRPIX4": 1.0, "CUNIT4": "km/s",
+                   "SPECSYS": "LSRK", "RESTFRQ": 230.538e9})  # fmt: skip
+    yy, xx = np.mgrid[:64, :64]
+    source = 8e-4 * np.exp(-((xx - 30) ** 2 + (yy - 36) ** 2) / (2 * 3.6**2))
+    data = np.stack([make_data((64, 64), seed=k) + source for k in range(3)])[:, np.newaxis].astype(np.float32)
+    path = tmp_path / "velo.fits"
+    fits.PrimaryHDU(data, header=header).writeto(path)
+    cube = read_cube(path)
+    assert cube.shape == (3, 64, 64)
+    assert cube.channel(2).beam.major.to_value(u.arcsec) == pytest.approx(0.89)
+    np.testing.assert_allclose(cube.spectral_axis.to_value(u.km / u.s), [12.0, 9.5, 7.0])
+    np.testing.assert_array_equal(cube.channel(1).data, data[1, 0])
+    out = Reconstructor.from_pretrained().reconstruct_cube(path, tmp_path / "velo_i2i.fits", samples=2)
+    product = SpectralCube.read(out, hdu=0)
+    np.testing.assert_allclose(product.spectral_axis.to_value(u.km / u.s), [12.0, 9.5, 7.0])
+    assert product.shape == (3, 64, 64)
+    catalog = QTable.read(out, hdu="CATALOG")
+    assert "velocity" in catalog.colnames and catalog["velocity"].unit == u.km / u.s
+    assert set(np.round(catalog["velocity"].to_value(u.km / u.s), 3)) <= {12.0, 9.5, 7.0}
+    sources = QTable.read(out, hdu="CATALOG_SOURCES")
+    assert sources["flux_integrated"].unit == u.Jy * u.km / u.s and sources["peak_velocity"].unit == u.km / u.s
+    assert np.max(sources["n_channels"]) == 3  # the source is in every channel

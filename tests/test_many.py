@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from .conftest import celestial_header, make_data
+from .conftest import celestial_header, make_data, write_cube
 
 torch = pytest.importorskip("torch")
 
@@ -19,6 +19,12 @@ def inputs(tmp_path):
         fits.PrimaryHDU(make_data(shape, seed=k), header=header).writeto(path)
         paths.append(path)
     return paths
+
+
+@pytest.fixture
+def cube(tmp_path):
+    (tmp_path / "in").mkdir(exist_ok=True)
+    return write_cube(tmp_path / "in" / "cube.fits")
 
 
 def _data(path):
@@ -56,16 +62,64 @@ def test_serial_run_is_resumable_and_reports_failures(inputs, tmp_path, capsys):
     assert not again.done and "output file exists" in again.failed[0][1]
 
 
-def test_distributed_run_matches_serial(inputs, tmp_path):
-    distributed = pytest.importorskip("distributed")
-    from astro_i2i.reconstruct import product_path, reconstruct_many
+def _same_products(inputs, dir_a, dir_b):
+    from astro_i2i.reconstruct import product_path
 
-    serial = reconstruct_many(inputs, tmp_path / "serial", samples=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:  # fmt: skip
-        parallel = reconstruct_many(inputs, tmp_path / "parallel", samples=2, client=client)
-    assert len(serial.done) == len(parallel.done) == 3
     for path in inputs:
-        a, b = _data(product_path(path, tmp_path / "serial")), _data(product_path(path, tmp_path / "parallel"))
+        a, b = _data(product_path(path, dir_a)), _data(product_path(path, dir_b))
+        assert a.keys() == b.keys()
         for name in a:
             np.testing.assert_array_equal(a[name], b[name])
+        for table in ("CATALOG", "CATALOG_SOURCES"):
+            if table in a:
+                with fits.open(product_path(path, dir_a)) as ha, fits.open(product_path(path, dir_b)) as hb:
+                    assert ha[table].data.tobytes() == hb[table].data.tobytes()
+
+
+def test_interrupted_run_leaves_no_partial_cube(inputs, cube, tmp_path):
+    from astro_i2i.reconstruct import reconstruct_many
+
+    order = [inputs[0], cube, *inputs[1:]]
+    full = reconstruct_many(order, tmp_path / "full", samples=2, block=1)
+    assert len(full.done) == 4
+    events = []
+
+    def interrupt(path, output, reason, units):
+        events.append((path, units))
+        if path == str(cube) and len(events) == 3:  # the cube's second block is in: Ctrl-C
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        reconstruct_many(order, tmp_path / "resumed", samples=2, block=1, progress=interrupt)
+    # The finished image stays; the half-written cube is gone, no temporary file left behind.
+    assert sorted(p.name for p in (tmp_path / "resumed").iterdir()) == ["field0_i2i.fits"]
+    resumed = reconstruct_many(order, tmp_path / "resumed", samples=2, block=1, skip_existing=True)
+    assert resumed.skipped == [str(inputs[0])] and len(resumed.done) == 3
+    _same_products(order, tmp_path / "full", tmp_path / "resumed")
+
+
+def test_distributed_run_matches_serial_with_a_killed_worker(inputs, cube, tmp_path):
+    """A cube split in channel blocks over 2 processes, one of them killed mid-run: the same products."""
+    import os
+    import signal
+
+    distributed = pytest.importorskip("distributed")
+    from astro_i2i.reconstruct import reconstruct_many
+
+    order = [cube, *inputs]
+    serial = reconstruct_many(order, tmp_path / "serial", samples=2, block=1)
+    killed = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:  # fmt: skip
+        pids = client.run(os.getpid)
+
+        def kill_one(path, output, reason, units):
+            if not killed:  # after the first piece of work comes back, a worker dies (the nanny restarts it)
+                killed.append(pids[sorted(pids)[0]])
+                os.kill(killed[0], signal.SIGKILL)
+
+        parallel = reconstruct_many(order, tmp_path / "parallel", samples=2, client=client, block=1,
+                                    progress=kill_one)  # fmt: skip
+        assert set(client.run(os.getpid).values()).isdisjoint(killed)  # the worker did die
+    assert len(serial.done) == len(parallel.done) == 4 and not parallel.failed
+    _same_products(order, tmp_path / "serial", tmp_path / "parallel")

@@ -135,12 +135,16 @@ def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, mi
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(inputs), desc="files", unit="file", dynamic_ncols=True)
+        from ..io import cube_channels
+
+        # One step per image and per cube channel: a cube's blocks move the bar as they come back.
+        bar = tqdm(total=sum(cube_channels(path) for path in inputs), desc=f"{len(inputs)} files",
+                   unit="plane", dynamic_ncols=True)  # fmt: skip
     try:
         result = reconstruct_many(inputs, outdir, model=model, device=device, samples=samples, seed=seed,
                                   steps=steps, min_reliability=min_reliability, force=force, threads=threads,
                                   client=client, skip_existing=skip_existing, overwrite=overwrite,
-                                  progress=None if bar is None else (lambda *_: bar.update(1)))  # fmt: skip
+                                  progress=None if bar is None else (lambda *event: bar.update(event[3])))  # fmt: skip
     finally:
         if bar is not None:
             bar.close()

@@ -3,7 +3,7 @@
 Nothing here imports torch.
 """
 
-from ._cube import CubeProductWriter, RadioCube, cube_summary, is_cube, read_cube
+from ._cube import CubeProductWriter, RadioCube, cube_channels, cube_summary, is_cube, read_cube
 from ._beam import fit_psf_beam, parse_beam_string, psf_similarity
 from ._products import Products, read_products, style_wcs, write_products
 from ._read import RadioImage, image_summary, read_hdu, read_image, read_primary_beam, read_psf, read_sky_image
@@ -13,6 +13,7 @@ __all__ = [
     "RadioCube",
     "read_cube",
     "is_cube",
+    "cube_channels",
     "cube_summary",
     "CubeProductWriter",
     "read_image",

@@ -15,7 +15,7 @@ from ..exceptions import InputError
 from ._products import _CATALOG_META_COMMENTS, SKY_UNIT, _add_provenance
 from ._read import _BEAM_UNITS, _SPECTRAL_TYPES, RadioImage
 
-__all__ = ["RadioCube", "read_cube", "is_cube", "cube_summary", "CubeProductWriter"]
+__all__ = ["RadioCube", "read_cube", "is_cube", "cube_channels", "cube_summary", "CubeProductWriter"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +61,18 @@ def is_cube(image, *, hdu=None):
 
     False for anything unreadable: `~astro_i2i.io.read_image` then says what is wrong with it.
     """
+    return cube_channels(image, hdu=hdu) > 1
+
+
+def cube_channels(image, *, hdu=None):
+    """The length of ``image``'s spectral axis, from its header: 1 for a 2-D image or anything unreadable."""
     try:
         header, _, _ = _header_of(image, hdu)
     except InputError:
-        return False
+        return 1
     if header is None:
-        return False
-    return any(kind in _SPECTRAL_TYPES and length > 1 for kind, length in _axes(header))
+        return 1
+    return max([length for kind, length in _axes(header) if kind in _SPECTRAL_TYPES and length > 1] or [1])
 
 
 @dataclass

@@ -11,7 +11,17 @@ from astropy.table import QTable, vstack
 from ..exceptions import AstroI2IWarning
 from ..io import CubeProductWriter, RadioCube, read_cube
 
-__all__ = ["reconstruct_cube", "merge_channels", "CubeReconstruction", "ChannelWarning", "CUBE_BLOCK"]
+__all__ = [
+    "reconstruct_cube",
+    "reconstruct_channels",
+    "channel_blocks",
+    "CubeAssembler",
+    "ChannelResult",
+    "merge_channels",
+    "CubeReconstruction",
+    "ChannelWarning",
+    "CUBE_BLOCK",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,33 +68,147 @@ def _spectral_column(cube):
     return "spectral", unit
 
 
-def _channels(reconstructor, cube, *, samples, seed, min_reliability, primary_beam, force, steps):
-    """Per channel: (sky, uncertainty or None, style or None, catalogue with channel columns, provenance)."""
+@dataclass
+class ChannelResult:
+    """One reconstructed channel: what a worker sends back (the planes, the catalogue, the provenance)."""
+
+    sky: np.ndarray
+    uncertainty: np.ndarray | None
+    style: np.ndarray | None
+    catalog: QTable
+    provenance: dict
+
+
+def channel_blocks(nchan, block=CUBE_BLOCK):
+    """``[(start, stop), ...]``: the channel blocks a cube is reconstructed and written in."""
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise ValueError(f"block must be a positive integer, not {block!r}")
+    return [(start, min(start + int(block), nchan)) for start in range(0, nchan, int(block))]
+
+
+def reconstruct_channels(reconstructor, cube, start, stop, *, samples=None, seed=None, min_reliability=None,
+                         primary_beam=None, force=False, steps=None, seen=None, progress=None):  # fmt: skip
+    """Channels ``start:stop`` of a cube: a list of `ChannelResult`, None for a blank channel.
+
+    The unit of work of `reconstruct_cube`, serially or on a dask worker.
+    Channel ``c`` is sampled with seed ``seed + c``, so any split of the cube
+    gives the same planes. ``seen`` (a set) gathers the warnings already given
+    for this cube: each distinct warning is given once per cube, not once per
+    channel.
+    """
     column, unit = _spectral_column(cube)
-    seen = set()
-    for index in range(cube.nchan):
+    seed = 0 if seed is None else int(seed)
+    seen = set() if seen is None else seen
+    results = []
+    for index in range(start, stop):
         image = cube.channel(index)
         finite = np.isfinite(image.data)
         if not finite.any() or not np.any(image.data[finite]):
-            warnings.warn(f"{cube.name}: channel {index} is all {'blank' if not finite.any() else 'zero'}; "
-                          "passed through as NaN", ChannelWarning, stacklevel=4)  # fmt: skip
-            yield index, None
-            continue
-        # The seed follows the channel, not the order or the worker: any split of the cube gives the same planes.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = reconstructor.reconstruct(image, samples=samples, seed=seed + index, primary_beam=primary_beam,
-                                               min_reliability=min_reliability, force=force, steps=steps)  # fmt: skip
-        for warning in caught:  # each distinct warning once per cube, not once per channel
-            key = (warning.category, str(warning.message).replace(image.name, cube.name))
-            if key not in seen:
-                seen.add(key)
-                warnings.warn(key[1], warning.category, stacklevel=4)
-        catalog = QTable(result.catalog)
-        catalog["channel"] = np.full(len(catalog), index, dtype=int)
-        catalog[column] = np.full(len(catalog), cube.spectral_axis[index].to_value(unit)) * unit
-        result.catalog = catalog
-        yield index, result
+            key = (ChannelWarning, f"{cube.name}: channel {index} is all {'blank' if not finite.any() else 'zero'}; "
+                                   "passed through as NaN")  # fmt: skip
+            seen.add(key)
+            warnings.warn(key[1], ChannelWarning, stacklevel=3)
+            results.append(None)
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = reconstructor.reconstruct(image, samples=samples, seed=seed + index, force=force,
+                                                   primary_beam=primary_beam, min_reliability=min_reliability,
+                                                   steps=steps)  # fmt: skip
+            for warning in caught:
+                key = (warning.category, str(warning.message).replace(image.name, cube.name))
+                if key not in seen:
+                    seen.add(key)
+                    warnings.warn(key[1], warning.category, stacklevel=3)
+            catalog = QTable(result.catalog)
+            catalog["channel"] = np.full(len(catalog), index, dtype=int)
+            catalog[column] = np.full(len(catalog), cube.spectral_axis[index].to_value(unit)) * unit
+            results.append(ChannelResult(result.sky, result.uncertainty, result.style, catalog, result.provenance))
+        if progress is not None:
+            progress(index)
+    return results
+
+
+class CubeAssembler:
+    """Puts a cube product together from channel blocks that arrive in any order.
+
+    Each block is written to the product file as it arrives (or kept, in
+    memory mode); blank blocks that arrive before the planes' shapes are known
+    wait as a count, not as arrays. `finish` adds the catalogues in channel
+    order, so the product does not depend on the order of the blocks.
+    """
+
+    def __init__(self, cube, output=None, *, seed=None, overwrite=False):
+        self.cube = cube
+        self.seed = 0 if seed is None else int(seed)
+        self.writer = None if output is None else CubeProductWriter(output, cube, provenance={}, overwrite=overwrite)
+        self.kept = {}  # memory mode: start -> (sky, uncertainty, style)
+        self.catalogs = {}  # channel -> catalogue
+        self.waiting = []  # blank blocks that came before the shapes were known: (start, count)
+        self.shapes = None
+        self.provenance = None
+
+    def add(self, start, channels):
+        """Channels ``start: start + len(channels)`` (`ChannelResult` or None for a blank one)."""
+        if self.shapes is None:
+            first = next((channel for channel in channels if channel is not None), None)
+            if first is None:
+                self.waiting.append((start, len(channels)))
+                return
+            _, ny, nx = self.cube.shape
+            self.shapes = {"uncertainty": None if first.uncertainty is None else (ny, nx),
+                           "style": None if first.style is None else first.style.shape}  # fmt: skip
+            self.provenance = {**first.provenance, "input": self.cube.name, "seed": self.seed,
+                               "channels": self.cube.nchan}  # fmt: skip
+            if self.writer is not None:
+                self.writer.provenance = self.provenance
+            waiting, self.waiting = self.waiting, []
+            for blank_start, count in waiting:
+                self._store(blank_start, [None] * count)
+        self._store(start, channels)
+
+    def _store(self, start, channels):
+        _, ny, nx = self.cube.shape
+        planes = []
+        for offset, channel in enumerate(channels):
+            if channel is None:
+                planes.append(tuple(None if shape is None else np.full(shape, np.nan, np.float32)
+                                    for shape in ((ny, nx), self.shapes["uncertainty"], self.shapes["style"])))  # fmt: skip
+            else:
+                self.catalogs[start + offset] = channel.catalog
+                planes.append((channel.sky, channel.uncertainty, channel.style))
+        sky, uncertainty, style = (None if any(p is None for p in parts) else np.stack(parts) for parts in zip(*planes))
+        if self.writer is None:
+            self.kept[start] = (sky, uncertainty, style)
+        else:
+            self.writer.write(start, sky, uncertainty, style)
+
+    def finish(self, *, beam=None):
+        """The product: its path (file mode) or a `CubeReconstruction`. ``beam``: for a cube without beams."""
+        if self.shapes is None:
+            from ..exceptions import InputError
+
+            raise InputError(self.cube.name, "every channel is blank or zero")
+        cube = self.cube
+        catalogs = [self.catalogs[index] for index in sorted(self.catalogs)]
+        catalog = vstack(catalogs, metadata_conflicts="silent") if catalogs else QTable()
+        beams = cube.beams
+        beam = beams[0] if beams else beam
+        fwhm = np.sqrt(beam.major * beam.minor)
+        width = np.diff(cube.spectral_axis[:2])[0] if cube.nchan > 1 else 1 * cube.spectral_axis.unit
+        sources = merge_channels(catalog, beam_fwhm=fwhm, channel_width=width)
+        if self.writer is not None:
+            return self.writer.finish(catalog, sources)
+        starts = sorted(self.kept)
+        sky, uncertainty, style = (None if self.kept[starts[0]][k] is None else
+                                   np.concatenate([self.kept[s][k] for s in starts]) for k in range(3))  # fmt: skip
+        return CubeReconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, sources=sources,
+                                  cube=cube, provenance=self.provenance)  # fmt: skip
+
+    def abort(self):
+        """Remove the partial product file."""
+        if self.writer is not None:
+            self.writer.abort()
 
 
 def merge_channels(catalog, *, beam_fwhm, channel_width):
@@ -115,9 +239,10 @@ def merge_channels(catalog, *, beam_fwhm, channel_width):
     integrated_unit = u.Jy * (width.to(u.km / u.s).unit if width.unit.is_equivalent(u.m / u.s) else width.unit)
     names = ("id", "ra", "dec", "peak_channel", "peak_" + (spectral[0] if spectral else "spectral"), "flux_peak",
              "flux_integrated", "n_channels")  # fmt: skip
+    units = {"ra": u.deg, "dec": u.deg, names[4]: spectral_unit, "flux_peak": u.Jy, "flux_integrated": integrated_unit}
     if not len(catalog):
         return QTable({name: np.zeros(0, dtype=int if name in ("id", "peak_channel", "n_channels") else float)
-                       for name in names})  # fmt: skip
+                       * units.get(name, 1) for name in names})  # fmt: skip
     ra = u.Quantity(catalog["ra"], u.deg).value
     dec = u.Quantity(catalog["dec"], u.deg).value
     flux = u.Quantity(catalog["flux"], u.Jy).value
@@ -143,9 +268,8 @@ def merge_channels(catalog, *, beam_fwhm, channel_width):
                      channel[peak], u.Quantity(catalog[spectral[0]][peak]).to_value(spectral_unit) if spectral else
                      np.nan, flux[peak], flux[group].sum() * width.to_value(integrated_unit / u.Jy), len(group)))  # fmt: skip
     sources = QTable(rows=rows, names=names)
-    sources["ra"].unit, sources["dec"].unit = u.deg, u.deg
-    sources[names[4]].unit = spectral_unit
-    sources["flux_peak"].unit, sources["flux_integrated"].unit = u.Jy, integrated_unit
+    for name, unit in units.items():
+        sources[name].unit = unit
     sources.meta["merge"] = f"detections within {MERGE_RADIUS_BEAMS} beam FWHM across channels"
     return sources
 
@@ -180,73 +304,15 @@ def reconstruct_cube(reconstructor, cube, output=None, *, samples=None, seed=Non
     """
     if not isinstance(cube, RadioCube):
         cube = read_cube(cube)
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"block must be a positive integer, not {block!r}")
-    seed = 0 if seed is None else int(seed)
-    nchan, ny, nx = cube.shape
-    catalogs, provenance = [], None
-    in_memory = output is None
-    kept = {"sky": [], "uncertainty": [], "style": []}
-    writer = None if in_memory else CubeProductWriter(output, cube, provenance={}, overwrite=overwrite)
-    pending, start, shapes = [], 0, None
-    channels = _channels(reconstructor, cube, samples=samples, seed=seed, min_reliability=min_reliability,
-                         primary_beam=primary_beam, force=force, steps=steps)  # fmt: skip
-
-    def planes(result):
-        """(sky, uncertainty, style) of a channel; NaN for a blank one (None)."""
-        if result is not None:
-            return result.sky, result.uncertainty, result.style
-        return tuple(None if shape is None else np.full(shape, np.nan, np.float32)
-                     for shape in ((ny, nx), shapes["uncertainty"], shapes["style"]))  # fmt: skip
-
-    def flush():
-        nonlocal start, pending
-        if not pending:
-            return
-        sky, uncertainty, style = (None if any(p is None for p in parts) else np.stack(parts)
-                                   for parts in zip(*map(planes, pending)))  # fmt: skip
-        if in_memory:
-            for key, array in zip(("sky", "uncertainty", "style"), (sky, uncertainty, style)):
-                kept[key].append(array)
-        else:
-            writer.provenance = provenance
-            writer.write(start, sky, uncertainty, style)
-        start += len(pending)
-        pending = []
-
+    blocks = channel_blocks(cube.nchan, block)
+    assembler = CubeAssembler(cube, output, seed=seed, overwrite=overwrite)
+    seen = set()
     try:
-        for index, result in channels:
-            pending.append(result)
-            if result is not None:
-                catalogs.append(result.catalog)
-                if shapes is None:
-                    shapes = {"uncertainty": None if result.uncertainty is None else (ny, nx),
-                              "style": None if result.style is None else result.style.shape}  # fmt: skip
-                    provenance = {**result.provenance, "input": cube.name, "seed": seed, "channels": nchan}
-            if progress is not None:
-                progress(index)
-            # Blank channels before the first real one wait until the planes' shapes are known.
-            if shapes is not None and len(pending) >= block:
-                flush()
-        if shapes is None:
-            from ..exceptions import InputError
-
-            raise InputError(cube.name, "every channel is blank or zero")
-        flush()
-        catalog = vstack(catalogs, metadata_conflicts="silent") if catalogs else QTable()
-        beams = cube.beams
-        beam = beams[0] if beams else reconstructor.beam
-        fwhm = np.sqrt(beam.major * beam.minor)
-        width = np.diff(cube.spectral_axis[:2])[0] if nchan > 1 else 1 * cube.spectral_axis.unit
-        sources = merge_channels(catalog, beam_fwhm=fwhm, channel_width=width)
-        if in_memory:
-            stacked = {key: None if shapes.get(key, (ny, nx)) is None else np.concatenate(values)
-                       for key, values in kept.items()}  # fmt: skip
-            return CubeReconstruction(sky=stacked["sky"], uncertainty=stacked["uncertainty"], style=stacked["style"],
-                                      catalog=catalog, sources=sources, cube=cube, provenance=provenance)  # fmt: skip
-        writer.provenance = provenance
-        return writer.finish(catalog, sources)
+        for start, stop in blocks:
+            assembler.add(start, reconstruct_channels(reconstructor, cube, start, stop, samples=samples, seed=seed,
+                                                      min_reliability=min_reliability, primary_beam=primary_beam,
+                                                      force=force, steps=steps, seen=seen, progress=progress))  # fmt: skip
+        return assembler.finish(beam=reconstructor.beam)
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        assembler.abort()
         raise

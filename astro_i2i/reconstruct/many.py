@@ -1,17 +1,22 @@
 """Many inputs in one call: serially, or on a dask.distributed cluster, resumable and reproducible.
 
-Every input is one task: the worker loads the model once (it is cached per
-process), reconstructs the image or cube with the input's seed, and writes
-its product atomically, so an interrupted run loses no finished product and
-leaves no partial file; ``skip_existing`` then completes only what is
-missing. Tasks run with a fixed number of torch threads (``threads``):
-the same threads give the same products, bit for bit, whatever the number
-of workers and the order the tasks run in.
+An image is one task: the worker loads the model once (it is cached per
+process), reconstructs the image and writes its product atomically. A cube
+is one task per block of channels (`~astro_i2i.reconstruct.cube.CUBE_BLOCK`):
+workers send the blocks' planes and catalogues back, and the caller writes
+them into the cube's product as they arrive (`CubeAssembler`), renamed into
+place when the last block is in. So an interrupted run loses no finished
+product and leaves no partial file; ``skip_existing`` then completes only
+what is missing. Seeds follow the input and the channel, and tasks run with
+a fixed number of torch threads (``threads``): the same threads give the same
+products, bit for bit, whatever the number of workers and the order the tasks
+run in.
 """
 
 import logging
 import os
 import traceback
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +28,7 @@ __all__ = ["reconstruct_many", "ManyResult", "product_path"]
 logger = logging.getLogger(__name__)
 
 _MODELS = {}  # per process: (model, device) -> Reconstructor
+_CUBES = {}  # per process: (path, mtime, size) -> RadioCube, the last few opened
 
 
 @dataclass
@@ -34,10 +40,13 @@ class ManyResult:
     failed: list = field(default_factory=list)  # (input, reason)
 
     def summary(self):
-        """One line: done, skipped, failed (with each failure's reason)."""
+        """One line: done, skipped, failed (with each failure's reason; inputs that failed alike together)."""
         text = f"{len(self.done)} done, {len(self.skipped)} skipped (product exists), {len(self.failed)} failed"
         if self.failed:
-            text += ": " + "; ".join(f"{Path(name).name}: {reason}" for name, reason in self.failed)
+            reasons = {}
+            for name, reason in self.failed:
+                reasons.setdefault(reason, []).append(Path(name).name)
+            text += ": " + "; ".join(f"{', '.join(names)}: {reason}" for reason, names in reasons.items())
         return text
 
 
@@ -60,15 +69,36 @@ def _reconstructor(model, device):
     return _MODELS[key]
 
 
+def _cube(path):
+    """The cube at ``path``, opened once per process for its blocks (a changed file is opened again)."""
+    from ..io import read_cube
+
+    stat = os.stat(path)
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _CUBES:
+        while len(_CUBES) >= 2:
+            _CUBES.pop(next(iter(_CUBES)))
+        _CUBES[key] = read_cube(path)
+    return _CUBES[key]
+
+
+def _failure(exc, input_path, output):
+    """A failure's one-line reason: bad input says what is wrong; anything else its type and message."""
+    from ..exceptions import InputError
+
+    if isinstance(exc, InputError):
+        return exc.problem if exc.source in (str(input_path), str(output)) else str(exc)
+    logger.debug("%s: %s", input_path, traceback.format_exc())
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _task(input_path, output, options):
-    """Reconstruct one input to ``output``; returns ``(input, output, None)`` or ``(input, None, reason)``.
+    """Reconstruct one image to ``output``; returns ``(input, output, None)`` or ``(input, None, reason)``.
 
     Bad input is a failure with its one-line reason, not an exception: one bad
     file must not stop a survey.
     """
     import torch
-
-    from ..io import is_cube
 
     torch.set_num_threads(int(options["threads"]))
     try:
@@ -76,21 +106,32 @@ def _task(input_path, output, options):
         kwargs = {key: options[key] for key in ("samples", "seed", "min_reliability", "force", "steps")}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # per-file warnings would interleave across workers; the log has them
-            if is_cube(input_path):
-                reconstructor.reconstruct_cube(input_path, output, overwrite=options["overwrite"], **kwargs)
-            else:
-                reconstructor.reconstruct(input_path, **kwargs).write(output, overwrite=options["overwrite"])
-    except InputError as exc:
-        return str(input_path), None, exc.problem if exc.source in (str(input_path), str(output)) else str(exc)
+            reconstructor.reconstruct(input_path, **kwargs).write(output, overwrite=options["overwrite"])
     except Exception as exc:  # noqa: BLE001 -- a failure is reported per file, with its reason
-        logger.debug("%s: %s", input_path, traceback.format_exc())
-        return str(input_path), None, f"{type(exc).__name__}: {exc}"
+        return str(input_path), None, _failure(exc, input_path, output)
     return str(input_path), str(output), None
+
+
+def _block_task(input_path, start, stop, options):
+    """Channels ``start:stop`` of a cube: ``(channels, None)`` (see `reconstruct_channels`) or ``(None, reason)``."""
+    import torch
+
+    from .cube import reconstruct_channels
+
+    torch.set_num_threads(int(options["threads"]))
+    try:
+        reconstructor = _reconstructor(options["model"], options["device"])
+        kwargs = {key: options[key] for key in ("samples", "seed", "min_reliability", "force", "steps")}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return reconstruct_channels(reconstructor, _cube(input_path), start, stop, **kwargs), None
+    except Exception as exc:  # noqa: BLE001
+        return None, _failure(exc, input_path, None)
 
 
 def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, seed=None, min_reliability=None,
                      steps=None, force=False, threads=1, client=None, skip_existing=False, overwrite=False,
-                     progress=None):  # fmt: skip
+                     block=None, progress=None):  # fmt: skip
     """Reconstruct many dirty images or cubes into ``outdir``, serially or on a dask cluster.
 
     Parameters
@@ -118,8 +159,14 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
     overwrite : bool, optional
         Replace existing products (without it, and without
         ``skip_existing``, an existing product is a failure).
+    block : int, optional
+        Channels per cube task (default `~astro_i2i.reconstruct.cube.CUBE_BLOCK`):
+        a cube is split by channel blocks across the workers.
     progress : callable, optional
-        Called with ``(input, output or None, reason or None)`` as each task ends.
+        Called as work ends with ``(input, output, reason, units)``: ``units``
+        the images (1) or cube channels (a block's count) just done;
+        ``output`` the product path once an input is finished, ``reason``
+        the failure's reason once it has failed (else None).
 
     Returns
     -------
@@ -148,33 +195,124 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
                "steps": steps, "force": force, "threads": threads, "overwrite": overwrite}  # fmt: skip
     if model is not None and (str(model).endswith(".pt") or os.path.exists(str(model))):
         options["model"] = str(Path(model).resolve())
+    from .cube import CUBE_BLOCK
 
-    def record(outcome):
-        path, output, reason = outcome
-        if reason is None:
-            result.done.append(output)
-        else:
-            result.failed.append((path, reason))
-        if progress is not None:
-            progress(path, output, reason)
+    return _Run(result, options, progress).run(todo, client, CUBE_BLOCK if block is None else block)
 
-    if client is None:
+
+class _Run:
+    """The work of one `reconstruct_many` call: image tasks, cube block tasks, and the cubes being assembled."""
+
+    def __init__(self, result, options, progress):
+        self.result, self.options, self.progress = result, options, progress
+        self.cubes = {}  # input -> [CubeAssembler, blocks still to come]
+
+    def _report(self, path, output=None, reason=None, units=0):
+        if reason is not None:
+            self.result.failed.append((path, reason))
+        elif output is not None:
+            self.result.done.append(output)
+        if self.progress is not None:
+            self.progress(path, output, reason, units)
+
+    def _work(self, todo, block):
+        """(function, arguments) of every task; cubes' assemblers are opened here, in the caller's process."""
+        from ..io import is_cube
+        from .cube import CubeAssembler, channel_blocks
+
+        work = []
         for path, output in todo:
-            record(_task(path, str(output), options))
-        return result
-    from distributed import as_completed
-
-    futures = [client.submit(_task, path, str(output), options, key=f"astro-i2i-{Path(output).name}-{i}",
-                             pure=False, retries=2)
-               for i, (path, output) in enumerate(todo)]  # fmt: skip
-    try:
-        for future in as_completed(futures):
+            if not is_cube(path):
+                work.append((_task, (path, str(output), self.options)))
+                continue
             try:
-                record(future.result())
-            except Exception as exc:  # noqa: BLE001 -- a worker lost more often than the retries allow
-                index = futures.index(future)
-                record((todo[index][0], None, f"{type(exc).__name__}: {exc}"))
-    except BaseException:
-        client.cancel(futures)
-        raise
-    return result
+                cube = _cube(path)
+                blocks = channel_blocks(cube.nchan, block)
+                self.cubes[path] = [CubeAssembler(cube, output, seed=self.options["seed"],
+                                                  overwrite=self.options["overwrite"]), len(blocks)]  # fmt: skip
+            except Exception as exc:  # noqa: BLE001
+                self._report(path, reason=_failure(exc, path, output))
+                continue
+            work.extend((_block_task, (path, start, stop, self.options)) for start, stop in blocks)
+        return work
+
+    def _done(self, function, args, outcome):
+        """Record a task's outcome; a cube is finished (renamed into place) when its last block is in."""
+        if function is _task:
+            path, output, reason = outcome
+            self._report(path, output, reason, units=1)
+            return
+        path, start, stop = args[:3]
+        if path not in self.cubes:  # the cube failed already
+            return
+        channels, reason = outcome
+        entry = self.cubes[path]
+        try:
+            if reason is not None:
+                raise _BlockFailed(reason)
+            entry[0].add(start, channels)
+            entry[1] -= 1
+            self._report(path, units=stop - start)
+            if entry[1] == 0:
+                del self.cubes[path]
+                cube = entry[0].cube  # a cube without beams: merged at the model's beam, as it was reconstructed
+                beam = None if cube.beams else _reconstructor(self.options["model"], self.options["device"]).beam
+                self._report(path, str(entry[0].finish(beam=beam)))
+        except Exception as exc:  # noqa: BLE001
+            self.cubes.pop(path, None)
+            entry[0].abort()
+            self._report(path, reason=exc.reason if isinstance(exc, _BlockFailed) else _failure(exc, path, None))
+
+    def run(self, todo, client, block):
+        work = self._work(todo, block)
+        try:
+            if client is None:
+                for function, args in work:
+                    if function is _task or args[0] in self.cubes:
+                        self._done(function, args, function(*args))
+                return self.result
+            self._run_distributed(work, client)
+            return self.result
+        finally:
+            for assembler, _ in self.cubes.values():  # interrupted: no partial cube product stays behind
+                assembler.abort()
+            self.cubes.clear()
+
+    def _run_distributed(self, work, client):
+        from distributed import as_completed
+
+        run = uuid.uuid4().hex[:8]
+        futures = {}
+        for i, (function, args) in enumerate(work):
+            name = Path(args[0]).name + (f"-ch{args[1]}" if function is _block_task else "")
+            future = client.submit(function, *args, key=f"astro-i2i-{run}-{i}-{name}", pure=False, retries=2)
+            futures[future] = (function, args)
+        try:
+            for future in as_completed(list(futures)):
+                function, args = futures.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 -- a worker lost more often than the retries allow
+                    reason = _lost(exc)
+                    outcome = (args[0], None, reason) if function is _task else (None, reason)
+                future.release()  # the planes are written: the cluster need not keep them
+                self._done(function, args, outcome)
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+
+
+def _lost(exc):
+    """The reason a task's result never came: the scheduler gone, the workers killed, or another error."""
+    cause = getattr(exc, "reason", None)
+    if type(exc).__name__ in ("CancelledError", "FutureCancelledError"):
+        return f"cancelled ({cause or 'the cluster went away'}); re-run with --skip-existing"
+    if type(exc).__name__ == "KilledWorker":
+        return "its workers died more often than the retries allow (out of memory?); re-run with --skip-existing"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+class _BlockFailed(Exception):
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
