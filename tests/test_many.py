@@ -123,3 +123,19 @@ def test_distributed_run_matches_serial_with_a_killed_worker(inputs, cube, tmp_p
         assert set(client.run(os.getpid).values()).isdisjoint(killed)  # the worker did die
     assert len(serial.done) == len(parallel.done) == 4 and not parallel.failed
     _same_products(order, tmp_path / "serial", tmp_path / "parallel")
+
+
+def test_preload_and_unreachable_scheduler(inputs, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import dask
+
+    from astro_i2i.cli import main
+    from astro_i2i.reconstruct import many, preload_model
+
+    # What `dask worker --preload astro_i2i.reconstruct.preload` loads is what the tasks then find in the cache.
+    assert preload_model() is many._reconstructor(many._model_name(None), "cpu")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(SystemExit) as exit_info:
+        main(["reconstruct", *map(str, inputs), "-o", str(tmp_path / "out") + "/", "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "--scheduler: cannot reach a dask scheduler at tcp://127.0.0.1:9" in err

@@ -126,11 +126,20 @@ def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, mi
         except ImportError:
             raise InputError("--workers" if workers else "--scheduler", "needs dask.distributed: pip install "
                              "'astro-i2i[distributed]'") from None  # fmt: skip
+        import logging
+
+        if not logging.getLogger("astro_i2i").isEnabledFor(logging.DEBUG):
+            # dask logs a lost scheduler or worker as tracebacks; the summary line says what failed and what to do.
+            for name in [n for n in logging.root.manager.loggerDict if n.startswith("distributed")] + ["distributed"]:
+                logging.getLogger(name).setLevel(logging.CRITICAL)
         if workers:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
         else:
-            client = Client(scheduler)
+            try:
+                client = Client(scheduler)
+            except (OSError, ValueError) as exc:
+                raise InputError("--scheduler", f"cannot reach a dask scheduler at {scheduler}: {exc}") from None
     bar = None
     if progress:
         from tqdm.auto import tqdm

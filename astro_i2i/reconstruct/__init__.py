@@ -9,7 +9,7 @@
 
 from ._core import reconstruct_array, reconstruct_sky
 from ._tiling import TILE_MARGIN_FRACTION, edge_weights, tile_starts, tiled
-from .many import ManyResult, product_path, reconstruct_many
+from .many import ManyResult, preload_model, product_path, reconstruct_many
 from .cube import ChannelWarning, CubeReconstruction, merge_channels, reconstruct_cube
 from .reconstructor import BEAM_RATIO_LIMIT, DEFAULT_SEED, PIXEL_SCALE_TOLERANCE, Reconstruction, Reconstructor
 
@@ -21,6 +21,7 @@ __all__ = [
     "reconstruct_many",
     "ManyResult",
     "product_path",
+    "preload_model",
     "merge_channels",
     "ChannelWarning",
     "reconstruct_sky",

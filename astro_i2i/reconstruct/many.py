@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..exceptions import InputError
 
-__all__ = ["reconstruct_many", "ManyResult", "product_path"]
+__all__ = ["reconstruct_many", "ManyResult", "product_path", "preload_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,13 @@ def product_path(input_path, outdir):
     return Path(outdir) / f"{name}_i2i.fits"
 
 
+def _model_name(model):
+    """How a model is named to the workers: a checkpoint by its absolute path, a shipped model by its name."""
+    if model is not None and (str(model).endswith(".pt") or os.path.exists(str(model))):
+        return str(Path(model).resolve())
+    return model
+
+
 def _reconstructor(model, device):
     from .reconstructor import Reconstructor
 
@@ -67,6 +74,14 @@ def _reconstructor(model, device):
     if key not in _MODELS:
         _MODELS[key] = Reconstructor.from_pretrained(model, device=device)
     return _MODELS[key]
+
+
+def preload_model(model=None, *, device="cpu"):
+    """Load ``model`` into this process's cache, as a worker does on its first file (dask worker ``--preload``).
+
+    Returns the `Reconstructor`.
+    """
+    return _reconstructor(_model_name(model), device)
 
 
 def _cube(path):
@@ -193,8 +208,7 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
             todo.append((path, output))
     options = {"model": model, "device": device, "samples": samples, "seed": seed, "min_reliability": min_reliability,
                "steps": steps, "force": force, "threads": threads, "overwrite": overwrite}  # fmt: skip
-    if model is not None and (str(model).endswith(".pt") or os.path.exists(str(model))):
-        options["model"] = str(Path(model).resolve())
+    options["model"] = _model_name(model)
     from .cube import CUBE_BLOCK
 
     return _Run(result, options, progress).run(todo, client, CUBE_BLOCK if block is None else block)
