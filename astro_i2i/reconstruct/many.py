@@ -260,22 +260,24 @@ class _Run:
         if path not in self.cubes:  # the cube failed already
             return
         channels, reason = outcome
-        entry = self.cubes[path]
+        assembler = self.cubes[path][0]
         try:
-            if reason is not None:
-                raise _BlockFailed(reason)
-            entry[0].add(start, channels)
-            entry[1] -= 1
-            self._report(path, units=stop - start)
-            if entry[1] == 0:
-                del self.cubes[path]
-                cube = entry[0].cube  # a cube without beams: merged at the model's beam, as it was reconstructed
-                beam = None if cube.beams else _reconstructor(self.options["model"], self.options["device"]).beam
-                self._report(path, str(entry[0].finish(beam=beam)))
+            if reason is None:
+                assembler.add(start, channels)
+                self.cubes[path][1] -= 1
+                self._report(path, units=stop - start)
+                if self.cubes[path][1] == 0:
+                    del self.cubes[path]
+                    # A cube without beams: its sources are merged at the model's beam, as it was reconstructed.
+                    beam = None if assembler.cube.beams else \
+                        _reconstructor(self.options["model"], self.options["device"]).beam  # fmt: skip
+                    self._report(path, str(assembler.finish(beam=beam)))
+                return
         except Exception as exc:  # noqa: BLE001
-            self.cubes.pop(path, None)
-            entry[0].abort()
-            self._report(path, reason=exc.reason if isinstance(exc, _BlockFailed) else _failure(exc, path, None))
+            reason = _failure(exc, path, None)
+        self.cubes.pop(path, None)
+        assembler.abort()
+        self._report(path, reason=reason)
 
     def run(self, todo, client, block):
         work = self._work(todo, block)
@@ -324,9 +326,3 @@ def _lost(exc):
     if type(exc).__name__ == "KilledWorker":
         return "its workers died more often than the retries allow (out of memory?); re-run with --skip-existing"
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-
-
-class _BlockFailed(Exception):
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
