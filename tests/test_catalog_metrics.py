@@ -166,7 +166,7 @@ class TestCatalog:
     def test_threshold_in_the_noise_skips_deblending(self, sky_and_wcs, caplog):
         _, wcs, _ = sky_and_wcs
         noise = ndimage.gaussian_filter(np.random.default_rng(3).normal(0, 1e-6, (512, 512)), 3)
-        with caplog.at_level("INFO", logger="astro_i2i.catalog"):
+        with caplog.at_level("DEBUG", logger="astro_i2i.catalog"):
             cat = find_sources(noise, wcs, nsigma=0.1)  # about half the image above the threshold
         assert "are not deblended" in caplog.text
         assert len(cat) > 0  # still a catalogue, without minutes of watershed

@@ -189,7 +189,7 @@ def find_sources(image, wcs, *, unit=_SKY_UNIT, uncertainty=None, beam=None, nsi
         covered = np.count_nonzero(segments.data) / max(1, np.count_nonzero(~mask))
         if covered > DEBLEND_MAX_FRACTION:
             # Watershed over segments this large takes minutes; such a threshold lies in the noise anyway.
-            logger.info("%.0f %% of the image lies above the threshold: segments are not deblended", 100 * covered)
+            logger.debug("%.0f %% of the image lies above the threshold: segments are not deblended", 100 * covered)
         else:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="The deblending mode")  # photutils' own fallback note
