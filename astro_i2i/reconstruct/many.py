@@ -99,12 +99,19 @@ def _cube(path):
 
 def _failure(exc, input_path, output):
     """A failure's one-line reason: bad input says what is wrong; anything else its type and message."""
-    from ..exceptions import InputError
-
     if isinstance(exc, InputError):
         return exc.problem if exc.source in (str(input_path), str(output)) else str(exc)
     logger.debug("%s: %s", input_path, traceback.format_exc())
     return f"{type(exc).__name__}: {exc}"
+
+
+def _prepare(options):
+    """A task's set-up: its torch threads, the process's cached model, the reconstruction keywords."""
+    import torch
+
+    torch.set_num_threads(int(options["threads"]))
+    kwargs = {key: options[key] for key in ("samples", "seed", "min_reliability", "force", "steps")}
+    return _reconstructor(options["model"], options["device"]), kwargs
 
 
 def _task(input_path, output, options):
@@ -113,12 +120,8 @@ def _task(input_path, output, options):
     Bad input is a failure with its one-line reason, not an exception: one bad
     file must not stop a survey.
     """
-    import torch
-
-    torch.set_num_threads(int(options["threads"]))
     try:
-        reconstructor = _reconstructor(options["model"], options["device"])
-        kwargs = {key: options[key] for key in ("samples", "seed", "min_reliability", "force", "steps")}
+        reconstructor, kwargs = _prepare(options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # per-file warnings would interleave across workers; the log has them
             reconstructor.reconstruct(input_path, **kwargs).write(output, overwrite=options["overwrite"])
@@ -129,14 +132,10 @@ def _task(input_path, output, options):
 
 def _block_task(input_path, start, stop, options):
     """Channels ``start:stop`` of a cube: ``(channels, None)`` (see `reconstruct_channels`) or ``(None, reason)``."""
-    import torch
-
     from .cube import reconstruct_channels
 
-    torch.set_num_threads(int(options["threads"]))
     try:
-        reconstructor = _reconstructor(options["model"], options["device"])
-        kwargs = {key: options[key] for key in ("samples", "seed", "min_reliability", "force", "steps")}
+        reconstructor, kwargs = _prepare(options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return reconstruct_channels(reconstructor, _cube(input_path), start, stop, **kwargs), None
