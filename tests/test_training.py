@@ -123,6 +123,7 @@ def test_best_checkpoint_is_tracked_past_empty_validations():
     best = {"f1": float("nan")}
     assert _improves({"f1": 0.2}, best)  # a NaN best must not block later improvements
     assert not _improves({"f1": 0.1}, {"f1": 0.2})
+    assert _improves({"f1": 0.2}, {"f1": 0.2})  # a tie goes to the later, longer-trained step
 
 
 def test_ddpm_trains_calibrates_and_reconstructs(tmp_path):

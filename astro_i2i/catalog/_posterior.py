@@ -95,8 +95,9 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     psf : `~numpy.ndarray`, optional
         The dirty beam on the same pixel grid (peak 1 at ``shape // 2``).
     source_fwhm : `~astropy.units.Quantity`, optional
-        Size of the matched filter and of the flux fit's source; default
-        `~astro_i2i.catalog.DEFAULT_SOURCE_FWHM` scaled with the beam
+        Size of the matched filter and of the flux fit's source; default the
+        settings' ``source_fwhm_arcsec`` (the model's typical training source),
+        else `~astro_i2i.catalog.DEFAULT_SOURCE_FWHM` scaled with the beam
         (`~astro_i2i.catalog.beam_scale`), as are the refinement and moment radii.
 
     Returns
@@ -114,7 +115,9 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     noise = noise_sigma(dirty)
     unit = noise / beam_pixels  # Jy/pixel: the threshold unit of sky_model_threshold
     scale = beam_scale(beam)
-    source_fwhm = DEFAULT_SOURCE_FWHM * scale if source_fwhm is None else source_fwhm
+    if source_fwhm is None:
+        source_fwhm = (DEFAULT_SOURCE_FWHM * scale if settings.source_fwhm_arcsec is None else
+                       settings.source_fwhm_arcsec * u.arcsec)  # fmt: skip
     box = _peak_box(pixel_scale, scale)
     xs, ys = _peaks(sky, settings.candidate_nsigma * unit, box)
     snr_map = matched_filter_snr(dirty, pixel_scale=pixel_scale, source_fwhm=source_fwhm)

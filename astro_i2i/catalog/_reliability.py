@@ -181,6 +181,11 @@ class DetectionSettings:
     flux_err_scale : float
         ``flux_err`` is this times the thermal error of the flux fit
         (calibrated so that 95 % of true fluxes lie within 1.96 flux_err).
+    source_fwhm_arcsec : float or None
+        FWHM (arcsec) of the matched filter that refines positions and of the
+        flux fit's source: the typical source of the model's training
+        population (the middle of its size range). None: the default set-up's
+        0.6" scaled with the beam (`~astro_i2i.catalog.beam_scale`).
     """
 
     samples: int = 1
@@ -189,6 +194,7 @@ class DetectionSettings:
     min_reliability: float = 0.0
     flux_scale: float = 1.0
     flux_err_scale: float = 1.0
+    source_fwhm_arcsec: float | None = None
 
     def __post_init__(self):
         if isinstance(self.reliability, dict):
@@ -202,6 +208,8 @@ class DetectionSettings:
         if not (self.flux_scale > 0 and self.flux_err_scale > 0):
             raise ValueError(f"flux_scale and flux_err_scale must be positive: {self.flux_scale!r}, "
                              f"{self.flux_err_scale!r}")  # fmt: skip
+        if self.source_fwhm_arcsec is not None and not self.source_fwhm_arcsec > 0:
+            raise ValueError(f"source_fwhm_arcsec must be positive or None, not {self.source_fwhm_arcsec!r}")
 
     def to_dict(self):
         values = asdict(self)

@@ -15,7 +15,7 @@ from .calibrate import (CANDIDATE_NSIGMA, calibrate_checkpoint, calibrate_detect
                         labelled_candidates)  # fmt: skip
 from .config import TrainingConfig
 from .evaluate import (CALIBRATION_IMAGES, CALIBRATION_SEED, DETECTION_NSIGMA_GRID, beam_area_pixels, evaluate_model,
-                       validation_set)  # fmt: skip
+                       record_beam, record_source_fwhm, validation_set)  # fmt: skip
 from .train import _improves, train  # noqa: F401 (_improves: tested)
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "validation_set",
     "evaluate_model",
     "beam_area_pixels",
+    "record_beam",
+    "record_source_fwhm",
     "SAMPLES",
     "SIGMA_STYLE_GRID",
     "DETECTION_NSIGMA_GRID",

@@ -205,7 +205,7 @@ def _adapted_normalisation(base, base_record, simulation, beam_fwhm, downsample=
 
 def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_to_one", array=None,
           duration=None, dish_diameter=None, noise_texture="psf", flux_range=None, size_range=None,
-          calibration_images=300, validation_images=20, device="cpu", overwrite=False, progress=False,
+          calibration_images=300, validation_images=100, device="cpu", overwrite=False, progress=False,
           hdu=None):  # fmt: skip
     """Fine-tune a model for one observation and calibrate it; write the checkpoint to ``output``.
 
@@ -265,7 +265,7 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
         optimisation={**training.get("optimisation", {}), "steps": 10**6, "checkpoint_every": 50,
                       "learning_rate": 0.2 * training.get("optimisation", {}).get("learning_rate", 1e-3)},
         losses=training.get("losses", {}),
-        validation={"every": 100, "n_images": int(validation_images), "seed": 1_000_000,
+        validation={"every": 200, "n_images": int(validation_images), "seed": 1_000_000,
                     "calibration_images": int(calibration_images)},
     )  # fmt: skip
     notes = {**notes, "base_model": str(base), "base_checksum": info["checksum"], "minutes": float(minutes)}

@@ -4,7 +4,8 @@
 
 - the reliability model (`~astro_i2i.catalog.ReliabilityModel`), fitted to the
   candidates of the calibration images labelled real or spurious by matching
-  the truth within 0.18", with a monotone recalibration of its output;
+  the truth within `~astro_i2i.metrics.match_radius` (0.18" at the default
+  set-up's beam, scaled with the beam), with a monotone recalibration of its output;
 - the default operating point ``min_reliability`` (the best F1 there);
 - the flux template correction (median true / fitted flux of the sources
   above 7.5 x 50 uJy) and the ``flux_err`` scale (95 % of true fluxes within
@@ -18,17 +19,16 @@ import logging
 import numpy as np
 from astropy import units as u
 from astropy.table import Table
-from radio_beam import Beam
 
 from .._atomic import check_output_path
 from ..catalog import (DEFAULT_SOURCE_FWHM, FEATURES_DIRECT, FEATURES_SAMPLES, DetectionSettings, ReliabilityModel, candidate_features,
                        beam_scale, matched_filter_snr, noise_sigma, reliability_diagram)  # fmt: skip
-from ..metrics import match_sources
+from ..metrics import DEFAULT_MATCH_RADIUS, match_radius, match_sources
 from ..models import InferenceSettings, UncertaintyCalibration, load_checkpoint, save_checkpoint
 from ..reconstruct import reconstruct_array
 from ..simulate import ImagedObservation, SimulationConfig
 from ._sigma import calibrate_sigma_style
-from .evaluate import CALIBRATION_IMAGES, CALIBRATION_SEED, validation_set
+from .evaluate import CALIBRATION_IMAGES, CALIBRATION_SEED, record_beam, record_source_fwhm, validation_set
 
 __all__ = ["calibrate_checkpoint", "calibrate_detection", "calibrate_uncertainty", "labelled_candidates",
            "CANDIDATE_NSIGMA", "COVERAGE_TARGET"]
@@ -45,14 +45,12 @@ _MIN_CLASS = 5  # real and spurious candidates needed to fit a reliability model
 _BRIGHT_SNR = 7.5  # sources whose fitted flux sets the template correction (flux / 50 uJy; little Eddington bias)
 
 
-def _record_beam(record):
-    bmaj, bmin, bpa = record["beam"]
-    return Beam(bmaj * u.arcsec, bmin * u.arcsec, bpa * u.deg)
-
-
 def labelled_candidates(model, normalisation, images, truth, *, beam, samples, sigma_style, settings, device="cpu",
-                        keep_skies=False):  # fmt: skip
+                        keep_skies=False, radius=DEFAULT_MATCH_RADIUS):  # fmt: skip
     """Reconstruct simulated images and label every catalogue candidate real (1) or spurious (0).
+
+    A candidate is real when it matches a true source within ``radius``
+    (`~astro_i2i.metrics.match_radius` of the model's beam).
 
     Returns
     -------
@@ -74,7 +72,7 @@ def labelled_candidates(model, normalisation, images, truth, *, beam, samples, s
         coords = image["wcs"].pixel_to_world(candidates["x"].value, candidates["y"].value)
         detected = Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg)})
         true = truth[images_of_truth == i]
-        pairs = match_sources(detected, true)
+        pairs = match_sources(detected, true, radius=radius)
         label = np.zeros(len(candidates))
         true_flux, true_snr = np.full(len(candidates), np.nan), np.full(len(candidates), np.nan)
         label[pairs[:, 0]] = 1
@@ -98,7 +96,7 @@ def _f1(selected, labels, n_true):
             purity, completeness)  # fmt: skip
 
 
-def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDATE_NSIGMA):
+def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDATE_NSIGMA, source_fwhm_arcsec=None):
     """Fit a `~astro_i2i.catalog.DetectionSettings` to labelled candidates (`labelled_candidates`).
 
     Returns
@@ -134,7 +132,7 @@ def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDA
     scale = float(np.quantile(z, COVERAGE_TARGET) / 1.96) if len(z) >= _MIN_CLASS else 1.0
     settings = DetectionSettings(samples=samples, candidate_nsigma=candidate_nsigma, reliability=model,
                                  min_reliability=min_reliability, flux_scale=flux_scale,
-                                 flux_err_scale=scale)  # fmt: skip
+                                 flux_err_scale=scale, source_fwhm_arcsec=source_fwhm_arcsec)  # fmt: skip
     f1, purity, completeness = scores[best]
     figures = {"samples": samples, "f1": f1, "purity": purity, "completeness": completeness,
                "min_reliability": min_reliability, "n_candidates": len(candidates), "n_true": int(n_true),
@@ -250,13 +248,16 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     if observation is None and info.get("observation"):
         observation = ImagedObservation.from_arrays(info["observation"])
     images, truth = validation_set(simulation, int(n_images), int(seed), observation=observation)
-    beam = _record_beam(record)
+    beam = record_beam(record)
+    radius = match_radius(beam)
     n_true = len(truth)
-    calibration = {"n_images": int(n_images), "seed": int(seed), "n_true": n_true}
-    base = DetectionSettings(candidate_nsigma=CANDIDATE_NSIGMA)
+    calibration = {"n_images": int(n_images), "seed": int(seed), "n_true": n_true,
+                   "match_radius_arcsec": float(radius.to_value(u.arcsec))}  # fmt: skip
+    source_fwhm = record_source_fwhm(record)
+    base = DetectionSettings(candidate_nsigma=CANDIDATE_NSIGMA, source_fwhm_arcsec=source_fwhm)
     candidates, _ = labelled_candidates(model, normalisation, images, truth, beam=beam, samples=1, sigma_style=0.0,
-                                        settings=base, device=device)  # fmt: skip
-    direct, figures = calibrate_detection(candidates, n_true, samples=1)
+                                        settings=base, device=device, radius=radius)  # fmt: skip
+    direct, figures = calibrate_detection(candidates, n_true, samples=1, source_fwhm_arcsec=source_fwhm)
     logger.info("calibration, direct: F1 %.4f at reliability >= %.2f (%d images)", figures["f1"],
                 direct.min_reliability, n_images)  # fmt: skip
     calibration["direct"] = figures
@@ -275,8 +276,8 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
             calibration["coverage_by_sigma_style"] = table
         candidates, skies = labelled_candidates(model, normalisation, images, truth, beam=beam, samples=samples,
                                                 sigma_style=sigma, settings=base, device=device,
-                                                keep_skies=True)  # fmt: skip
-        sampled, figures = calibrate_detection(candidates, n_true, samples=samples)
+                                                keep_skies=True, radius=radius)  # fmt: skip
+        sampled, figures = calibrate_detection(candidates, n_true, samples=samples, source_fwhm_arcsec=source_fwhm)
         logger.info("calibration, K = %d: F1 %.4f at reliability >= %.2f", samples, figures["f1"],
                     sampled.min_reliability)  # fmt: skip
         calibration["samples"] = figures
