@@ -9,7 +9,7 @@ from scipy import ndimage
 
 from astro_i2i.baselines import clean, clean_catalog, true_sky_catalog
 from astro_i2i.catalog import CATALOG_COLUMNS, find_sources
-from astro_i2i.metrics import match_sources, psnr, score_catalogs, uncertainty_calibration
+from astro_i2i.metrics import DEFAULT_MATCH_RADIUS, match_radius, match_sources, psnr, score_catalogs, uncertainty_calibration
 from astro_i2i.simulate import Observation, SimulationConfig, image_wcs, render_sky
 
 from .test_cli import assert_one_line_error, run_cli
@@ -56,6 +56,15 @@ class TestMatching:
         detected = _table([150.0], [2.0 + 0.19 * ARCSEC])
         assert len(match_sources(detected, truth)) == 0
         assert len(match_sources(detected, truth, radius=0.2 * u.arcsec)) == 1
+
+    def test_radius_scales_with_the_beam(self):
+        # Within 10 % of the default set-up's 0.856" beam, and without a beam: the reference papers' 0.18".
+        assert match_radius(None) == DEFAULT_MATCH_RADIUS
+        assert match_radius(Beam(0.89 * u.arcsec, 0.82 * u.arcsec, 0 * u.deg)) == DEFAULT_MATCH_RADIUS
+        # A Band 3 beam (1.23"): 0.21 of it; a long-baseline 0.2" beam: 0.21 of that.
+        for major, minor in ((1.255, 1.204), (0.204, 0.166)):
+            radius = match_radius(Beam(major * u.arcsec, minor * u.arcsec, 0 * u.deg))
+            assert radius.to_value(u.arcsec) == pytest.approx(0.18 / 0.856 * np.sqrt(major * minor))
 
     def test_ra_wrap(self):
         truth = _table([359.99999], [0.0])

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from astropy import units as u
+from astropy.wcs import WCS
 from radio_beam import Beam
 from scipy import ndimage, signal
 
@@ -114,6 +115,31 @@ def test_detection_settings_round_trip():
         DetectionSettings(min_reliability=1.5)
     with pytest.raises(ValueError, match="flux_scale"):
         DetectionSettings(flux_scale=0)
+    sized = DetectionSettings(source_fwhm_arcsec=1.0)
+    assert DetectionSettings.from_dict(sized.to_dict()) == sized
+    # Settings stored before the field existed read as None (the beam-scaled default).
+    old = {k: v for k, v in settings.to_dict().items() if k != "source_fwhm_arcsec"}
+    assert DetectionSettings.from_dict(old).source_fwhm_arcsec is None
+    with pytest.raises(ValueError, match="source_fwhm_arcsec"):
+        DetectionSettings(source_fwhm_arcsec=0.0)
+
+
+def test_settings_source_size_sets_the_flux_template():
+    """The settings' source size is the flux fit's template, as if passed as ``source_fwhm``."""
+    dirty, psf = _source_image(48.0, 48.0, 1e-3, fwhm=1.2)
+    dirty = dirty + _correlated_noise(np.random.default_rng(3), dirty.shape, 1e-5)
+    wcs = WCS(celestial_header(96)[0]).celestial
+    sky = np.zeros_like(dirty)
+    sky[48, 48] = 1e-3
+    common = {"beam": BEAM, "psf": psf}
+    default = candidate_features(sky, dirty, wcs, settings=DetectionSettings(), **common)
+    sized = candidate_features(sky, dirty, wcs, settings=DetectionSettings(source_fwhm_arcsec=1.2), **common)
+    given = candidate_features(sky, dirty, wcs, settings=DetectionSettings(), source_fwhm=1.2 * u.arcsec, **common)
+    assert len(default) == len(sized) == len(given) == 1
+    np.testing.assert_allclose(sized["flux_fit"].value, given["flux_fit"].value)
+    # The 1.2" source fitted with its own size; the default 0.6" template fits its peak and misses its wings.
+    assert sized["flux_fit"][0].to_value(u.Jy) == pytest.approx(1e-3, rel=0.05)
+    assert default["flux_fit"][0].to_value(u.Jy) < 0.8e-3
 
 
 def test_recalibration_maps_outputs_onto_observed_fractions():
@@ -136,7 +162,6 @@ def test_recalibration_maps_outputs_onto_observed_fractions():
 
 def test_posterior_catalog_finds_and_measures_a_source():
     header, _ = celestial_header(96)
-    from astropy.wcs import WCS
 
     wcs = WCS(header).celestial
     rng = np.random.default_rng(5)
@@ -168,7 +193,6 @@ def test_posterior_catalog_finds_and_measures_a_source():
 
 
 def test_find_sources_takes_astropy_units():
-    from astropy.wcs import WCS
 
     from astro_i2i.catalog import find_sources
 
