@@ -9,7 +9,8 @@ from scipy import ndimage
 
 from astro_i2i.baselines import clean, clean_catalog, true_sky_catalog
 from astro_i2i.catalog import CATALOG_COLUMNS, find_sources
-from astro_i2i.metrics import DEFAULT_MATCH_RADIUS, match_radius, match_sources, psnr, score_catalogs, uncertainty_calibration
+from astro_i2i.metrics import (DEFAULT_MATCH_RADIUS, match_radius, match_sources, psnr, score_catalogs,
+                               uncertainty_calibration)  # fmt: skip
 from astro_i2i.simulate import Observation, SimulationConfig, image_wcs, render_sky
 
 from .test_cli import assert_one_line_error, run_cli

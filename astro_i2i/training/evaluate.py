@@ -108,7 +108,8 @@ def evaluate_model(model, normalisation, images, truth, *, beam, radius=DEFAULT_
         score = score_catalogs(detections, truth, radius=radius, images=range(len(images)))
         results.append({"purity": score.purity, "completeness": score.completeness, "f1": score.f1,
                         "flux_within_20_percent": score.flux_within_20_percent, "n_images": len(images),
-                        "detection_nsigma": float(nsigma), "radius_arcsec": float(u.Quantity(radius, u.arcsec).value)})  # fmt: skip
+                        "detection_nsigma": float(nsigma),
+                        "radius_arcsec": float(u.Quantity(radius, u.arcsec).value)})  # fmt: skip
     result = max(results, key=lambda r: np.nan_to_num(r["f1"]))
     if coverage:
         result["coverage"] = float(np.mean(coverage))
