@@ -45,7 +45,7 @@ from astro_i2i.catalog import matched_filter_snr, refine_positions
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import score_catalogs
 from astro_i2i.simulate import SimulationConfig, write_dataset
-from astro_i2i.training import adapt, validation_set
+from astro_i2i.training import adapt, record_source_fwhm, validation_set
 
 SETUPS = {
     # CASA's casa_b3 reference set-up (shared/reference/casa_b3/README.md), simulated by the package.
@@ -129,7 +129,7 @@ def run_setup(name, minutes_list, n, workdir, calibration_images, population=Fal
     beam = fit_psf_beam(images[0]["psf"], images[0]["wcs"])
     fwhm = float(np.sqrt(beam.major.to_value(u.arcsec) * beam.minor.to_value(u.arcsec)))
     radii = (0.21 * fwhm * u.arcsec, 0.5 * fwhm * u.arcsec)
-    typical = 0.5 * (config.sources.fwhm_min_arcsec + config.sources.fwhm_max_arcsec) * u.arcsec
+    typical = record_source_fwhm(config.to_dict()) * u.arcsec
     print(f"\n== {name}: {config.observation.array}, {config.observation.frequency_ghz:g} GHz, "
           f"{config.image.pixel_scale_arcsec:g}\" pixels, beam {beam.major.to_value(u.arcsec):.3f}\" x "
           f"{beam.minor.to_value(u.arcsec):.3f}\", noise {1e6 * config.noise.rms_jy:.0f} uJy/beam; {n} test images, "

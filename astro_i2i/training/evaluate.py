@@ -2,6 +2,7 @@
 
 import numpy as np
 from astropy import units as u
+from astropy.table import Table
 
 from ..catalog import DetectionSettings, candidate_features
 from ..metrics import DEFAULT_MATCH_RADIUS, score_catalogs, uncertainty_calibration
@@ -26,8 +27,6 @@ def validation_set(simulation, n_images, seed, *, psf=False, observation=None):
     with ``psf=True``, ``psf``. With ``observation`` (an
     `~astro_i2i.simulate.ImagedObservation`) the images are observed with it.
     """
-    from astropy.table import Table
-
     images, columns = [], {}
     for i in range(n_images):
         result = simulate_image(simulation, np.random.default_rng([seed, i]), observation=observation)
@@ -85,8 +84,6 @@ def evaluate_model(model, normalisation, images, truth, *, beam, radius=DEFAULT_
         The catalogue's source size (`record_source_fwhm`); default as in
         `~astro_i2i.catalog.candidate_features`.
     """
-    from astropy.table import Table
-
     grid = DETECTION_NSIGMA_GRID if detection_nsigma is None else (detection_nsigma,)
     settings = DetectionSettings(candidate_nsigma=min(grid))
     candidates, coverage = [], []
