@@ -15,7 +15,7 @@ from astro_i2i.catalog import (
 )
 from astro_i2i.metrics import _separation_arcsec, match_sources
 
-__all__ = ["header_of", "matched_filter_candidates", "matched_pairs"]
+__all__ = ["header_of", "local_peaks", "matched_filter_candidates", "matched_pairs"]
 
 
 def header_of(image, beam):
@@ -24,6 +24,18 @@ def header_of(image, beam):
     header["BUNIT"] = "Jy/beam"
     header.update(beam.to_header_keywords())
     return header
+
+
+def local_peaks(score_map, threshold, *, box_size=7):
+    """Pixels ``(x, y)`` of the local maxima (``box_size`` square) of a map above ``threshold``; NaN is never a peak."""
+    from photutils.detection import find_peaks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an empty field has no peaks
+        peaks = find_peaks(np.nan_to_num(score_map, nan=-np.inf), threshold, box_size=box_size)
+    if peaks is None:
+        return np.zeros(0, int), np.zeros(0, int)
+    return np.asarray(peaks["x_peak"]), np.asarray(peaks["y_peak"])
 
 
 def matched_filter_candidates(image, beam, threshold):
@@ -35,20 +47,15 @@ def matched_filter_candidates(image, beam, threshold):
     (`~astro_i2i.catalog.fit_fluxes`), as the models' catalogues do.
     Returns None when there is no peak.
     """
-    from photutils.detection import find_peaks
-
     dirty, wcs = image["dirty"], image["wcs"]
     pixel = wcs.proj_plane_pixel_scales()[0].to(u.arcsec)
     snr = matched_filter_snr(dirty, pixel_scale=pixel)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        peaks = find_peaks(np.nan_to_num(snr, nan=-np.inf), threshold, box_size=7)
-    if peaks is None:
+    ix, iy = local_peaks(snr, threshold)
+    if not len(ix):
         return None
-    x, y, value = refine_positions(peaks["x_peak"], peaks["y_peak"], snr, radius=0.0)
+    x, y, value = refine_positions(ix, iy, snr, radius=0.0)
     flux, err = fit_fluxes(dirty, x, y, psf=gaussian_psf(beam, pixel, 49), pixel_scale=pixel,
                            primary_beam=image["primary_beam"], noise=noise_sigma(dirty))  # fmt: skip
-    ix, iy = np.asarray(peaks["x_peak"]), np.asarray(peaks["y_peak"])
     coords = wcs.pixel_to_world(x, y)
     table = Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg), "flux": flux,
                    "flux_err": err, "mf_snr": value, "primary_beam": image["primary_beam"][iy, ix]})  # fmt: skip

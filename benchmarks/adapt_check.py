@@ -37,6 +37,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import local_peaks
 from astropy import units as u
 from astropy.table import Table
 
@@ -75,20 +76,29 @@ def header_of(image, beam):
     return header
 
 
-def matched_filter(image, source_fwhm, threshold):
-    from photutils.detection import find_peaks
-
+def matched_filter(image, source_fwhm):
+    """Matched-filter catalogues of one image, one per threshold in ``MF_THRESHOLDS`` (one S/N map, one peak search)."""
     pixel = image["wcs"].proj_plane_pixel_scales()[0].to(u.arcsec)
     snr = matched_filter_snr(image["dirty"], pixel_scale=pixel, source_fwhm=source_fwhm)
     box = max(3, 2 * int(round(float((source_fwhm / pixel).decompose()) / 2)) + 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        peaks = find_peaks(np.nan_to_num(snr, nan=-np.inf), threshold, box_size=box)
-    if peaks is None:
-        return Table({"ra": np.zeros(0), "dec": np.zeros(0), "flux": np.zeros(0)})
-    x, y, _ = refine_positions(peaks["x_peak"], peaks["y_peak"], snr, radius=0.0)
+    ix, iy = local_peaks(snr, min(MF_THRESHOLDS), box_size=box)
+    x, y, value = refine_positions(ix, iy, snr, radius=0.0)
     coords = image["wcs"].pixel_to_world(x, y)
-    return Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg), "flux": np.zeros(len(x))})
+    ra, dec = np.atleast_1d(coords.ra.deg), np.atleast_1d(coords.dec.deg)
+    return {t: Table({"ra": ra[value > t], "dec": dec[value > t], "flux": np.zeros(int(np.sum(value > t)))})
+            for t in MF_THRESHOLDS}  # fmt: skip
+
+
+def matched_filter_catalogs(images, source_fwhm):
+    """Threshold -> {image index -> matched-filter catalogue}."""
+    per_image = [matched_filter(image, source_fwhm) for image in images]
+    return {t: {i: catalogs[t] for i, catalogs in enumerate(per_image)} for t in MF_THRESHOLDS}
+
+
+def best_threshold(catalogs, truth, radius, n):
+    """The threshold of ``matched_filter_catalogs`` with the best F1 at ``radius``."""
+    return max(MF_THRESHOLDS, key=lambda t: np.nan_to_num(score_catalogs(catalogs[t], truth, radius=radius,
+                                                                         images=range(n)).f1))  # fmt: skip
 
 
 def coverage(catalogs, truth, radius):
@@ -139,17 +149,14 @@ def run_setup(name, minutes_list, n, workdir, calibration_images, population=Fal
     print(f"  {'method':34s} {'P':>5s} {'C':>5s} {'F1':>5s}   {'P':>5s} {'C':>5s} {'F1':>5s}  {'ferr%':>6s}  {'s/img':>7s}")
     results = {}
     t0 = time.perf_counter()
-    mf = {t: {i: matched_filter(image, typical, t) for i, image in enumerate(images)} for t in MF_THRESHOLDS}
-    mf_seconds = (time.perf_counter() - t0) / n / len(MF_THRESHOLDS)
+    mf = matched_filter_catalogs(images, typical)
+    mf_seconds = (time.perf_counter() - t0) / n
     results["mf4"] = row("matched filter, 4 sigma", mf[4.0], truth, radii, n, mf_seconds)
-    best = max(MF_THRESHOLDS, key=lambda t: np.nan_to_num(score_catalogs(mf[t], truth, radius=radii[0],
-                                                                         images=range(n)).f1))  # fmt: skip
+    best = best_threshold(mf, truth, radii[0], n)
     # The threshold a user could choose: the best F1 on other simulated images of the set-up (the seed of
     # adapt's calibration images), applied to the test images.
     tune_images, tune_truth = validation_set(config, n, TUNE_SEED)
-    tuned = max(MF_THRESHOLDS, key=lambda t: np.nan_to_num(score_catalogs(
-        {i: matched_filter(image, typical, t) for i, image in enumerate(tune_images)}, tune_truth, radius=radii[0],
-        images=range(n)).f1))  # fmt: skip
+    tuned = best_threshold(matched_filter_catalogs(tune_images, typical), tune_truth, radii[0], n)
     results["mf_tuned"] = row(f"matched filter, tuned ({tuned:g} sigma)", mf[tuned], truth, radii, n, mf_seconds)
     results["mf_best"] = row(f"matched filter, best ({best:g} sigma)", mf[best], truth, radii, n, mf_seconds)
 

@@ -31,14 +31,13 @@ that experiment, built so that it cannot start below the matched filter:
 import argparse
 import json
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import local_peaks
 from astropy import units as u
 from astropy.table import Table
-from photutils.detection import find_peaks
 from torch import nn
 from torch.nn import functional as F
 
@@ -182,15 +181,6 @@ def _save(path, model, optimiser, step, elapsed, history):
     tmp.replace(path)
 
 
-def _peaks(score_map, floor):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an empty field has no peaks
-        peaks = find_peaks(np.nan_to_num(score_map, nan=-np.inf), floor, box_size=7)
-    if peaks is None:
-        return np.zeros(0, int), np.zeros(0, int)
-    return np.asarray(peaks["x_peak"]), np.asarray(peaks["y_peak"])
-
-
 def candidates(images, model):
     """Per image: heat-map peaks (heat-refined and MF-refined positions) and matched-filter peaks, with scores."""
     heat_rows, mf_rows, seconds = [], [], 0.0
@@ -200,14 +190,14 @@ def candidates(images, model):
         with torch.no_grad():
             logit = model(torch.from_numpy(x)[None])[0, 0].numpy().astype(float)
         logit[x[-1] == 0] = np.nan
-        ix, iy = _peaks(logit, -4.0)
+        ix, iy = local_peaks(logit, -4.0)
         seconds += time.perf_counter() - start
         mf = np.where(x[-1] > 0, x[2], np.nan)
         heat_x, heat_y, _ = refine_positions(ix, iy, logit, radius=0.0)
         mf_x, mf_y, _ = refine_positions(ix, iy, mf, radius=2.0)  # the matched filter's maximum near the heat peak
         heat_rows.append((np.stack([heat_x, heat_y], 1).reshape(-1, 2), np.stack([mf_x, mf_y], 1).reshape(-1, 2),
                           logit[iy, ix]))  # fmt: skip
-        jx, jy = _peaks(mf, 2.5)
+        jx, jy = local_peaks(mf, 2.5)
         x_mf, y_mf, value = refine_positions(jx, jy, mf, radius=0.0)
         mf_rows.append((np.stack([x_mf, y_mf], 1).reshape(-1, 2), value))
     return heat_rows, mf_rows, seconds / max(len(images), 1)
