@@ -149,6 +149,13 @@ def test_adapt_fine_tunes_calibrates_and_describes(user_files, tmp_path, capsys)
     assert simulation.sources.flux_min_jy == pytest.approx(notes["noise_rms_jy"])
     assert simulation.sources.fwhm_max_arcsec == pytest.approx(notes["beam_fwhm_arcsec"])
     assert simulation.image.pixel_scale_arcsec == pytest.approx(0.2) and simulation.image.size == 64
+    # Sources within the primary beam's half-power radius unless told otherwise (in any angular unit).
+    assert simulation.sources.max_radius_arcsec < 0.9 * 32 * 0.2 + 1e-6
+    wide, _, _ = describe_observation(dirty, psf=psf, source_radius=0.1 * u.arcmin)
+    assert wide.sources.max_radius_arcsec == pytest.approx(6.0)
+    for bad, message in ((7 * u.arcsec, r"must lie in \(0, 6.4\] arcsec"), (3 * u.Jy, "must be an angle")):
+        with pytest.raises(InputError, match=message):
+            describe_observation(dirty, psf=psf, source_radius=bad)
 
     output = tmp_path / "adapted.pt"
     best = adapt(dirty, output, psf=psf, base=base, minutes=0.05, calibration_images=4, validation_images=2)

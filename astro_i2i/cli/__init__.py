@@ -50,7 +50,7 @@ _register()
 #: Library keyword -> command-line flag, for errors about an argument rather than a file.
 _FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples", "steps": "--steps",
           "minutes": "--minutes", "noise_texture": "--noise-texture", "flux_range": "--flux-range",
-          "size_range": "--size-range"}
+          "size_range": "--size-range", "source_radius": "--source-radius"}
 
 
 def main(argv=None):

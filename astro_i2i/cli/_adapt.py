@@ -43,13 +43,16 @@ def _pair(text, unit, name):
               help="Integrated fluxes of the simulated sources, mJy (default 1-10 x DIRTY's noise).")
 @click.option("--size-range", default=None, metavar="LOW,HIGH",
               help="Their FWHM, arcsec (default 0.5-1 x the beam).")
+@click.option("--source-radius", type=click.FloatRange(min=0, min_open=True), default=None, metavar="ARCSEC",
+              help="Simulated sources lie within this radius of the centre (default: the primary beam's half-power "
+                   "radius; give the imaged disc's radius if sources may lie anywhere).")
 @click.option("--calibration-images", type=click.IntRange(min=4), default=300, show_default=True,
               help="Fresh simulated images the catalogue and uncertainties are calibrated on.")
 @hdu_option
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")
 @overwrite_option
 def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, flux_range, size_range,
-          calibration_images, hdu, device, overwrite):  # fmt: skip
+          source_radius, calibration_images, hdu, device, overwrite):  # fmt: skip
     """Adapt a model to the observation of DIRTY: its PSF, primary beam, pixel grid and noise.
 
     Simulates training pairs of this set-up, fine-tunes the model for
@@ -67,7 +70,9 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
     best = run_adapt(dirty, output, psf=psf, primary_beam=pb, minutes=minutes, base=base, array=array,
                      duration=None if hours is None else hours * u.hour, noise_texture=noise_texture,
                      flux_range=_pair(flux_range, "mJy", "--flux-range"),
-                     size_range=_pair(size_range, "arcsec", "--size-range"), calibration_images=calibration_images,
+                     size_range=_pair(size_range, "arcsec", "--size-range"),
+                     source_radius=None if source_radius is None else source_radius * u.arcsec,
+                     calibration_images=calibration_images,
                      hdu=parse_hdu(hdu), device=device, overwrite=overwrite,
                      progress=sys.stderr.isatty())  # fmt: skip
     click.echo(f"best validation F1 {100 * best['f1']:.2f} at step {best.get('step')} -> {output}")

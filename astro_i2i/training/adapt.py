@@ -56,7 +56,8 @@ def _range(values, name):
 
 
 def describe_observation(dirty, *, psf=None, primary_beam=None, array=None, duration=None, dish_diameter=None,
-                         noise_texture="psf", flux_range=None, size_range=None, hdu=None):  # fmt: skip
+                         noise_texture="psf", flux_range=None, size_range=None, source_radius=None,
+                         hdu=None):  # fmt: skip
     """The simulation set-up of a user's observation.
 
     Parameters
@@ -84,6 +85,13 @@ def describe_observation(dirty, *, psf=None, primary_beam=None, array=None, dura
         times the image's noise.
     size_range : (`~astropy.units.Quantity`, `~astropy.units.Quantity`), optional
         Their FWHM; default `SOURCE_SIZE_BEAMS` times the beam.
+    source_radius : `~astropy.units.Quantity`, optional
+        The sources lie uniformly within this distance of the image's centre;
+        default the primary beam's half-power radius (within 90 % of the
+        image's half-width), the population of the dataset and the shipped
+        models. A model calibrated on that population takes candidates further
+        out for spurious; for a field whose sources may lie anywhere, give the
+        radius of the imaged disc (the primary beam's cut-off).
 
     Returns
     -------
@@ -176,6 +184,14 @@ def describe_observation(dirty, *, psf=None, primary_beam=None, array=None, dura
     yy, xx = np.nonzero(disc)
     half_power = float(np.hypot(xx - nx / 2, yy - ny / 2).max()) * scale if disc.any() else nx / 2 * scale
     max_radius = min(half_power, 0.9 * nx / 2 * scale)
+    if source_radius is not None:
+        try:
+            max_radius = float(u.Quantity(source_radius, u.arcsec).to_value(u.arcsec))
+        except (TypeError, ValueError, u.UnitsError):
+            raise InputError("source_radius", f"must be an angle, not {source_radius!r}") from None
+        if not 0 < max_radius <= nx / 2 * scale:
+            raise InputError("source_radius", f"must lie in (0, {nx / 2 * scale:g}] arcsec (the image's half-width), "
+                                              f"not {max_radius:g}")  # fmt: skip
     base["sources"] = {"flux_min_jy": fluxes[0], "flux_max_jy": fluxes[1], "fwhm_min_arcsec": sizes[0],
                        "fwhm_max_arcsec": sizes[1], "max_radius_arcsec": max_radius}  # fmt: skip
     simulation = SimulationConfig.from_dict(base, source="adapt")
@@ -205,8 +221,8 @@ def _adapted_normalisation(base, base_record, simulation, beam_fwhm, downsample=
 
 def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_to_one", array=None,
           duration=None, dish_diameter=None, noise_texture="psf", flux_range=None, size_range=None,
-          calibration_images=300, validation_images=100, device="cpu", overwrite=False, progress=False,
-          hdu=None):  # fmt: skip
+          source_radius=None, calibration_images=300, validation_images=100, device="cpu", overwrite=False,
+          progress=False, hdu=None):  # fmt: skip
     """Fine-tune a model for one observation and calibrate it; write the checkpoint to ``output``.
 
     Training pairs are simulated with the observation's PSF, primary beam,
@@ -220,7 +236,7 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
     dirty : str, path-like or any form `~astro_i2i.io.read_image` takes
     output : str or path-like
         The adapted checkpoint; ``<output>.log.jsonl`` is its training log.
-    psf, primary_beam, array, duration, dish_diameter, noise_texture, flux_range, size_range, hdu
+    psf, primary_beam, array, duration, dish_diameter, noise_texture, flux_range, size_range, source_radius, hdu
         See `describe_observation`.
     minutes : float, optional
         Wall time of the fine-tuning (calibration comes on top).
@@ -250,7 +266,8 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
         raise InputError(base_path, "has no training config: cannot fine-tune it")
     simulation, observation, notes = describe_observation(
         dirty, psf=psf, primary_beam=primary_beam, array=array, duration=duration, dish_diameter=dish_diameter,
-        noise_texture=noise_texture, flux_range=flux_range, size_range=size_range, hdu=hdu)  # fmt: skip
+        noise_texture=noise_texture, flux_range=flux_range, size_range=size_range, source_radius=source_radius,
+        hdu=hdu)  # fmt: skip
     normalisation = _adapted_normalisation(info["normalisation"], record, simulation, notes["beam_fwhm_arcsec"])
     depth = int(info["model_config"].get("depth", 3))
     multiple = normalisation.downsample * 2**depth
