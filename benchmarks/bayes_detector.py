@@ -28,12 +28,13 @@ import time
 
 import numpy as np
 from astropy import units as u
-from astropy.table import Table
+from astropy.table import Table, vstack
 from scipy import ndimage, signal
 
 from astro_i2i.catalog import matched_filter_snr, noise_sigma, refine_positions, reliability_diagram
 from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.simulate import SimulationConfig
+from astro_i2i.simulate._sky import FWHM_TO_SIGMA
 from astro_i2i.training import validation_set
 
 from _common import header_of, local_peaks
@@ -48,7 +49,6 @@ parser.add_argument("--model", help="also score this model's catalogue (a shippe
 parser.add_argument("--samples", type=int, default=10, help="style samples of --model's catalogue")
 args = parser.parse_args()
 
-FWHM_TO_SIGMA = 1 / np.sqrt(8 * np.log(2))
 RADII = (0.18, 0.5)
 config = SimulationConfig()
 src = config.sources
@@ -133,6 +133,19 @@ def cut(tables, column, value, inside=False):
             for i, t in tables.items()}  # fmt: skip
 
 
+def labelled(tables, truth_table):
+    """All candidates of ``tables`` in one table, with labels: 1 if matched one-to-one to a true source within 0.18"."""
+    rows, labels = [], []
+    for i, table in tables.items():
+        label = np.zeros(len(table))
+        true = truth_table[np.asarray(truth_table["image"]) == i]
+        if len(table) and len(true):
+            label[match_sources(table, true, radius=0.18 * u.arcsec)[:, 0]] = 1
+        rows.append(table)
+        labels.append(label)
+    return vstack(rows), np.concatenate(labels)
+
+
 def f1(tables, truth, n, radius=0.18):
     return np.nan_to_num(score_catalogs(tables, truth, radius=radius * u.arcsec, images=range(n)).f1)
 
@@ -210,17 +223,9 @@ for label, tables in (("inside the disc", cut(test, "mf_snr", mf_in_cal, True)),
     print(f"  F1 gain over the matched filter's {base:.1f} (cuts chosen on calibration), {label}: {gain:+.1f} "
           f"(95 % of image bootstraps: {low:+.1f} to {high:+.1f})")
 
-# Is the score a probability? Label every candidate (real = a true source within 0.18", one-to-one).
-scores, labels = [], []
-for i, table in test.items():
-    label = np.zeros(len(table))
-    true = truth[np.asarray(truth["image"]) == i]
-    if len(table) and len(true):
-        pairs = match_sources(table, true, radius=0.18 * u.arcsec)
-        label[pairs[:, 0]] = 1
-    scores.append(np.asarray(table["score"]))
-    labels.append(label)
-rows = reliability_diagram(np.concatenate(scores), np.concatenate(labels), min_count=20)
+# Is the score a probability?
+test_candidates, test_labels = labelled(test, truth)
+rows = reliability_diagram(np.asarray(test_candidates["score"]), test_labels, min_count=20)
 print("\n  Bayes score as a reliability (test candidates): " + ", ".join(
     f"{r['predicted']:.2f}->{r['observed']:.2f} (n={r['n']})" for r in rows))  # fmt: skip
 print(f"  total {time.perf_counter() - start:.0f} s")
@@ -255,19 +260,6 @@ if args.model:
     def logit(p):
         p = np.clip(np.asarray(p, dtype=float), 1e-4, 1 - 1e-4)
         return np.log(p / (1 - p))
-
-    def labelled(tables, truth_table):
-        rows, labels = [], []
-        for i, table in tables.items():
-            label = np.zeros(len(table))
-            true = truth_table[np.asarray(truth_table["image"]) == i]
-            if len(table) and len(true):
-                label[match_sources(table, true, radius=0.18 * u.arcsec)[:, 0]] = 1
-            rows.append(table)
-            labels.append(label)
-        from astropy.table import vstack
-
-        return vstack(rows), np.concatenate(labels)
 
     for tables in (model_cal, model_test):
         for table in tables.values():
