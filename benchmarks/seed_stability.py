@@ -1,0 +1,151 @@
+"""How much the K-sample catalogue depends on the samples' random seed (issue 11, "Where it stands").
+
+Usage: python benchmarks/seed_stability.py [N] [SEED] [--model two_to_one] [--samples 10] [--seeds 5]
+                                           [--casa DIR] [--casa-seeds 10]
+
+Before issue 11 the K = 10 catalogue's detections were peaks of the mean sky
+of 10 style samples, and two runs with different seeds on 72 CASA-made images
+gave F1 32.7 and 36.0. This script runs the model on the same N simulated test
+images (seed SEED) with ``--seeds`` different sample seeds (image i, run s:
+seed = 1000 s + i) and prints, at the model's calibrated cut:
+
+- F1 at 0.18" of each run, their range and standard deviation, against the
+  spread expected from the images alone (bootstrap over images of one run);
+- how stable each detection is: the fraction of one run's detections found
+  (within 0.1") in every other run, and the median and 95th percentile of the
+  change of a candidate's reliability between two runs (all candidates);
+- the same F1 range on the CASA-made reference images (``--casa``, a check:
+  12 images), over ``--casa-seeds`` seeds.
+"""
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import header_of
+from astropy import units as u
+from astropy.io import fits
+from astropy.table import Table
+
+from astro_i2i.metrics import score_catalogs
+from astro_i2i.reconstruct import Reconstructor
+from astro_i2i.simulate import SimulationConfig
+from astro_i2i.training import validation_set
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("n", nargs="?", type=int, default=300)
+parser.add_argument("seed", nargs="?", type=int, default=2_000_000)
+parser.add_argument("--model", default="two_to_one")
+parser.add_argument("--samples", type=int, default=10)
+parser.add_argument("--seeds", type=int, default=5)
+parser.add_argument("--casa", default="../../shared/reference/casa", help="CASA-made images (skipped if absent)")
+parser.add_argument("--casa-seeds", type=int, default=10)
+args = parser.parse_args()
+
+SAME = 0.1  # arcsec: one detection in two runs
+start = time.perf_counter()
+images, truth = validation_set(SimulationConfig(), args.n, args.seed)
+reconstructor = Reconstructor.from_pretrained(args.model)
+cut = reconstructor.settings.detection_for(args.samples).min_reliability
+
+
+def positions(catalog):
+    return np.column_stack([np.asarray(catalog["ra"], float), np.asarray(catalog["dec"], float)])
+
+
+def pair_up(a, b):
+    """Index pairs (i, j) of rows of a and b closer than SAME, each row used once (nearest first)."""
+    if not len(a) or not len(b):
+        return np.zeros((0, 2), int)
+    cos = np.cos(np.radians(a[:, 1].mean()))
+    d = np.hypot((a[:, None, 0] - b[None, :, 0]) * cos, a[:, None, 1] - b[None, :, 1]) * 3600
+    pairs, used_a, used_b = [], set(), set()
+    for flat in np.argsort(d, axis=None):
+        i, j = np.unravel_index(flat, d.shape)
+        if d[i, j] > SAME:
+            break
+        if i not in used_a and j not in used_b:
+            pairs.append((i, j))
+            used_a.add(i)
+            used_b.add(j)
+    return np.asarray(pairs, int).reshape(-1, 2)
+
+
+runs = []  # runs[s][i] = every candidate (min_reliability 0) of image i with seed 1000 s + i
+for s in range(args.seeds):
+    runs.append([reconstructor.reconstruct((image["dirty"], header_of(image, reconstructor.beam)),
+                                           samples=args.samples, seed=1000 * s + i,
+                                           primary_beam=image["primary_beam"], min_reliability=0.0).catalog
+                 for i, image in enumerate(images)])  # fmt: skip
+elapsed = time.perf_counter() - start
+print(f"{args.n} test images (seed {args.seed}), {len(truth)} sources; {args.model} K = {args.samples} at its cut "
+      f"(reliability >= {cut:g}), {args.seeds} sample seeds; {elapsed:.0f} s")  # fmt: skip
+
+f1s = []
+for run in runs:
+    chosen = {i: c[np.asarray(c["reliability"]) >= cut] for i, c in enumerate(run)}
+    f1s.append(100 * score_catalogs(chosen, truth, images=range(args.n)).f1)
+# The spread from the images alone: bootstrap the images of the first run (per-image counts summed).
+counts = []
+truth_image = np.asarray(truth["image"])
+for i, catalog in enumerate(runs[0]):
+    one = score_catalogs({i: catalog[np.asarray(catalog["reliability"]) >= cut]}, truth[truth_image == i],
+                         images=[i])  # fmt: skip
+    counts.append((one.n_true, one.n_detected, one.n_matched))
+counts = np.asarray(counts, float)
+rng = np.random.default_rng(0)
+image_f1 = []
+for _ in range(1000):
+    n_true, n_detected, n_matched = counts[rng.integers(0, args.n, args.n)].sum(axis=0)
+    image_f1.append(200 * n_matched / (n_true + n_detected))
+print(f"  F1 at 0.18\" per seed: {' '.join(f'{f:.1f}' for f in f1s)}; range {min(f1s):.1f}-{max(f1s):.1f}, "
+      f"std {np.std(f1s, ddof=1):.2f} (over the images, one seed: std {np.std(image_f1, ddof=1):.2f})")  # fmt: skip
+
+kept, delta = [], []
+for s in range(args.seeds):
+    for i in range(args.n):
+        mine = runs[s][i]
+        chosen = positions(mine[np.asarray(mine["reliability"]) >= cut])
+        if len(chosen):
+            everywhere = np.ones(len(chosen), bool)
+            for t in range(args.seeds):
+                if t == s:
+                    continue
+                other = runs[t][i]
+                pairs = pair_up(chosen, positions(other[np.asarray(other["reliability"]) >= cut]))
+                found = np.zeros(len(chosen), bool)
+                found[pairs[:, 0]] = True
+                everywhere &= found
+            kept.extend(everywhere)
+        if s + 1 < args.seeds:
+            other = runs[s + 1][i]
+            pairs = pair_up(positions(mine), positions(other))
+            delta.extend(np.abs(np.asarray(mine["reliability"])[pairs[:, 0]] -
+                                np.asarray(other["reliability"])[pairs[:, 1]]))  # fmt: skip
+delta = np.asarray(delta)
+print(f"  detections found in every other run: {100 * np.mean(kept):.1f} % of {len(kept)}; "
+      f"|change of reliability| between two runs: median {np.median(delta):.3f}, "
+      f"95th percentile {np.quantile(delta, 0.95):.3f} ({len(delta)} candidates)")  # fmt: skip
+
+folder = Path(args.casa)
+if (folder / "truth.ecsv").exists():
+    table = Table.read(folder / "truth.ecsv")
+    casa_truth = Table({"image": [int(name) for name in table["image"]], "ra": table["ra_deg"],
+                        "dec": table["dec_deg"], "flux": table["flux_jy"], "snr": table["snr"]})  # fmt: skip
+    names = sorted(set(Table.read(folder / "images.ecsv")["image"]))
+    pb = np.squeeze(fits.getdata(folder / "pb_000.fits")).astype(float)
+    casa_f1 = []
+    for s in range(args.casa_seeds):
+        catalogs = {}
+        for name in names:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                catalogs[int(name)] = reconstructor.reconstruct(folder / f"dirty_{name}.fits", samples=args.samples,
+                                                                seed=s, primary_beam=pb).catalog  # fmt: skip
+        casa_f1.append(100 * score_catalogs(catalogs, casa_truth, radius=0.18 * u.arcsec).f1)
+    print(f"  CASA-made images ({len(names)}, {len(casa_truth)} sources), F1 at 0.18\" over seeds 0-"
+          f"{args.casa_seeds - 1}: {' '.join(f'{f:.1f}' for f in casa_f1)}; range {min(casa_f1):.1f}-"
+          f"{max(casa_f1):.1f}")  # fmt: skip
+print(f"total {time.perf_counter() - start:.0f} s")
