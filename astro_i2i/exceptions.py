@@ -2,7 +2,8 @@
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning", "SetupWarning"]
+__all__ = ["InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning", "SetupWarning",
+           "PrimaryBeamWarning"]
 
 
 class InputError(ValueError):
@@ -39,3 +40,7 @@ class CalibrationWarning(AstroI2IWarning):
 
 class SetupWarning(AstroI2IWarning):
     """The observation differs from the set-up the model was trained on (``astro-i2i adapt`` fits one to it)."""
+
+
+class PrimaryBeamWarning(AstroI2IWarning):
+    """The image looks primary-beam corrected (its noise grows towards the edge as 1 / PB)."""

@@ -12,7 +12,7 @@ from astropy.wcs import WCS
 from astro_i2i import InputError
 from astro_i2i.cli import main
 from astro_i2i.catalog import DetectionSettings, ReliabilityModel
-from astro_i2i.exceptions import BeamWarning, CalibrationWarning
+from astro_i2i.exceptions import BeamWarning, CalibrationWarning, PrimaryBeamWarning
 from astro_i2i.reconstruct import Reconstructor, edge_weights, reconstruct_array, reconstruct_sky, tile_starts, tiled
 from astro_i2i.io import read_image, read_products
 from astro_i2i.models import InferenceSettings, MSEUNet, Normalisation, TwoToOne, UncertaintyCalibration, save_checkpoint
@@ -483,6 +483,33 @@ def test_a_psf_is_not_taken_for_a_dirty_image(reconstructor):
     assert reconstructor.reconstruct((psf, header), samples=1, force=True).sky.shape == (64, 64)
     # A dirty image with no BUNIT whose peak is not 1 at the centre is read as Jy/beam, as before.
     assert reconstructor.reconstruct((psf * 3e-4, header), samples=1).sky.shape == (64, 64)
+
+
+def test_a_primary_beam_corrected_image_is_refused(reconstructor, write_image, tmp_path, capsys):
+    # White noise out to 17.3" with a 26" FWHM primary beam: 2.6x its central value where PB < 0.4 once divided by it.
+    data, header = _image(n=384, seed=3)
+    yy, xx = np.mgrid[:384, :384]
+    radius = np.hypot(xx - 192, yy - 192) * 0.1
+    pb = np.exp(-4 * np.log(2) * (radius / 26.0) ** 2)
+    assert reconstructor.reconstruct((data, header), samples=1, primary_beam=pb).sky.shape == (384, 384)
+    corrected = (data / pb).astype(np.float32)
+    with pytest.raises(InputError, match=r"looks primary-beam corrected: its noise is 2\.\dx higher .* force=True"):
+        reconstructor.reconstruct((corrected, header), samples=1, primary_beam=pb)
+    with pytest.warns(PrimaryBeamWarning, match="forced"):
+        forced = reconstructor.reconstruct((corrected, header), samples=1, primary_beam=pb, force=True)
+    assert forced.sky.shape == (384, 384) and np.isnan(forced.sky[0, 0])
+    # Without the zones (a 64-pixel image lies inside PB 0.8) nothing is checked; the CLI says --force.
+    small = (data / pb)[160:224, 160:224]
+    assert reconstructor.reconstruct((small, celestial_header(64)[0]), samples=1).sky.shape == (64, 64)
+    path = tmp_path / "pbcor.fits"
+    fits.writeto(path, corrected, header)
+    pb_path = tmp_path / "pb.fits"
+    fits.writeto(pb_path, pb.astype(np.float32), header)
+    assert _run(["reconstruct", str(path), "--pb", str(pb_path), "--model", str(reconstructor.path), "-k", "1",
+                 "-o", str(tmp_path / "out.fits"), "--no-progress"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "pbcor.fits: looks primary-beam corrected" in err and "--force" in err and "Traceback" not in err
+    assert not (tmp_path / "out.fits").exists()
 
 
 def test_catalog_hdu_carries_provenance_and_units(reconstructor, tmp_path):

@@ -43,7 +43,8 @@ def _device_option(function):
 @click.option("--quicklook", default=None, metavar="PNG", help="Also write a PNG: dirty, sky, uncertainty, sources.")
 @click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
 @click.option("--force", is_flag=True,
-              help="Go on even if the beam differs from the model's by > 2x, or the image looks like a PSF.")
+              help="Go on even if the beam differs from the model's by > 2x, or the image looks like a PSF or "
+                   "primary-beam corrected.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Several inputs: a local dask.distributed cluster of N worker processes.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
