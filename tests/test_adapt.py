@@ -123,6 +123,25 @@ def test_adapt_cli_errors_are_one_line(user_files, tmp_path, capsys):
     assert not (tmp_path / "out.pt").exists()
 
 
+def test_adapt_refuses_a_primary_beam_corrected_image(user_files, tmp_path):
+    from astro_i2i.training import describe_observation
+
+    dirty, psf = user_files
+    header = fits.getheader(dirty)
+    # Noise alone (this set-up's bright sources would fill the small inner zone) and a primary beam falling
+    # from 1 within 16 pixels of the centre to 0.2 at 30: both zones hold > 1000 pixels.
+    yy, xx = np.mgrid[:64, :64]
+    data = np.random.default_rng(1).normal(0, 3e-5, fits.getdata(dirty).shape).astype(np.float32)
+    pb = np.clip(1 - 0.8 * (np.hypot(xx - 32, yy - 32) - 16) / 14, 0.2, 1).reshape(data.shape)
+    pb_path = _write(tmp_path / "pb.fits", pb.astype(np.float32), header)
+    flat = _write(tmp_path / "flat.fits", data, header)
+    corrected = _write(tmp_path / "pbcor.fits", (data / pb).astype(np.float32), header)
+    describe_observation(flat, psf=psf, primary_beam=pb_path)  # as tclean makes it: accepted
+    with pytest.raises(InputError, match=r"pbcor.fits: looks primary-beam corrected: its noise is 4\.\dx") as info:
+        describe_observation(corrected, psf=psf, primary_beam=pb_path)
+    assert "force" not in str(info.value)  # adapt has no way to go on
+
+
 torch = pytest.importorskip("torch")
 
 

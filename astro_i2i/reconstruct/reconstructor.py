@@ -18,13 +18,13 @@ import numpy as np
 import torch
 from astropy import units as u
 from astropy.io import fits
-from astropy.stats import mad_std
 from radio_beam import Beam
 
 from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
-from ..exceptions import BeamWarning, InputError, PrimaryBeamWarning, SetupWarning
+from ..exceptions import BeamWarning, InputError, SetupWarning
 from ..io import RadioImage, is_cube, psf_similarity, read_cube, read_hdu, read_image, read_psf, read_sky_image, write_products
+from ..io._pbcor import check_not_pb_corrected
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
@@ -48,10 +48,6 @@ SETUP_BEAM_RATIO = 1.2
 SETUP_PSF_SIMILARITY = 0.97
 #: The style samples' seed when none is given: the same command gives the same product.
 DEFAULT_SEED = 0
-#: The primary-beam-correction check compares the robust noise where the primary beam is below ``PBCOR_OUTER``
-#: with that where it is at least ``PBCOR_INNER``, when each zone holds ``PBCOR_MIN_PIXELS`` finite pixels and
-#: 1 / PB predicts a growth of at least ``PBCOR_MIN_PREDICTED`` (images cut at PB 0.2 predict 3.2).
-PBCOR_INNER, PBCOR_OUTER, PBCOR_MIN_PIXELS, PBCOR_MIN_PREDICTED = 0.8, 0.4, 1000, 1.5
 
 
 # --------------------------------------------------------------------------- public API
@@ -192,24 +188,6 @@ class Reconstructor:
             if not force:
                 raise InputError(image.name, message)
             warnings.warn(f"{image.name}: {message.split(';')[0]}; forced", BeamWarning, stacklevel=3)
-
-    def _check_not_pb_corrected(self, image, pb, force):
-        """Refuse (or with ``force`` warn about) an image whose noise grows towards the edge as 1 / PB."""
-        ratios = _pb_noise_ratios(image.data, pb)
-        if ratios is None:
-            return
-        measured, predicted = ratios
-        # Halfway (on a log scale) from flat noise to 1 / PB's growth. CASA-made images of three set-ups (24 images):
-        # 0.87-1.05 as made, 2.70-3.30 divided by their .pb, against 3.21 predicted (docs/reconstruct.rst).
-        if predicted < PBCOR_MIN_PREDICTED or np.log(measured) < 0.5 * np.log(predicted):
-            return
-        message = (f"looks primary-beam corrected: its noise is {measured:.1f}x higher where the primary beam is "
-                   f"below {PBCOR_OUTER:g} than above {PBCOR_INNER:g} (1 / PB predicts {predicted:.1f}x); the model "
-                   f"needs the image before the correction (tclean's .image, not .image.pbcor, or this one times "
-                   f"the primary beam), or use force=True to go on")  # fmt: skip
-        if not force:
-            raise InputError(image.name, message)
-        warnings.warn(f"{image.name}: {message.split(';')[0]}; forced", PrimaryBeamWarning, stacklevel=3)
 
     def _reference_psf(self):
         """The PSF of the model's set-up: stored in an adapted checkpoint, else simulated from its record."""
@@ -367,7 +345,7 @@ class Reconstructor:
             logger.info("the %s model is deterministic: one run, no uncertainty map", self.model.architecture)
             samples = 1
         pb = self._primary_beam(image, primary_beam)
-        self._check_not_pb_corrected(image, pb, force)
+        check_not_pb_corrected(image.name, image.data, pb, force=bool(force))
         data, grid_wcs, reprojected = self._model_grid(image)
         default_steps = self.model.sampling_steps
         try:
@@ -572,26 +550,6 @@ def _blank_style(style, data):
     style = style.copy()
     style[:, coarse] = np.nan
     return style
-
-
-def _pb_noise_ratios(data, pb):
-    """Robust noise where PB < `PBCOR_OUTER` over that where PB >= `PBCOR_INNER`, and what 1 / PB predicts for it.
-
-    None without a primary beam or with fewer than `PBCOR_MIN_PIXELS` finite pixels in either zone (an image
-    that does not reach the primary beam's edge says nothing).
-    """
-    if pb is None:
-        return None
-    finite = np.isfinite(data) & np.isfinite(pb) & (pb > 0)
-    inner, outer = finite & (pb >= PBCOR_INNER), finite & (pb < PBCOR_OUTER)
-    if min(inner.sum(), outer.sum()) < PBCOR_MIN_PIXELS:
-        return None
-    low = float(mad_std(data[inner]))
-    if not low > 0:
-        return None
-    measured = float(mad_std(data[outer])) / low
-    predicted = float(np.mean(1 / pb[outer]) / np.mean(1 / pb[inner]))
-    return measured, predicted
 
 
 def _looks_like_psf(image):

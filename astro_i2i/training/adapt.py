@@ -16,6 +16,7 @@ from astropy import units as u
 from ..catalog import noise_sigma
 from ..exceptions import InputError
 from ..io import read_image, read_primary_beam, read_psf
+from ..io._pbcor import check_not_pb_corrected
 from ..models import Normalisation, load_checkpoint
 from ..simulate import ImagedObservation, Observation, SimulationConfig, airy_primary_beam, noise_power_from_image
 from ..simulate import render_sky
@@ -157,6 +158,8 @@ def describe_observation(dirty, *, psf=None, primary_beam=None, array=None, dura
         radius = np.hypot(xx - x0, yy - y0) * image.pixel_scale.to_value(u.rad)
         pb = airy_primary_beam(radius, frequency.to_value(u.Hz), dish, defaults.primary_beam.blockage_diameter_m)
         pb_from = f"Airy pattern of a {dish:g} m dish at {frequency.to_value(u.GHz):.4g} GHz"
+    # Its noise sets the simulations': a corrected image's grows towards the edge, which would mislead them.
+    check_not_pb_corrected(image.name, image.data, pb)
     blank = ~finite if not finite.all() else np.zeros_like(finite)
     power = None
     beam_fwhm = None
