@@ -483,6 +483,10 @@ def test_a_psf_is_not_taken_for_a_dirty_image(reconstructor):
     assert reconstructor.reconstruct((psf, header), samples=1, force=True).sky.shape == (64, 64)
     # A dirty image with no BUNIT whose peak is not 1 at the centre is read as Jy/beam, as before.
     assert reconstructor.reconstruct((psf * 3e-4, header), samples=1).sky.shape == (64, 64)
+    # A primary beam (broad, nothing negative) is told apart from a PSF, and the error says where it goes.
+    pb = np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 20.0**2)).astype(np.float32)
+    with pytest.raises(InputError, match=r"looks like a primary beam, not a dirty image .*primary_beam=, --pb"):
+        reconstructor.reconstruct((pb, header), samples=1)
 
 
 def test_a_primary_beam_corrected_image_is_refused(reconstructor, write_image, tmp_path, capsys):

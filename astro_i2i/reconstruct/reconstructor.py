@@ -336,9 +336,12 @@ class Reconstructor:
         self._check_setup(image, psf)
         if np.all(np.isnan(image.data)):
             raise InputError(image.name, "every pixel is blank (NaN)")
-        if _looks_like_psf(image) and not force:
-            raise InputError(image.name, "looks like a PSF, not a dirty image (no BUNIT, peak 1 at the reference "
-                                         "pixel); use force=True to go on")  # fmt: skip
+        lookalike = _not_a_dirty_image(image)
+        if lookalike and not force:
+            hint = "; give it as the primary beam (primary_beam=, --pb) with the dirty image" \
+                if lookalike == "a primary beam" else ""  # fmt: skip
+            raise InputError(image.name, f"looks like {lookalike}, not a dirty image (no BUNIT, peak 1 at the "
+                                         f"reference pixel){hint}; use force=True to go on")  # fmt: skip
         seed = DEFAULT_SEED if seed is None else int(seed)
         steps = self._steps(steps)
         if not self.model.stochastic and samples > 1:
@@ -552,14 +555,27 @@ def _blank_style(style, data):
     return style
 
 
-def _looks_like_psf(image):
-    """No brightness unit and a peak of 1 within 2 pixels of the reference pixel: what tclean's ``.psf`` is."""
+def _not_a_dirty_image(image):
+    """What a unitless image peaking at 1 at the reference pixel is instead: tclean's ``.psf`` or ``.pb``; else None.
+
+    The peak is 1 and lies within 2 pixels of the reference pixel, or the reference pixel holds 1 (a primary
+    beam's top is flat: CASA's Cycle 5.6 ``.pb`` at 0.04" peaks 2.2 pixels away). A primary beam has no negative
+    pixel and is above half its peak over a wide disc (over 10 % of its finite pixels; CASA's ``.pb`` files
+    here: 47-98 %); a PSF has negative sidelobes and a narrow main lobe.
+    """
     if image.original_unit:
-        return False
+        return None
     data = np.nan_to_num(image.data, nan=-np.inf)
     iy, ix = np.unravel_index(int(np.argmax(data)), data.shape)
     x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
-    return bool(abs(data[iy, ix] - 1) < 0.02 and np.hypot(ix - x0, iy - y0) <= 2)
+    ry, rx = int(round(y0)), int(round(x0))
+    at_reference = 0 <= ry < data.shape[0] and 0 <= rx < data.shape[1] and abs(data[ry, rx] - 1) < 0.02
+    if not (abs(data[iy, ix] - 1) < 0.02 and (np.hypot(ix - x0, iy - y0) <= 2 or at_reference)):
+        return None
+    finite = image.data[np.isfinite(image.data)]
+    if finite.min() >= 0 and np.mean(finite >= 0.5) > 0.1:
+        return "a primary beam"
+    return "a PSF"
 
 
 def _beam_ratio(a, b):
