@@ -485,7 +485,7 @@ def test_a_psf_is_not_taken_for_a_dirty_image(reconstructor):
     assert reconstructor.reconstruct((psf * 3e-4, header), samples=1).sky.shape == (64, 64)
     # A primary beam (broad, nothing negative) is told apart from a PSF, and the error says where it goes.
     pb = np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 20.0**2)).astype(np.float32)
-    with pytest.raises(InputError, match=r"looks like a primary beam, not a dirty image .*primary_beam=, --pb"):
+    with pytest.raises(InputError, match=r"looks like a primary beam, not a dirty image .*\(primary_beam=\)"):
         reconstructor.reconstruct((pb, header), samples=1)
 
 
@@ -502,6 +502,15 @@ def test_a_primary_beam_corrected_image_is_refused(reconstructor, write_image, t
     with pytest.warns(PrimaryBeamWarning, match="forced"):
         forced = reconstructor.reconstruct((corrected, header), samples=1, primary_beam=pb, force=True)
     assert forced.sky.shape == (384, 384) and np.isnan(forced.sky[0, 0])
+    # pb_corrected=True undoes the correction with the primary beam given: the flat image's products.
+    undone = reconstructor.reconstruct((corrected, header), samples=1, primary_beam=pb, pb_corrected=True)
+    flat = reconstructor.reconstruct((data, header), samples=1, primary_beam=pb)
+    np.testing.assert_allclose(undone.sky, flat.sky, rtol=0, atol=1e-5 * np.nanmax(np.abs(flat.sky)))  # float32
+    assert undone.provenance["pb_corrected"] is True and "pb_corrected" not in flat.provenance
+    with pytest.raises(InputError, match=r"pb_corrected=True, but its noise does not grow .* looks uncorrected"):
+        reconstructor.reconstruct((data, header), samples=1, primary_beam=pb, pb_corrected=True)
+    with pytest.raises(InputError, match=r"pb_corrected: needs the primary beam the image was corrected with"):
+        reconstructor.reconstruct((corrected, header), samples=1, pb_corrected=True)
     # Without the zones (a 64-pixel image lies inside PB 0.8) nothing is checked; the CLI says --force.
     small = (data / pb)[160:224, 160:224]
     assert reconstructor.reconstruct((small, celestial_header(64)[0]), samples=1).sky.shape == (64, 64)
@@ -512,8 +521,15 @@ def test_a_primary_beam_corrected_image_is_refused(reconstructor, write_image, t
     assert _run(["reconstruct", str(path), "--pb", str(pb_path), "--model", str(reconstructor.path), "-k", "1",
                  "-o", str(tmp_path / "out.fits"), "--no-progress"]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    assert "pbcor.fits: looks primary-beam corrected" in err and "--force" in err and "Traceback" not in err
+    assert "pbcor.fits: looks primary-beam corrected" in err and "--pbcor" in err and "--force" in err
+    assert "Traceback" not in err and "=True" not in err
     assert not (tmp_path / "out.fits").exists()
+    assert _run(["reconstruct", str(path), "--pbcor", "--model", str(reconstructor.path), "-k", "1",
+                 "-o", str(tmp_path / "out.fits"), "--no-progress"]) == 2  # fmt: skip
+    assert "error: --pbcor: needs the primary beam the image was corrected with (--pb)" in capsys.readouterr().err
+    assert _run(["reconstruct", str(path), "--pbcor", "--pb", str(pb_path), "--model", str(reconstructor.path),
+                 "-k", "1", "-o", str(tmp_path / "out.fits"), "--no-progress"]) == 0  # fmt: skip
+    assert fits.getheader(tmp_path / "out.fits", "SKY")["I2IPBCOR"] is True
 
 
 def test_catalog_hdu_carries_provenance_and_units(reconstructor, tmp_path):

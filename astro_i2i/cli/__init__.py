@@ -50,7 +50,7 @@ _register()
 #: Library keyword -> command-line flag, for errors about an argument rather than a file.
 _FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples", "steps": "--steps",
           "minutes": "--minutes", "noise_texture": "--noise-texture", "flux_range": "--flux-range",
-          "size_range": "--size-range", "source_radius": "--source-radius"}
+          "size_range": "--size-range", "source_radius": "--source-radius", "pb_corrected": "--pbcor"}
 
 
 def main(argv=None):
@@ -72,7 +72,9 @@ def main(argv=None):
     except InputError as exc:
         # The library names its keyword arguments; the user typed the command's flags.
         source = _FLAGS.get(exc.source, exc.source)
-        click.echo(f"error: {source}: {exc.problem.replace('force=True', '--force')}", err=True)
+        problem = exc.problem.replace("force=True", "--force").replace("pb_corrected=True", "--pbcor")
+        problem = problem.replace("primary_beam=", "--pb").replace("drop pb_corrected", "drop --pbcor")
+        click.echo(f"error: {source}: {problem}", err=True)
         status = 2
     except OSError as exc:
         where = exc.filename or "astro-i2i"

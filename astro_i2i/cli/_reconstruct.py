@@ -33,6 +33,9 @@ def _device_option(function):
               help="Keep sources at least this reliable (default: the model's calibrated best-F1 cut).")
 @click.option("--pb", default=None, metavar="PB",
               help="Primary-beam image on the same grid (e.g. CASA's .pb), for the fluxes.")
+@click.option("--pbcor", is_flag=True,
+              help="DIRTY is primary-beam corrected (.image.pbcor, the ALMA archive's *.pbcor.fits): multiply it by "
+                   "--pb (required) first.")
 @_model_option
 @psf_option
 @beam_option
@@ -54,8 +57,9 @@ def _device_option(function):
 @click.option("--skip-existing", is_flag=True, help="Several inputs: skip those whose product exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
-def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, beam, hdu, device, batch_size, seed,
-                quicklook, regions, force, workers, scheduler, threads, skip_existing, no_progress, overwrite):  # fmt: skip
+def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, model, psf, beam, hdu, device, batch_size,
+                seed, quicklook, regions, force, workers, scheduler, threads, skip_existing, no_progress,
+                overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY (an image or a cube), with an uncertainty map and a source catalogue.
 
     Several DIRTY files go to the directory -o OUTDIR/, serially or on a dask
@@ -75,7 +79,8 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, 
         _reconstruct_many(dirty, output, model=model, device=device, samples=samples, seed=seed, steps=steps,
                           min_reliability=min_reliability, force=force, workers=workers, scheduler=scheduler,
                           threads=threads, skip_existing=skip_existing, overwrite=overwrite,
-                          unsupported={"--psf": psf, "--beam": beam, "--pb": pb, "--hdu": hdu, "--quicklook": quicklook,
+                          unsupported={"--psf": psf, "--beam": beam, "--pb": pb, "--pbcor": pbcor, "--hdu": hdu,
+                                       "--quicklook": quicklook,
                                        "--regions": regions, "--batch-size": batch_size},
                           progress=not no_progress and sys.stderr.isatty())  # fmt: skip
         return
@@ -89,6 +94,10 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, 
     from ..io import is_cube
 
     if is_cube(dirty, hdu=parse_hdu(hdu)):
+        if pbcor:
+            from ..exceptions import InputError
+
+            raise InputError("--pbcor", "applies to 2-D images: multiply the cube by its primary beam")
         _reconstruct_cube(dirty, output, samples=samples, steps=steps, min_reliability=min_reliability, pb=pb,
                           model=model, device=device, seed=seed, regions=regions, quicklook=quicklook, force=force,
                           overwrite=overwrite, hdu=parse_hdu(hdu), progress=not no_progress and sys.stderr.isatty())  # fmt: skip
@@ -97,6 +106,7 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, model, psf, 
     reconstructor = Reconstructor.from_pretrained(model, device=device)
     result = reconstructor.reconstruct(image, psf=psf, samples=samples, seed=seed, steps=steps, batch_size=batch_size,
                                        force=force, min_reliability=min_reliability, primary_beam=pb,
+                                       pb_corrected=pbcor,
                                        progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
     result.write(output, overwrite=overwrite)
     if regions:

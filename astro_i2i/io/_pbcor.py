@@ -66,5 +66,6 @@ def check_not_pb_corrected(name, data, pb, *, force=None, stacklevel=3):
     remedy = "; astro-i2i needs the image before the correction (tclean's .image, not .image.pbcor, or this one " \
              "times the primary beam)"  # fmt: skip
     if not force:
-        raise InputError(name, problem + remedy + (", or use force=True to go on" if force is False else ""))
+        escape = ", or give pb_corrected=True with that primary beam, or use force=True to go on"
+        raise InputError(name, problem + remedy + (escape if force is False else ""))
     warnings.warn(f"{name}: {problem}; forced", PrimaryBeamWarning, stacklevel=stacklevel)

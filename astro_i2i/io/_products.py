@@ -41,6 +41,7 @@ _PROVENANCE_KEYWORDS = {
     "seed": ("I2ISEED", "random seed of the samples"),
     "min_reliability": ("I2IMINRL", "catalogue: least reliability kept"),
     "steps": ("I2ISTEPS", "diffusion (DDIM) steps per sample"),
+    "pb_corrected": ("I2IPBCOR", "input was PB-corrected: multiplied by the PB"),
 }
 
 

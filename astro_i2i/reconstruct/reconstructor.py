@@ -24,7 +24,7 @@ from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
 from ..exceptions import BeamWarning, InputError, SetupWarning
 from ..io import RadioImage, is_cube, psf_similarity, read_cube, read_hdu, read_image, read_psf, read_sky_image, write_products
-from ..io._pbcor import check_not_pb_corrected
+from ..io._pbcor import PBCOR_OUTER, check_not_pb_corrected, pb_noise_ratios
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
@@ -276,7 +276,8 @@ class Reconstructor:
     # ------------------------------------------------------------------ public
 
     def reconstruct(self, image, *, samples=None, seed=None, psf=None, beam=None, hdu=None, primary_beam=None,
-                    min_reliability=None, steps=None, batch_size=None, force=False, progress_bar=False):  # fmt: skip
+                    pb_corrected=False, min_reliability=None, steps=None, batch_size=None, force=False,
+                    progress_bar=False):  # fmt: skip
         """Reconstruct the sky model of a dirty image, with its uncertainty and a source catalogue.
 
         Parameters
@@ -298,6 +299,12 @@ class Reconstructor:
             file such as CASA's ``.pb``), for the catalogue's fluxes. Default:
             the model's antenna at the image's frequency, centred on the
             image's reference position.
+        pb_corrected : bool, optional
+            The image is primary-beam corrected (tclean's ``.image.pbcor``, the
+            ALMA archive's ``*.pbcor.fits``): it is multiplied by
+            ``primary_beam`` (required: the beam it was corrected with) before
+            anything else, and the products are those of the image before the
+            correction (2-D images only).
         min_reliability : float, optional
             Keep catalogue sources at least this reliable (default: the
             model's calibrated operating point, the best F1 on its
@@ -320,6 +327,8 @@ class Reconstructor:
         reconstruction : `Reconstruction`, or `~astro_i2i.reconstruct.CubeReconstruction` for a cube
         """
         if is_cube(image, hdu=hdu):
+            if pb_corrected:
+                raise InputError("pb_corrected", "applies to 2-D images: multiply the cube by its primary beam")
             from .cube import reconstruct_cube
 
             return reconstruct_cube(self, read_cube(image, hdu=hdu), samples=samples, seed=seed,
@@ -332,13 +341,18 @@ class Reconstructor:
             raise ValueError(f"min_reliability must lie in [0, 1], not {min_reliability!r}")
         if not isinstance(image, RadioImage):
             image = read_image(image, hdu=hdu, psf=psf, beam=beam)
+        if pb_corrected:
+            if primary_beam is None:
+                raise InputError("pb_corrected", "needs the primary beam the image was corrected with (primary_beam=)")
+            primary_beam = self._primary_beam(image, primary_beam)
+            image = _undo_pb_correction(image, primary_beam)
         self._check_beam(image, force)
         self._check_setup(image, psf)
         if np.all(np.isnan(image.data)):
             raise InputError(image.name, "every pixel is blank (NaN)")
         lookalike = _not_a_dirty_image(image)
         if lookalike and not force:
-            hint = "; give it as the primary beam (primary_beam=, --pb) with the dirty image" \
+            hint = "; give it as the primary beam (primary_beam=) with the dirty image" \
                 if lookalike == "a primary beam" else ""  # fmt: skip
             raise InputError(image.name, f"looks like {lookalike}, not a dirty image (no BUNIT, peak 1 at the "
                                          f"reference pixel){hint}; use force=True to go on")  # fmt: skip
@@ -378,6 +392,7 @@ class Reconstructor:
         uncertainty = self._uncertainty(skies, image, beam_used) if samples > 1 else None
         provenance = {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
                       "seed": int(seed), "input": image.name, **({"steps": steps} if steps else {}),
+                      **({"pb_corrected": True} if pb_corrected else {}),
                       "min_reliability": float(catalog.meta["minrel"])}  # fmt: skip
         return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
                               provenance=provenance)  # fmt: skip
@@ -553,6 +568,21 @@ def _blank_style(style, data):
     style = style.copy()
     style[:, coarse] = np.nan
     return style
+
+
+def _undo_pb_correction(image, pb):
+    """The image times its primary beam (NaN where the beam is not positive), refused if it was not corrected."""
+    ratios = pb_noise_ratios(image.data, pb)
+    if ratios is not None and np.log(ratios[0]) < 0.5 * np.log(ratios[1]):
+        raise InputError(image.name, f"pb_corrected=True, but its noise does not grow towards the edge as 1 / PB "
+                                     f"({ratios[0]:.1f}x where the primary beam is below {PBCOR_OUTER:g}, "
+                                     f"against {ratios[1]:.1f}x if corrected): it looks uncorrected; "
+                                     f"drop pb_corrected")  # fmt: skip
+    usable = np.isfinite(pb) & (pb > 0)
+    data = np.where(usable, image.data * np.where(usable, pb, 0), np.nan).astype(image.data.dtype)
+    if not np.isfinite(data).any():
+        raise InputError(image.name, "no pixel is finite where the primary beam is positive")
+    return dataclasses.replace(image, data=data)
 
 
 def _not_a_dirty_image(image):
