@@ -214,6 +214,20 @@ class TestBadInput:
         with pytest.raises(InputError, match="spectral axis \\(FREQ\\) with 5 channels"):
             read_image(write_image(axes="cube", nchan=5))
 
+    def test_full_stokes_reads_stokes_i(self, tmp_path):
+        # CASA order (RA, DEC, FREQ, STOKES); the planes are told apart by their values.
+        header, _ = celestial_header(32, axes="casa")
+        planes = np.stack([np.full((1, 32, 32), value, np.float32) for value in (1e-4, 2e-4, 3e-4, 4e-4)])
+        for crval, cdelt, expected in ((1.0, 1.0, 1e-4), (4.0, -1.0, 4e-4)):  # IQUV, and VUQI: I is the last plane
+            header["CRVAL4"], header["CDELT4"] = crval, cdelt
+            path = tmp_path / f"stokes_{crval:g}.fits"
+            fits.PrimaryHDU(planes, header=header).writeto(path)
+            assert np.all(read_image(path).data == np.float32(expected))
+        header["CRVAL4"], header["CDELT4"] = -5.0, -1.0  # XX, YY, XY, YX: no Stokes I
+        fits.PrimaryHDU(planes, header=header).writeto(tmp_path / "xx.fits")
+        with pytest.raises(InputError, match="STOKES axis with 4 planes and no Stokes I"):
+            read_image(tmp_path / "xx.fits")
+
     def test_no_wcs(self, tmp_path):
         path = tmp_path / "nowcs.fits"
         fits.PrimaryHDU(make_data((16, 16)), header=fits.Header({"BUNIT": "Jy/beam"})).writeto(path)

@@ -206,7 +206,12 @@ def _celestial_plane(data, header, name):
                 what = f"a spectral axis ({kind}) with {length} channels: a cube; read it with read_cube " \
                     "(astro-i2i reconstruct and Reconstructor.reconstruct take cubes)"
             elif kind.upper() == "STOKES":
-                what = f"a STOKES axis with {length} planes: give a single-Stokes image"
+                plane = _stokes_i_plane(header, fits_axis + 1, length)
+                if plane is not None:
+                    logger.info("%s: Stokes I (plane %d of %d)", name, plane + 1, length)
+                    index.append(plane)
+                    continue
+                what = f"a STOKES axis with {length} planes and no Stokes I: give a Stokes I image"
             else:
                 what = f"a non-celestial axis {kind} of length {length}; only length-1 extra axes are allowed"
             raise InputError(name, f"has {what}")
@@ -218,6 +223,18 @@ def _celestial_plane(data, header, name):
         plane = plane.T
     celestial = wcs.sub([lng + 1, lat + 1])
     return plane, celestial, tuple(ctypes)
+
+
+def _stokes_i_plane(header, axis, length):
+    """The 0-based plane of Stokes I (FITS code 1) along STOKES axis ``axis`` (1-based), or None."""
+    try:
+        crval, cdelt = float(header.get(f"CRVAL{axis}", 1.0)), float(header.get(f"CDELT{axis}", 1.0))
+        crpix = float(header.get(f"CRPIX{axis}", 1.0))
+    except (TypeError, ValueError):
+        return None
+    codes = crval + (np.arange(length) + 1 - crpix) * cdelt
+    found = np.flatnonzero(np.isclose(codes, 1.0))
+    return int(found[0]) if found.size else None
 
 
 def _frequency(header, wcs_types):
@@ -339,7 +356,8 @@ def read_image(image, *, hdu=None, psf=None, beam=None, name=None):
     image : str, path-like, `~astropy.io.fits.HDUList`, image HDU, or ``(array, header)``
         A FITS file (``.fits`` or ``.fits.gz``), an HDU list, an image HDU, or
         a data array with its header. 2-D images and 3-D/4-D images whose
-        frequency and Stokes axes have length 1, in any axis order.
+        frequency axis has length 1, in any axis order; of a STOKES axis with
+        several planes, Stokes I is read (an error without one).
     hdu : int or str, optional
         HDU to read; by default the only image HDU with data.
     psf : same forms as ``image``, optional
