@@ -489,6 +489,17 @@ def test_a_psf_is_not_taken_for_a_dirty_image(reconstructor):
         reconstructor.reconstruct((pb, header), samples=1)
 
 
+def test_an_image_without_noise_is_refused(reconstructor):
+    # All zero, or zero but for a few pixels: the catalogue's S/N would be infinite everywhere.
+    data, header = _image(n=64)
+    zero = np.where(np.isfinite(data), 0, np.nan).astype(np.float32)
+    spiked = zero.copy()
+    spiked[30:33, 30:33] = 1e-3
+    for image in (zero, spiked):
+        with pytest.raises(InputError, match="has no noise .*not a dirty image"):
+            reconstructor.reconstruct((image, header), samples=1)
+
+
 def test_a_primary_beam_corrected_image_is_refused(reconstructor, write_image, tmp_path, capsys):
     # White noise out to 17.3" with a 26" FWHM primary beam: 2.6x its central value where PB < 0.4 once divided by it.
     data, header = _image(n=384, seed=3)

@@ -8,6 +8,7 @@ import numpy as np
 from astropy import units as u
 from astropy.table import QTable, vstack
 
+from ..catalog import noise_sigma
 from ..exceptions import AstroI2IWarning
 from ..io import CubeProductWriter, RadioCube, read_cube
 
@@ -103,9 +104,10 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, samples=None, seed
     for index in range(start, stop):
         image = cube.channel(index)
         finite = np.isfinite(image.data)
-        if not finite.any() or not np.any(image.data[finite]):
-            key = (ChannelWarning, f"{cube.name}: channel {index} is all {'blank' if not finite.any() else 'zero'}; "
-                                   "passed through as NaN")  # fmt: skip
+        if not finite.any() or not noise_sigma(image.data) > 0:
+            state = "is all blank" if not finite.any() else \
+                ("is all zero" if not np.any(image.data[finite]) else "has no noise (most of its pixels are equal)")
+            key = (ChannelWarning, f"{cube.name}: channel {index} {state}; passed through as NaN")
             seen.add(key)
             warnings.warn(key[1], ChannelWarning, stacklevel=3)
             results.append(None)

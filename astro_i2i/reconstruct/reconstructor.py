@@ -350,6 +350,10 @@ class Reconstructor:
         self._check_setup(image, psf)
         if np.all(np.isnan(image.data)):
             raise InputError(image.name, "every pixel is blank (NaN)")
+        if not noise_sigma(image.data) > 0:
+            # The catalogue's thresholds and S/N are in units of this noise: a zero would make every pixel a source.
+            raise InputError(image.name, "has no noise (its robust noise is 0: most of its pixels are equal): "
+                                         "not a dirty image")  # fmt: skip
         lookalike = _not_a_dirty_image(image)
         if lookalike and not force:
             hint = "; give it as the primary beam (primary_beam=) with the dirty image" \
