@@ -3,7 +3,7 @@
 from astropy.utils.exceptions import AstropyUserWarning
 
 __all__ = ["InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning", "SetupWarning",
-           "PrimaryBeamWarning"]
+           "PrimaryBeamWarning", "BrightSourceWarning"]
 
 
 class InputError(ValueError):
@@ -44,3 +44,7 @@ class SetupWarning(AstroI2IWarning):
 
 class PrimaryBeamWarning(AstroI2IWarning):
     """The image looks primary-beam corrected (its noise grows towards the edge as 1 / PB)."""
+
+
+class BrightSourceWarning(AstroI2IWarning):
+    """A source is much brighter than the model's training population: the sky model saturates near it."""

@@ -96,7 +96,7 @@ def beams_hdu(n, majors=MAJORS):
     return hdu
 
 
-def write_cube(path, *, nchan=NCHAN, beams_rows=NCHAN, stokes=1, zero_channel=None, n=64):
+def write_cube(path, *, nchan=NCHAN, beams_rows=NCHAN, stokes=1, zero_channel=None, n=64, peak=4e-4):
     """A CASA-like cube (RA, DEC, FREQ, STOKES) with a BEAMS table; a bright source brighter with channel."""
     header, _ = celestial_header(n, axes="casa", beam=False)
     header["CASAMBM"] = True
@@ -104,7 +104,7 @@ def write_cube(path, *, nchan=NCHAN, beams_rows=NCHAN, stokes=1, zero_channel=No
     rng = np.random.default_rng(9)
     yy, xx = np.mgrid[:n, :n]
     for k in range(nchan):  # one bright point-like source, brighter with channel
-        data[k] += (4e-4 + 1e-4 * k) * np.exp(-((xx - 30) ** 2 + (yy - 36) ** 2) / (2 * 3.6**2))
+        data[k] += (peak + 1e-4 * k) * np.exp(-((xx - 30) ** 2 + (yy - 36) ** 2) / (2 * 3.6**2))
     data += rng.normal(0, 1e-6, data.shape).astype(np.float32)
     if zero_channel is not None:
         data[zero_channel] = 0.0

@@ -121,3 +121,15 @@ def test_velocity_cube_with_stokes_first(tmp_path):
     sources = QTable.read(out, hdu="CATALOG_SOURCES")
     assert sources["flux_integrated"].unit == u.Jy * u.km / u.s and sources["peak_velocity"].unit == u.km / u.s
     assert np.max(sources["n_channels"]) == 3  # the source is in every channel
+
+
+def test_a_bright_source_is_warned_about_once_per_cube(tmp_path):
+    from astro_i2i import Reconstructor
+    from astro_i2i.exceptions import BrightSourceWarning
+
+    path = write_cube(tmp_path / "bright.fits", peak=3e-3)  # 3 mJy and up: 6x the shipped model's brightest
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Reconstructor.from_pretrained().reconstruct(path, samples=1)
+    bright = [str(w.message) for w in caught if issubclass(w.category, BrightSourceWarning)]
+    assert len(bright) == 1 and "bright.fits (channel 0): a source of" in bright[0], bright

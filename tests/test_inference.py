@@ -489,6 +489,27 @@ def test_a_psf_is_not_taken_for_a_dirty_image(reconstructor):
         reconstructor.reconstruct((pb, header), samples=1)
 
 
+def test_a_source_far_brighter_than_the_training_population_is_warned_about(tmp_path):
+    from astro_i2i.exceptions import BrightSourceWarning
+
+    torch.manual_seed(0)
+    record = {**_simulation_record(), "sources": {"flux_max_jy": 0.5e-3}}
+    path = save_checkpoint(tmp_path / "m.pt", TwoToOne(base_channels=4, depth=2, style_channels=2, style_levels=1),
+                           normalisation=Normalisation(downsample=2, sky_scale=1.2e-4), simulation=record,
+                           inference=_test_settings())  # fmt: skip
+    reconstructor = Reconstructor.from_pretrained(path)
+    data, header = _image(n=96)
+    yy, xx = np.mgrid[:96, :96]
+    beam = np.exp(-((xx - 40) ** 2 + (yy - 50) ** 2) / (2 * 3.6**2)).astype(np.float32)  # a point source, 0.85" beam
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BrightSourceWarning)
+        faint = reconstructor.reconstruct((data + 3e-4 * beam, header), samples=1, min_reliability=0)
+    assert len(faint.catalog) and np.nanmax(faint.catalog["flux"].to_value(u.mJy)) < 1.0
+    with pytest.warns(BrightSourceWarning, match=r"a source of [45]\.\d mJy, \d+\.\dx the brightest the model was "
+                                                 r"trained on \(0\.5 mJy\)"):  # fmt: skip
+        reconstructor.reconstruct((data + 5e-3 * beam, header), samples=1, min_reliability=0)
+
+
 def test_an_image_without_noise_is_refused(reconstructor):
     # All zero, or zero but for a few pixels: the catalogue's S/N would be infinite everywhere.
     data, header = _image(n=64)

@@ -9,7 +9,7 @@ from astropy import units as u
 from astropy.table import QTable, vstack
 
 from ..catalog import noise_sigma
-from ..exceptions import AstroI2IWarning
+from ..exceptions import AstroI2IWarning, BrightSourceWarning
 from ..io import CubeProductWriter, RadioCube, read_cube
 
 __all__ = [
@@ -118,10 +118,13 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, samples=None, seed
                                                    primary_beam=primary_beam, min_reliability=min_reliability,
                                                    steps=steps)  # fmt: skip
             for warning in caught:
+                message = str(warning.message).replace(image.name, f"{cube.name} (channel {index})")
                 key = (warning.category, str(warning.message).replace(image.name, cube.name))
+                if warning.category is BrightSourceWarning:
+                    key = (warning.category, None)  # its flux differs from channel to channel: once per cube
                 if key not in seen:
                     seen.add(key)
-                    warnings.warn(key[1], warning.category, stacklevel=3)
+                    warnings.warn(message if key[1] is None else key[1], warning.category, stacklevel=3)
             catalog = QTable(result.catalog)
             catalog["channel"] = np.full(len(catalog), index, dtype=int)
             catalog[column] = np.full(len(catalog), cube.spectral_axis[index].to_value(unit)) * unit
