@@ -7,8 +7,8 @@ from astropy.stats import mad_std
 
 from ..exceptions import InputError, PrimaryBeamWarning
 
-__all__ = ["check_not_pb_corrected", "pb_noise_ratios", "PBCOR_INNER", "PBCOR_OUTER", "PBCOR_MIN_PIXELS",
-           "PBCOR_MIN_PREDICTED", "PBCOR_MAX_PIXELS"]
+__all__ = ["check_not_pb_corrected", "undo_pb_correction", "pb_noise_ratios", "PBCOR_INNER", "PBCOR_OUTER",
+           "PBCOR_MIN_PIXELS", "PBCOR_MIN_PREDICTED", "PBCOR_MAX_PIXELS"]
 
 #: The check compares the robust noise where the primary beam is below ``PBCOR_OUTER`` with that where it is at
 #: least ``PBCOR_INNER``, when each zone holds ``PBCOR_MIN_PIXELS`` finite pixels and 1 / PB predicts a growth of
@@ -46,21 +46,27 @@ def pb_noise_ratios(data, pb):
     return measured, predicted
 
 
+def _verdict(ratios):
+    """True (corrected), False (not) or None (the image cannot tell) from `pb_noise_ratios`."""
+    if ratios is None or ratios[1] < PBCOR_MIN_PREDICTED:
+        return None
+    measured, predicted = ratios
+    # Halfway (on a log scale) from flat noise to 1 / PB's growth. CASA-made images of two set-ups (17 images):
+    # 0.87-1.05 as made, 2.70-3.30 divided by their .pb, against 3.14-3.18 predicted (cut 1.77); 200 simulated
+    # fields, half with 2-20 mJy sources anywhere in the disc: 0.79-1.41 as made, 2.45-4.40 divided
+    # (docs/reconstruct.rst).
+    return bool(np.log(measured) >= 0.5 * np.log(predicted))
+
+
 def check_not_pb_corrected(name, data, pb, *, force=None, stacklevel=3):
     """Refuse an image whose noise grows towards the edge as 1 / PB (with ``force=True``, warn instead).
 
     ``force=None``: the caller has no way to go on, and the message offers none.
     """
     ratios = pb_noise_ratios(data, pb)
-    if ratios is None:
+    if not _verdict(ratios):
         return
     measured, predicted = ratios
-    # Halfway (on a log scale) from flat noise to 1 / PB's growth. CASA-made images of two set-ups (17 images):
-    # 0.87-1.05 as made, 2.70-3.30 divided by their .pb, against 3.14-3.18 predicted (cut 1.77); 200 simulated
-    # fields, half with 2-20 mJy sources anywhere in the disc: 0.79-1.41 as made, 2.45-4.40 divided
-    # (docs/reconstruct.rst).
-    if predicted < PBCOR_MIN_PREDICTED or np.log(measured) < 0.5 * np.log(predicted):
-        return
     problem = (f"looks primary-beam corrected: its noise is {measured:.1f}x higher where the primary beam is below "
                f"{PBCOR_OUTER:g} than above {PBCOR_INNER:g} (1 / PB predicts {predicted:.1f}x)")  # fmt: skip
     remedy = "; astro-i2i needs the image before the correction (tclean's .image, not .image.pbcor, or this one " \
@@ -69,3 +75,21 @@ def check_not_pb_corrected(name, data, pb, *, force=None, stacklevel=3):
         escape = ", or give pb_corrected=True with that primary beam, or use force=True to go on"
         raise InputError(name, problem + remedy + (escape if force is False else ""))
     warnings.warn(f"{name}: {problem}; forced", PrimaryBeamWarning, stacklevel=stacklevel)
+
+
+def undo_pb_correction(name, data, pb):
+    """A primary-beam corrected image times its primary beam (NaN where the beam is not positive).
+
+    Refused when the image's noise does not grow towards the edge as 1 / PB (it was not corrected).
+    """
+    ratios = pb_noise_ratios(data, pb)
+    if _verdict(ratios) is False:
+        raise InputError(name, f"pb_corrected=True, but its noise does not grow towards the edge as 1 / PB "
+                               f"({ratios[0]:.1f}x where the primary beam is below {PBCOR_OUTER:g}, against "
+                               f"{ratios[1]:.1f}x if corrected): it looks uncorrected; drop pb_corrected")  # fmt: skip
+    data, pb = np.asarray(data), np.asarray(pb, dtype=float)
+    usable = np.isfinite(pb) & (pb > 0)
+    out = np.where(usable, data * np.where(usable, pb, 0), np.nan).astype(data.dtype)
+    if not np.isfinite(out).any():
+        raise InputError(name, "no pixel is finite where the primary beam is positive")
+    return out

@@ -24,14 +24,14 @@ from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
 from ..exceptions import BeamWarning, BrightSourceWarning, InputError, SetupWarning
 from ..io import RadioImage, is_cube, psf_similarity, read_cube, read_hdu, read_image, read_psf, read_sky_image, write_products
-from ..io._pbcor import PBCOR_OUTER, check_not_pb_corrected, pb_noise_ratios
+from ..io._pbcor import check_not_pb_corrected, undo_pb_correction
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
 from ._core import _multiple, _style_factor, reconstruct_array
 
 __all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
-           "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY", "BRIGHT_SOURCE_FACTOR"]
+           "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY", "BRIGHT_SOURCE_FACTOR", "BRIGHT_SOURCE_RELIABILITY"]
 
 logger = logging.getLogger(__name__)
 
@@ -370,7 +370,7 @@ class Reconstructor:
             if primary_beam is None:
                 raise InputError("pb_corrected", "needs the primary beam the image was corrected with (primary_beam=)")
             primary_beam = self._primary_beam(image, primary_beam)
-            image = _undo_pb_correction(image, primary_beam)
+            image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, primary_beam))
         self._check_beam(image, force)
         self._check_setup(image, psf)
         if np.all(np.isnan(image.data)):
@@ -598,21 +598,6 @@ def _blank_style(style, data):
     style = style.copy()
     style[:, coarse] = np.nan
     return style
-
-
-def _undo_pb_correction(image, pb):
-    """The image times its primary beam (NaN where the beam is not positive), refused if it was not corrected."""
-    ratios = pb_noise_ratios(image.data, pb)
-    if ratios is not None and np.log(ratios[0]) < 0.5 * np.log(ratios[1]):
-        raise InputError(image.name, f"pb_corrected=True, but its noise does not grow towards the edge as 1 / PB "
-                                     f"({ratios[0]:.1f}x where the primary beam is below {PBCOR_OUTER:g}, "
-                                     f"against {ratios[1]:.1f}x if corrected): it looks uncorrected; "
-                                     f"drop pb_corrected")  # fmt: skip
-    usable = np.isfinite(pb) & (pb > 0)
-    data = np.where(usable, image.data * np.where(usable, pb, 0), np.nan).astype(image.data.dtype)
-    if not np.isfinite(data).any():
-        raise InputError(image.name, "no pixel is finite where the primary beam is positive")
-    return dataclasses.replace(image, data=data)
 
 
 def _not_a_dirty_image(image):
