@@ -15,15 +15,46 @@ from astro_i2i.catalog import (
 )
 from astro_i2i.metrics import _separation_arcsec, match_sources
 
-__all__ = ["header_of", "local_peaks", "matched_filter_candidates", "matched_pairs"]
+__all__ = ["header_of", "local_peaks", "matched_filter_candidates", "matched_pairs", "per_image_counts",
+           "read_casa_reference"]
 
 
 def header_of(image, beam):
-    """A FITS header for a simulated image (``validation_set`` entry): its WCS, Jy/beam and the beam."""
+    """A FITS header for a simulated image (``validation_set`` entry): its WCS, Jy/beam, the beam, and RESTFRQ
+    when the entry carries ``frequency_hz``."""
     header = image["wcs"].to_header()
     header["BUNIT"] = "Jy/beam"
+    if "frequency_hz" in image:
+        header["RESTFRQ"] = image["frequency_hz"]
     header.update(beam.to_header_keywords())
     return header
+
+
+def per_image_counts(catalogs, truth, n, *, radius=0.18):
+    """Per image ``0..n-1``: (one-to-one matches within ``radius`` arcsec, detections, true sources).
+
+    Summed over any set of images, F1 = 2 matches / (detections + true sources).
+    """
+    out = np.zeros((n, 3))
+    image_of = np.asarray(truth["image"])
+    for i in range(n):
+        detected, true = catalogs.get(i, Table()), truth[image_of == i]
+        matched = len(match_sources(detected, true, radius=radius * u.arcsec)) if len(detected) and len(true) else 0
+        out[i] = matched, len(detected), len(true)
+    return out
+
+
+def read_casa_reference(folder):
+    """A CASA-made reference set (``shared/reference/casa``): truth table (image, ra, dec, flux, snr), image names
+    and the primary beam (the same for every pointing)."""
+    from astropy.io import fits
+
+    table = Table.read(folder / "truth.ecsv")
+    truth = Table({"image": [int(name) for name in table["image"]], "ra": table["ra_deg"], "dec": table["dec_deg"],
+                   "flux": table["flux_jy"], "snr": table["snr"]})  # fmt: skip
+    names = sorted(set(Table.read(folder / "images.ecsv")["image"]))
+    pb = np.squeeze(fits.getdata(folder / "pb_000.fits")).astype(float)
+    return truth, names, pb
 
 
 def local_peaks(score_map, threshold, *, box_size=7):

@@ -37,7 +37,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import local_peaks
+from _common import header_of, local_peaks
 from astropy import units as u
 from astropy.table import Table
 
@@ -66,14 +66,6 @@ TEST_SEED = 2_000_000
 TUNE_SEED = 1_500_000  # the matched filter's threshold is chosen on these (adapt calibrates on this seed)
 USER_SEED = 4_000_000  # the "user's" observation: one image apart from the test images
 MF_THRESHOLDS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
-
-
-def header_of(image, beam):
-    header = image["wcs"].to_header()
-    header["BUNIT"] = "Jy/beam"
-    header["RESTFRQ"] = image["frequency_hz"]
-    header.update(beam.to_header_keywords())
-    return header
 
 
 def matched_filter(image, source_fwhm):

@@ -37,7 +37,7 @@ from astro_i2i.simulate import SimulationConfig
 from astro_i2i.simulate._sky import FWHM_TO_SIGMA
 from astro_i2i.training import validation_set
 
-from _common import header_of, local_peaks
+from _common import header_of, local_peaks, per_image_counts
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("n", nargs="?", type=int, default=500)
@@ -154,17 +154,6 @@ def best(tables, truth, n, column, grid, inside=False):
     return max(grid, key=lambda v: f1(cut(tables, column, v, inside), truth, n))
 
 
-def counts(tables, truth, n, radius=0.18):
-    """Per image: true positives, detections and true sources (one-to-one matches within ``radius``)."""
-    out = np.zeros((n, 3))
-    image_of = np.asarray(truth["image"])
-    for i in range(n):
-        detected, true = tables.get(i, Table()), truth[image_of == i]
-        matched = len(match_sources(detected, true, radius=radius * u.arcsec)) if len(detected) and len(true) else 0
-        out[i] = matched, len(detected), len(true)
-    return out
-
-
 def bootstrap_gain(a, b, resamples=2000):
     """F1 of ``b`` minus F1 of ``a`` (per-image counts), and its 2.5-97.5 % range over images resampled together."""
     rng = np.random.default_rng(0)
@@ -216,10 +205,10 @@ row(f"  + inside the prior's disc, S/N >= {mf_in_test} (best on test)", cut(test
 row(f"Bayes score >= {bayes_cal} (chosen on calibration)", cut(test, "score", bayes_cal), truth, args.n)
 row(f"Bayes score >= {bayes_test} (best on test)", cut(test, "score", bayes_test), truth, args.n)
 
-mf_counts = counts(cut(test, "mf_snr", mf_cal), truth, args.n)
+mf_counts = per_image_counts(cut(test, "mf_snr", mf_cal), truth, args.n)
 for label, tables in (("inside the disc", cut(test, "mf_snr", mf_in_cal, True)),
                       ("Bayes score", cut(test, "score", bayes_cal))):  # fmt: skip
-    gain, (low, high), base = bootstrap_gain(mf_counts, counts(tables, truth, args.n))
+    gain, (low, high), base = bootstrap_gain(mf_counts, per_image_counts(tables, truth, args.n))
     print(f"  F1 gain over the matched filter's {base:.1f} (cuts chosen on calibration), {label}: {gain:+.1f} "
           f"(95 % of image bootstraps: {low:+.1f} to {high:+.1f})")
 
@@ -281,7 +270,7 @@ if args.model:
     row(f"  reliability + Bayes score >= {combined_cal} (calibration)", with_bayes, truth, args.n)
     for label, tables in (("model as shipped", shipped), ("model inside the disc", inside_disc),
                           ("model + Bayes score", with_bayes)):  # fmt: skip
-        gain, (low, high), base = bootstrap_gain(mf_counts, counts(tables, truth, args.n))
+        gain, (low, high), base = bootstrap_gain(mf_counts, per_image_counts(tables, truth, args.n))
         print(f"  F1 gain over the matched filter's {base:.1f}, {label}: {gain:+.1f} "
               f"(95 % of image bootstraps: {low:+.1f} to {high:+.1f})")
     print(f"  total {time.perf_counter() - start:.0f} s")

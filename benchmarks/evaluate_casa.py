@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 from astropy import units as u
-from astropy.io import fits
 from astropy.table import Table
-from photutils.detection import find_peaks
+
+from _common import local_peaks, read_casa_reference
 
 from astro_i2i.catalog import matched_filter_snr, refine_positions
 from astro_i2i.io import read_image
@@ -30,11 +30,7 @@ parser.add_argument("directory", nargs="?", default="../shared/reference/casa")
 parser.add_argument("--samples", type=int, default=10)
 args = parser.parse_args()
 folder = Path(args.directory)
-table = Table.read(folder / "truth.ecsv")
-truth = Table({"image": [int(name) for name in table["image"]], "ra": table["ra_deg"], "dec": table["dec_deg"],
-               "flux": table["flux_jy"], "snr": table["snr"]})  # fmt: skip
-names = sorted(set(Table.read(folder / "images.ecsv")["image"]))
-pb = np.squeeze(fits.getdata(folder / "pb_000.fits")).astype(float)
+truth, names, pb = read_casa_reference(folder)
 print(f"{len(names)} CASA-made images, {len(truth)} sources")
 
 
@@ -52,13 +48,11 @@ for name in names:
         warnings.simplefilter("ignore")
         image = read_image(folder / f"dirty_{name}.fits")
     snr = matched_filter_snr(image.data, pixel_scale=image.pixel_scale)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        peaks = find_peaks(np.nan_to_num(snr, nan=-np.inf), 4.0, box_size=7)
-    if peaks is None:
+    ix, iy = local_peaks(snr, 4.0)
+    if not len(ix):
         filtered[int(name)] = Table({"ra": [], "dec": [], "flux": []})
         continue
-    x, y, _ = refine_positions(peaks["x_peak"], peaks["y_peak"], snr, radius=0.0)
+    x, y, _ = refine_positions(ix, iy, snr, radius=0.0)
     coords = image.wcs.pixel_to_world(x, y)
     filtered[int(name)] = Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg),
                                  "flux": np.full(len(x), np.nan)})  # fmt: skip

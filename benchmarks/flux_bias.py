@@ -26,7 +26,7 @@ import numpy as np
 from _common import header_of
 from astropy import units as u
 
-from astro_i2i.catalog import fit_fluxes, gaussian_psf, noise_sigma
+from astro_i2i.catalog import DEFAULT_SOURCE_FWHM, fit_fluxes, gaussian_psf, noise_sigma
 from astro_i2i.metrics import match_sources
 from astro_i2i.reconstruct import Reconstructor
 from astro_i2i.simulate import SimulationConfig
@@ -68,7 +68,7 @@ for i, image in enumerate(images):
                               source_fwhm=fwhm, noise=noise)[0][0] / true_flux  # fmt: skip
 
         cx, cy, tx, ty = float(source["x"].value), float(source["y"].value), float(true["x"]), float(true["y"])
-        fwhm = (settings.source_fwhm_arcsec or 0.6) * u.arcsec
+        fwhm = DEFAULT_SOURCE_FWHM if settings.source_fwhm_arcsec is None else settings.source_fwhm_arcsec * u.arcsec
         values = (source["flux"].to_value(u.Jy) / true_flux, fit(cx, cy, beam_psf, fwhm), fit(tx, ty, beam_psf, fwhm),
                   fit(tx, ty, beam_psf, size), fit(tx, ty, image["psf"], size))  # fmt: skip
         for column, value in zip(columns.values(), values):

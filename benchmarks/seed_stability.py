@@ -24,12 +24,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import header_of
+from _common import header_of, per_image_counts, read_casa_reference
 from astropy import units as u
-from astropy.io import fits
-from astropy.table import Table
 
-from astro_i2i.metrics import score_catalogs
+from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.reconstruct import Reconstructor
 from astro_i2i.simulate import SimulationConfig
 from astro_i2i.training import validation_set
@@ -44,33 +42,11 @@ parser.add_argument("--casa", default="../../shared/reference/casa", help="CASA-
 parser.add_argument("--casa-seeds", type=int, default=10)
 args = parser.parse_args()
 
-SAME = 0.1  # arcsec: one detection in two runs
+SAME = 0.1 * u.arcsec  # one detection in two runs
 start = time.perf_counter()
 images, truth = validation_set(SimulationConfig(), args.n, args.seed)
 reconstructor = Reconstructor.from_pretrained(args.model)
 cut = reconstructor.settings.detection_for(args.samples).min_reliability
-
-
-def positions(catalog):
-    return np.column_stack([np.asarray(catalog["ra"], float), np.asarray(catalog["dec"], float)])
-
-
-def pair_up(a, b):
-    """Index pairs (i, j) of rows of a and b closer than SAME, each row used once (nearest first)."""
-    if not len(a) or not len(b):
-        return np.zeros((0, 2), int)
-    cos = np.cos(np.radians(a[:, 1].mean()))
-    d = np.hypot((a[:, None, 0] - b[None, :, 0]) * cos, a[:, None, 1] - b[None, :, 1]) * 3600
-    pairs, used_a, used_b = [], set(), set()
-    for flat in np.argsort(d, axis=None):
-        i, j = np.unravel_index(flat, d.shape)
-        if d[i, j] > SAME:
-            break
-        if i not in used_a and j not in used_b:
-            pairs.append((i, j))
-            used_a.add(i)
-            used_b.add(j)
-    return np.asarray(pairs, int).reshape(-1, 2)
 
 
 runs = []  # runs[s][i] = every candidate (min_reliability 0) of image i with seed 1000 s + i
@@ -88,17 +64,12 @@ for run in runs:
     chosen = {i: c[np.asarray(c["reliability"]) >= cut] for i, c in enumerate(run)}
     f1s.append(100 * score_catalogs(chosen, truth, images=range(args.n)).f1)
 # The spread from the images alone: bootstrap the images of the first run (per-image counts summed).
-counts = []
-truth_image = np.asarray(truth["image"])
-for i, catalog in enumerate(runs[0]):
-    one = score_catalogs({i: catalog[np.asarray(catalog["reliability"]) >= cut]}, truth[truth_image == i],
-                         images=[i])  # fmt: skip
-    counts.append((one.n_true, one.n_detected, one.n_matched))
-counts = np.asarray(counts, float)
+first = {i: c[np.asarray(c["reliability"]) >= cut] for i, c in enumerate(runs[0])}
+counts = per_image_counts(first, truth, args.n)
 rng = np.random.default_rng(0)
 image_f1 = []
 for _ in range(1000):
-    n_true, n_detected, n_matched = counts[rng.integers(0, args.n, args.n)].sum(axis=0)
+    n_matched, n_detected, n_true = counts[rng.integers(0, args.n, args.n)].sum(axis=0)
     image_f1.append(200 * n_matched / (n_true + n_detected))
 print(f"  F1 at 0.18\" per seed: {' '.join(f'{f:.1f}' for f in f1s)}; range {min(f1s):.1f}-{max(f1s):.1f}, "
       f"std {np.std(f1s, ddof=1):.2f} (over the images, one seed: std {np.std(image_f1, ddof=1):.2f})")  # fmt: skip
@@ -107,21 +78,21 @@ kept, delta = [], []
 for s in range(args.seeds):
     for i in range(args.n):
         mine = runs[s][i]
-        chosen = positions(mine[np.asarray(mine["reliability"]) >= cut])
+        chosen = mine[np.asarray(mine["reliability"]) >= cut]
         if len(chosen):
             everywhere = np.ones(len(chosen), bool)
             for t in range(args.seeds):
                 if t == s:
                     continue
                 other = runs[t][i]
-                pairs = pair_up(chosen, positions(other[np.asarray(other["reliability"]) >= cut]))
+                pairs = match_sources(chosen, other[np.asarray(other["reliability"]) >= cut], radius=SAME)
                 found = np.zeros(len(chosen), bool)
                 found[pairs[:, 0]] = True
                 everywhere &= found
             kept.extend(everywhere)
         if s + 1 < args.seeds:
             other = runs[s + 1][i]
-            pairs = pair_up(positions(mine), positions(other))
+            pairs = match_sources(mine, other, radius=SAME)
             delta.extend(np.abs(np.asarray(mine["reliability"])[pairs[:, 0]] -
                                 np.asarray(other["reliability"])[pairs[:, 1]]))  # fmt: skip
 delta = np.asarray(delta)
@@ -131,11 +102,7 @@ print(f"  detections found in every other run: {100 * np.mean(kept):.1f} % of {l
 
 folder = Path(args.casa)
 if (folder / "truth.ecsv").exists():
-    table = Table.read(folder / "truth.ecsv")
-    casa_truth = Table({"image": [int(name) for name in table["image"]], "ra": table["ra_deg"],
-                        "dec": table["dec_deg"], "flux": table["flux_jy"], "snr": table["snr"]})  # fmt: skip
-    names = sorted(set(Table.read(folder / "images.ecsv")["image"]))
-    pb = np.squeeze(fits.getdata(folder / "pb_000.fits")).astype(float)
+    casa_truth, names, pb = read_casa_reference(folder)
     casa_f1 = []
     for s in range(args.casa_seeds):
         catalogs = {}
