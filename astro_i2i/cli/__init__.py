@@ -51,6 +51,8 @@ _register()
 _FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "samples": "--samples", "steps": "--steps",
           "minutes": "--minutes", "noise_texture": "--noise-texture", "flux_range": "--flux-range",
           "size_range": "--size-range", "source_radius": "--source-radius", "pb_corrected": "--pbcor"}
+#: Library keyword arguments quoted inside a message -> the command-line flag.
+_KEYWORD_FLAGS = {"force=True": "--force", "pb_corrected=True": "--pbcor", "primary_beam=": "--pb"}
 
 
 def main(argv=None):
@@ -72,8 +74,9 @@ def main(argv=None):
     except InputError as exc:
         # The library names its keyword arguments; the user typed the command's flags.
         source = _FLAGS.get(exc.source, exc.source)
-        problem = exc.problem.replace("force=True", "--force").replace("pb_corrected=True", "--pbcor")
-        problem = problem.replace("primary_beam=", "--pb").replace("drop pb_corrected", "drop --pbcor")
+        problem = exc.problem
+        for keyword, flag in _KEYWORD_FLAGS.items():
+            problem = problem.replace(keyword, flag)
         click.echo(f"error: {source}: {problem}", err=True)
         status = 2
     except OSError as exc:

@@ -86,7 +86,7 @@ def undo_pb_correction(name, data, pb):
     if _verdict(ratios) is False:
         raise InputError(name, f"pb_corrected=True, but its noise does not grow towards the edge as 1 / PB "
                                f"({ratios[0]:.1f}x where the primary beam is below {PBCOR_OUTER:g}, against "
-                               f"{ratios[1]:.1f}x if corrected): it looks uncorrected; drop pb_corrected")  # fmt: skip
+                               f"{ratios[1]:.1f}x if corrected): it looks uncorrected; drop pb_corrected=True")  # fmt: skip
     data, pb = np.asarray(data), np.asarray(pb, dtype=float)
     usable = np.isfinite(pb) & (pb > 0)
     out = np.where(usable, data * np.where(usable, pb, 0), np.nan).astype(data.dtype)
