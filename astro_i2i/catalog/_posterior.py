@@ -22,6 +22,7 @@ from astropy.table import QTable
 from photutils.detection import find_peaks
 
 from ._measure import DEFAULT_SOURCE_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
+from ._bright import bright_entries
 from ._segment import CATALOG_COLUMNS, _SIGMA_TO_FWHM, _position_angle, noise_sigma
 
 __all__ = ["candidate_features", "posterior_catalog", "REFINE_RADIUS", "FEATURES_DIRECT", "FEATURES_SAMPLES"]
@@ -184,7 +185,7 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
 
 
 def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_beam=None, psf=None,
-                      min_reliability=None, source_fwhm=None):  # fmt: skip
+                      min_reliability=None, source_fwhm=None, bright=None):  # fmt: skip
     """The source catalogue of a reconstruction (`CATALOG_COLUMNS`), most reliable and brightest first.
 
     Parameters are those of `candidate_features`, and:
@@ -192,6 +193,12 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
     min_reliability : float, optional
         Keep candidates at least this reliable (default: the settings'
         operating point, which maximised F1 on the calibration images).
+    bright : `~astro_i2i.deconvolve.BrightModel`, optional
+        The CLEANed bright emission (``dirty`` is then its residual): each of
+        its islands is one entry (`bright_entries`, ``morphology`` point or
+        extended, deconvolved size with errors), and the network's
+        candidates inside them are dropped (they are the target's own
+        fragments).
 
     Returns
     -------
@@ -210,6 +217,10 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         reliability = settings.reliability.predict(candidates)
         keep = reliability >= min_reliability
     candidates["reliability"] = reliability
+    if bright is not None and len(candidates):
+        ix = np.clip(np.rint(candidates["x"].value).astype(int), 0, bright.mask.shape[1] - 1)
+        iy = np.clip(np.rint(candidates["y"].value).astype(int), 0, bright.mask.shape[0] - 1)
+        keep &= ~bright.mask[iy, ix]
     chosen = candidates[keep]
     order = np.lexsort((-chosen["flux"].value, -np.nan_to_num(np.asarray(chosen["reliability"]))))
     chosen = chosen[order]
@@ -231,7 +242,20 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         "detection_fraction": np.asarray(chosen["detection_fraction"], dtype=float),
         "reliability": np.asarray(chosen["reliability"], dtype=float),
         "mf_snr": np.asarray(chosen["mf_snr"], dtype=float),
+        "morphology": np.full(len(chosen), "", dtype="<U8"),
+        "size_err": np.full(len(chosen), np.nan),
+        "pa_err": np.full(len(chosen), np.nan),
     }
+    if bright is not None:
+        entries = bright_entries(bright, wcs, beam=beam, primary_beam=primary_beam, sky=sky)
+        n = len(entries["x"])
+        entries["snr"] = entries["flux"] / np.where(entries["flux_err"] > 0, entries["flux_err"], np.nan)
+        # Above 15 sigma of the residual's noise: in 0 of the simulated blank fields' noise (docs/benchmarks.rst).
+        entries["reliability"] = np.ones(n)
+        entries["detection_fraction"] = np.ones(n) if samples is not None else np.full(n, np.nan)
+        order = np.argsort(-entries["flux"])
+        values = {key: np.concatenate([np.asarray(entries[key])[order], values[key]]) for key in values if key != "id"}
+        values["id"] = np.arange(1, len(values["x"]) + 1)
     catalog = QTable(meta={"noise": candidates.meta["noise"], "unit": "Jy/pixel",
                            "frame": wcs.wcs.radesys.lower() or "icrs", "minrel": float(min_reliability),
                            "thresh": f"reliability >= {min_reliability:g} among sky-model peaks above "
@@ -256,5 +280,11 @@ POSTERIOR_COLUMNS = {
     "pa": (u.deg, "position angle of the major axis, east of north, 0-180"),
     "detection_fraction": (None, "fraction of the style samples in which the source is found (NaN in direct mode)"),
     "reliability": (None, "calibrated probability that the source is real (a true source within 0.18\")"),
-    "mf_snr": (None, "S/N of the dirty image's matched filter at the position"),
+    "mf_snr": (None, "S/N of the dirty image's matched filter at the position (bright entries: flux over the "
+                     "island's noise)"),
+    "morphology": (None, "bright (CLEANed) entries: 'point' or 'extended' (deconvolved size above twice its error "
+                         "and a fifth of the beam); '' for the network's faint sources"),
+    "size_err": (u.arcsec, "bright entries: 1-sigma error of the deconvolved axes fwhm_maj, fwhm_min (NaN for faint "
+                           "sources, whose sizes are the sky model's)"),
+    "pa_err": (u.deg, "bright entries: 1-sigma error of pa"),
 }  # fmt: skip

@@ -11,7 +11,7 @@ from ._common import CONTEXT_SETTINGS, overwrite_option
 @click.argument("outdir")
 @click.option("--n", "n_images", type=int, default=10, show_default=True, help="Number of images.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; the same seed gives the same files.")
-@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML simulation config (defaults: the method's dataset).")
+@click.option("--config", "config_path", default=None, metavar="FILE", help="YAML simulation config, or a shipped population by name (fields: half the fields with a bright target); default: the method's dataset.")
 @click.option("--show-config", is_flag=True, help="Print the effective config as YAML and exit.")
 @overwrite_option
 def simulate(outdir, n_images, seed, config_path, show_config, overwrite):

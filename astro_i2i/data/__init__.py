@@ -5,7 +5,8 @@ from pathlib import Path
 
 from ..exceptions import InputError
 
-__all__ = ["example_path", "list_examples", "antenna_config_path", "list_antenna_configs"]
+__all__ = ["example_path", "list_examples", "antenna_config_path", "list_antenna_configs", "model_path",
+           "population_path"]
 
 _EXAMPLES = {
     "dirty": ("examples/example_dirty.fits.gz", "simulated ALMA Cycle 5.3 Band 6 dirty image (Jy/beam)"),
@@ -17,6 +18,19 @@ _EXAMPLES = {
 
 def _data_dir():
     return Path(str(resources.files(__name__)))
+
+
+def model_path(name_or_path):
+    """A checkpoint: a shipped model by name (``'two_to_one'``, ``'mse'``, ``'ddpm'``) or a path, as given."""
+    path = Path(name_or_path)
+    if path.suffix == ".pt" or path.exists():
+        return path
+    return _data_dir() / "models" / f"{name_or_path}.pt"
+
+
+def population_path(name):
+    """A shipped source population's YAML file (``astro_i2i/data/populations/NAME.yaml``)."""
+    return _data_dir() / "populations" / f"{name}.yaml"
 
 
 def list_examples():

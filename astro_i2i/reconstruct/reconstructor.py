@@ -28,6 +28,8 @@ from ..io._pbcor import check_not_pb_corrected, undo_pb_correction
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
+from ..deconvolve import bright_sky
+from ._bright import bright_uncertainty
 from ._core import _multiple, _style_factor, reconstruct_array
 
 __all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
@@ -197,11 +199,18 @@ class Reconstructor:
                 raise InputError(image.name, message)
             warnings.warn(f"{image.name}: {message.split(';')[0]}; forced", BeamWarning, stacklevel=3)
 
-    def _check_brightness(self, catalog, name):
-        """Warn when the catalogue's brightest source is far beyond the fluxes the model was trained on."""
+    def _check_brightness(self, catalog, name, bright=None):
+        """Warn when the catalogue's brightest network-measured source is far beyond the model's training fluxes.
+
+        Bright emission CLEANed first (``bright``) is not the network's: its entries are left out.
+        """
         limit = ((self.info.get("simulation") or {}).get("sources") or {}).get("flux_max_jy")
         if not limit or not len(catalog):
             return
+        if bright is not None:
+            catalog = catalog[np.asarray(catalog["morphology"]) == ""]
+            if not len(catalog):
+                return
         # Only likely sources: at min_reliability 0, noise peaks near the edge divided by a primary beam of 0.2-0.3
         # pass 1 mJy in 15-18 of 300 simulated fields of the population (none reliable: brightest 0.79-0.80 mJy).
         confident = np.asarray(catalog["reliability"], dtype=float) >= BRIGHT_SOURCE_RELIABILITY
@@ -213,6 +222,29 @@ class Reconstructor:
                           f"model was trained on ({1e3 * limit:.3g} mJy): the sky model saturates near it and its "
                           f"sidelobes may be catalogued; adapt a model to such fluxes (astro-i2i adapt --flux-range) "
                           f"or subtract the source first", BrightSourceWarning, stacklevel=3)  # fmt: skip
+
+    def _subtract_bright(self, image, psf):
+        """CLEAN the image's bright emission (`astro_i2i.deconvolve.subtract_bright`) with its PSF, or the model's.
+
+        Returns None where nothing is brighter than the training population (a blank field is untouched), or
+        where no PSF fits the image's grid (then with a `BrightSourceWarning` naming ``--psf``).
+        """
+        from ..deconvolve import BRIGHT_NSIGMA, subtract_bright
+
+        sigma = noise_sigma(image.data)
+        if not np.nanmax(image.data) > BRIGHT_NSIGMA * sigma:
+            return None
+        if psf is not None:
+            psf_array = read_psf(psf, image=image)
+        elif self.info.get("simulation") and abs(image.pixel_scale / self.pixel_scale - 1) <= PIXEL_SCALE_TOLERANCE:
+            psf_array = _pad_to(self._reference_psf(), image.data.shape)
+        else:
+            warnings.warn(f"{image.name}: bright emission (peak {np.nanmax(image.data) / sigma:.0f} x the noise) and "
+                          f"no PSF on its grid to CLEAN it with: give the imager's PSF (psf=, --psf)",
+                          BrightSourceWarning, stacklevel=4)  # fmt: skip
+            return None
+        beam = image.beam if image.beam is not None else self.beam
+        return subtract_bright(image.data, psf_array, beam_fwhm_pixels=_beam_pixels(beam, image.pixel_scale))
 
     def _reference_psf(self):
         """The PSF of the model's set-up: stored in an adapted checkpoint, else simulated from its record."""
@@ -392,6 +424,11 @@ class Reconstructor:
             samples = 1
         pb = self._primary_beam(image, primary_beam)
         check_not_pb_corrected(image.name, image.data, pb, force=bool(force))
+        bright = self._subtract_bright(image, psf)
+        if bright is not None:
+            # The network and the faint-source catalogue see the residual: the bright emission is CLEAN's.
+            dirty_image = image
+            image = dataclasses.replace(image, data=bright.residual.astype(np.float32))
         data, grid_wcs, reprojected = self._model_grid(image)
         default_steps = self.model.sampling_steps
         try:
@@ -407,6 +444,10 @@ class Reconstructor:
         if reprojected:
             skies = np.stack(self._back_to_input(list(skies), grid_wcs, image))
             skies[:, ~np.isfinite(image.data)] = np.nan
+        if bright is not None:
+            bright_part = bright_sky(bright, _beam_pixels(image.beam if image.beam is not None else self.beam,
+                                                          image.pixel_scale), pb)  # fmt: skip
+            skies = skies + bright_part[np.newaxis]
         sky = skies.mean(axis=0)
         if image.beam is None:
             if self.beam is None:
@@ -417,13 +458,18 @@ class Reconstructor:
         detection = self.settings.detection_for(samples)
         catalog = posterior_catalog(sky, image.data, image.wcs, beam=beam_used, settings=detection,
                                     samples=skies if samples > 1 else None, primary_beam=pb,
-                                    min_reliability=min_reliability)  # fmt: skip
-        self._check_brightness(catalog, image.name)
+                                    min_reliability=min_reliability, bright=bright)  # fmt: skip
+        self._check_brightness(catalog, image.name, bright)
         uncertainty = self._uncertainty(skies, image, beam_used) if samples > 1 else None
+        if bright is not None:
+            if uncertainty is not None:
+                uncertainty = bright_uncertainty(uncertainty, bright_part)
+            image = dataclasses.replace(dirty_image, beam=beam_used, beam_source=image.beam_source)
         provenance = {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
                       "seed": int(seed), "input": image.name, **({"steps": steps} if steps else {}),
                       **({"pb_corrected": True} if pb_corrected else {}),
-                      "min_reliability": float(catalog.meta["minrel"])}  # fmt: skip
+                      "min_reliability": float(catalog.meta["minrel"]),
+                      **({"bright_cleaned": int(bright.iterations)} if bright is not None else {})}  # fmt: skip
         return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
                               provenance=provenance)  # fmt: skip
 
@@ -632,3 +678,21 @@ def _beam_text(beam):
     if beam is None:
         return "none"
     return f"{beam.major.to_value(u.arcsec):.3g}\" x {beam.minor.to_value(u.arcsec):.3g}\""
+
+
+def _beam_pixels(beam, pixel_scale):
+    """The beam's FWHM (geometric mean) in pixels; 8.5 (the reference set-up's) without a beam."""
+    if beam is None:
+        return 8.5
+    return float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2))) / u.Quantity(pixel_scale).to_value(u.arcsec)
+
+
+def _pad_to(psf, shape):
+    """A PSF (peak at (n/2, n/2)) cut or zero-padded to ``shape``, the peak kept at (shape/2)."""
+    psf = np.asarray(psf, dtype=np.float64)
+    out = np.zeros(shape)
+    cy, cx = psf.shape[0] // 2, psf.shape[1] // 2
+    hy, hx = min(shape[0] // 2, cy), min(shape[1] // 2, cx)
+    oy, ox = shape[0] // 2, shape[1] // 2
+    out[oy - hy : oy + hy, ox - hx : ox + hx] = psf[cy - hy : cy + hy, cx - hx : cx + hx]
+    return out

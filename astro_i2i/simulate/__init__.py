@@ -5,6 +5,7 @@ from ._imaged import ImagedObservation, noise_power_from_image
 from ._dataset import TrainingPairs, image_wcs, simulate_image, truth_rows, write_dataset
 from ._observe import NoiseBank, Observation
 from ._sky import airy_primary_beam, draw_pointing, draw_sources, primary_beam, render_sky
+from ._targets import TARGET_SHAPES, draw_targets, render_targets
 from .config import SimulationConfig
 
 __all__ = [
@@ -24,6 +25,9 @@ __all__ = [
     "draw_sources",
     "draw_pointing",
     "render_sky",
+    "draw_targets",
+    "render_targets",
+    "TARGET_SHAPES",
     "primary_beam",
     "airy_primary_beam",
 ]

@@ -15,6 +15,7 @@ from ..exceptions import InputError
 from ..io import fit_psf_beam
 from ._observe import NoiseBank, Observation
 from ._sky import draw_pointing, draw_sources, render_sky
+from ._targets import draw_targets, render_targets
 from .config import SimulationConfig
 
 __all__ = ["simulate_image", "write_dataset", "TrainingPairs", "image_wcs", "truth_rows"]
@@ -83,7 +84,8 @@ def simulate_image(config, rng, *, exact=True, observation=None):
     """
     ra, dec = draw_pointing(rng, config)
     sources = draw_sources(rng, config)
-    sky = render_sky(sources, config.image.size, config.image.pixel_scale_arcsec)
+    targets = draw_targets(rng, config)
+    sky = _render(sources, targets, config)
     observation = observation or Observation(config, dec)
     if exact:
         dirty = observation.dirty_image(sky, rng).astype(np.float32)
@@ -97,12 +99,35 @@ def simulate_image(config, rng, *, exact=True, observation=None):
         "primary_beam": observation.primary_beam,
         "wcs": image_wcs(config, ra, dec),
         "sources": sources,
+        "targets": targets,
         "observation": observation,
     }
 
 
-def truth_rows(index, sources, wcs, config):
-    """Rows of the truth table for one image."""
+def _render(sources, targets, config):
+    """The sky of faint sources and targets (Jy/pixel, float32)."""
+    sky = render_sky(sources, config.image.size, config.image.pixel_scale_arcsec)
+    if len(targets["x"]):
+        sky = render_targets(targets, config.image.size, config.image.pixel_scale_arcsec, sky=sky).astype(np.float32)
+    return sky
+
+
+def truth_rows(index, sources, wcs, config, targets=None):
+    """Rows of the truth table for one image: the faint sources, then the targets (``kind`` says which).
+
+    A target's ``fwhm_maj``, ``fwhm_min`` and ``pa`` are those of the Gaussian
+    with its second moments, and ``shape`` its kind (``point`` sources are
+    ``gaussian``).
+    """
+    if targets is not None and len(targets["x"]):
+        n_faint, n_target = len(sources["x"]), len(targets["x"])
+        both = {key: np.concatenate([np.atleast_1d(sources[key]), targets[key]])
+                for key in ("x", "y", "flux", "fwhm_maj", "fwhm_min", "pa")}  # fmt: skip
+        rows = truth_rows(index, both, wcs, config)
+        rows["source_id"] = np.arange(n_faint + n_target)
+        rows["kind"] = np.array(["faint"] * n_faint + ["target"] * n_target)
+        rows["shape"] = np.array(["gaussian"] * n_faint + list(targets["shape"]), dtype="<U8")
+        return rows
     coords = wcs.pixel_to_world(sources["x"], sources["y"])
     n = len(sources["x"])
     return {
@@ -117,6 +142,8 @@ def truth_rows(index, sources, wcs, config):
         "snr": sources["flux"] / config.noise.snr_reference_jy,
         "x": sources["x"],
         "y": sources["y"],
+        "kind": np.full(n, "faint", dtype="<U6"),
+        "shape": np.full(n, "gaussian", dtype="<U8"),
     }
 
 
@@ -185,7 +212,7 @@ def write_dataset(outdir, n, *, seed=0, config=None, overwrite=False, progress=N
                     overwrite)  # fmt: skip
         _write_fits(outdir / f"psf_{i:05d}.fits", result["psf"], _tclean_header(config, wcs, "", beam, index=i),
                     overwrite)  # fmt: skip
-        for key, values in truth_rows(i, result["sources"], wcs, config).items():
+        for key, values in truth_rows(i, result["sources"], wcs, config, result["targets"]).items():
             columns.setdefault(key, []).append(values)
         if progress is not None:
             progress(i)
@@ -255,12 +282,14 @@ class TrainingPairs:
         k = int(self.rng.integers(len(self.observations)))
         observation = self.observations[k]
         sources = draw_sources(self.rng, self.config)
-        sky = render_sky(sources, self.config.image.size, self.config.image.pixel_scale_arcsec)
+        targets = draw_targets(self.rng, self.config)
+        sky = _render(sources, targets, self.config)
         noise = self.banks[k].draw()
         dirty = observation.convolve(sky) + noise
         mask = observation.blank_mask
         dirty[mask] = np.nan
-        return {"sky": sky, "dirty": dirty, "noise": noise, "mask": mask, "sources": sources, "pointing": k}
+        return {"sky": sky, "dirty": dirty, "noise": noise, "mask": mask, "sources": sources, "targets": targets,
+                "pointing": k}
 
     def __iter__(self):
         while True:

@@ -16,7 +16,12 @@ __all__ = [
     "NoiseConfig",
     "SourceConfig",
     "PointingConfig",
+    "TargetConfig",
 ]
+
+#: Shipped populations (``astro_i2i/data/populations/NAME.yaml``), by name: ``fields`` holds the reference
+#: dataset's blank fields and as many with a bright target (docs/simulate.rst).
+POPULATIONS = ("fields",)
 
 COSMOS_RA_DEG = 150.11916667  # 10h00m28.6s
 COSMOS_DEC_DEG = 2.20583333  # +02d12m21s
@@ -74,6 +79,30 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class TargetConfig:
+    """Bright targets (the object a field is pointed at), in a share of the fields; none by default.
+
+    The shapes (`~astro_i2i.simulate.draw_targets`) are drawn with the four
+    weights; sizes (FWHM of a Gaussian, diameter of a disc or ring) and
+    integrated fluxes are log-uniform; positions uniform within
+    ``max_radius_arcsec`` of the phase centre.
+    """
+
+    fraction: float = 0.0  #: share of the fields with targets (0: the reference dataset's blank fields)
+    n_min: int = 1
+    n_max: int = 2
+    flux_min_jy: float = 0.5e-3
+    flux_max_jy: float = 100e-3
+    size_min_arcsec: float = 0.1
+    size_max_arcsec: float = 4.0
+    max_radius_arcsec: float = 8.0  #: the inner primary beam (PB above 0.6 at Band 6)
+    weight_gaussian: float = 0.4
+    weight_multi: float = 0.25
+    weight_disc: float = 0.2
+    weight_ring: float = 0.15
+
+
+@dataclass(frozen=True)
 class PointingConfig:
     """Where the pointings fall: uniform within a circle on the sky."""
 
@@ -89,6 +118,7 @@ _SECTIONS = {
     "noise": NoiseConfig,
     "sources": SourceConfig,
     "pointing": PointingConfig,
+    "targets": TargetConfig,
 }
 
 
@@ -97,8 +127,8 @@ class SimulationConfig:
     """Everything the simulator needs; defaults reproduce the method's dataset.
 
     Load from YAML with `SimulationConfig.from_yaml`; sections are
-    ``observation``, ``image``, ``primary_beam``, ``noise``, ``sources`` and
-    ``pointing``, each with the fields of the matching class. Unknown sections
+    ``observation``, ``image``, ``primary_beam``, ``noise``, ``sources``,
+    ``pointing`` and ``targets``, each with the fields of the matching class. Unknown sections
     or keys are errors.
     """
 
@@ -108,6 +138,7 @@ class SimulationConfig:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     sources: SourceConfig = field(default_factory=SourceConfig)
     pointing: PointingConfig = field(default_factory=PointingConfig)
+    targets: TargetConfig = field(default_factory=TargetConfig)
 
     def __post_init__(self):
         self.validate()
@@ -115,6 +146,7 @@ class SimulationConfig:
     def validate(self, source="config"):
         """Raise `InputError` if a value is out of range."""
         o, i, p, n, s, pt = self.observation, self.image, self.primary_beam, self.noise, self.sources, self.pointing
+        t = self.targets
         checks = [
             (o.frequency_ghz > 0, "observation.frequency_ghz must be positive"),
             (o.bandwidth_ghz > 0, "observation.bandwidth_ghz must be positive"),
@@ -134,6 +166,14 @@ class SimulationConfig:
             (s.max_radius_arcsec > 0, "sources.max_radius_arcsec must be positive"),
             (0 <= pt.radius_deg <= 90, "pointing.radius_deg must be in [0, 90]"),
             (-90 <= pt.dec_deg <= 90, "pointing.dec_deg must be in [-90, 90]"),
+            (0 <= t.fraction <= 1, "targets.fraction must be in [0, 1]"),
+            (1 <= t.n_min <= t.n_max, "targets: need 1 <= n_min <= n_max"),
+            (0 < t.flux_min_jy <= t.flux_max_jy, "targets: need 0 < flux_min_jy <= flux_max_jy"),
+            (0 < t.size_min_arcsec <= t.size_max_arcsec, "targets: need 0 < size_min_arcsec <= size_max_arcsec"),
+            (t.max_radius_arcsec >= 0, "targets.max_radius_arcsec must not be negative"),
+            (min(t.weight_gaussian, t.weight_multi, t.weight_disc, t.weight_ring) >= 0
+             and t.weight_gaussian + t.weight_multi + t.weight_disc + t.weight_ring > 0,
+             "targets: the shape weights must be non-negative and not all 0"),
         ]  # fmt: skip
         for ok, message in checks:
             if not ok:
@@ -184,7 +224,13 @@ class SimulationConfig:
 
     @classmethod
     def from_yaml(cls, path):
-        """Read a YAML file; see the class docstring for its layout."""
+        """Read a YAML file, or a shipped population by name (`POPULATIONS`); see the class docstring."""
+        from pathlib import Path
+
+        if str(path) in POPULATIONS and not Path(path).exists():
+            from ..data import population_path
+
+            path = population_path(path)
         return cls.from_dict(read_yaml(path), source=str(path))
 
     def to_yaml(self):

@@ -257,9 +257,9 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
     """
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
         raise InputError("minutes", f"must be a positive number, not {minutes!r}")
-    from ..reconstruct.reconstructor import _models_dir
+    from ..data import model_path
 
-    base_path = base if str(base).endswith(".pt") else _models_dir() / f"{base}.pt"
+    base_path = model_path(base)
     model, info = load_checkpoint(base_path, device=device)
     record = info["simulation"]
     if "beam" not in (record or {}):

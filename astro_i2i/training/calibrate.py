@@ -247,7 +247,8 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     simulation = SimulationConfig.from_record(record)
     if observation is None and info.get("observation"):
         observation = ImagedObservation.from_arrays(info["observation"])
-    images, truth = validation_set(simulation, int(n_images), int(seed), observation=observation)
+    images, truth = validation_set(simulation, int(n_images), int(seed), observation=observation,
+                                   subtract_bright=True)  # fmt: skip
     beam = record_beam(record)
     radius = match_radius(beam)
     n_true = len(truth)

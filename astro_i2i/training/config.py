@@ -33,7 +33,7 @@ class TrainingConfig:
     DEFAULTS = {
         "data": {"crop": 128, "crops_per_image": 4, "seed": 1, "n_pointings": 2},
         "optimisation": {"steps": 2000, "batch_size": 8, "learning_rate": 2e-3, "checkpoint_every": 100,
-                         "threads": 0},
+                         "threads": 0, "initial_model": None},
         "losses": {"content": 1.0, "composite": 1.0, "direct": 1.0, "style_fit": 1.0, "distance_correlation": 0.1},
         "validation": {"every": 500, "n_images": 40, "seed": 1_000_000, "calibration_images": CALIBRATION_IMAGES,
                        "calibration_seed": CALIBRATION_SEED},

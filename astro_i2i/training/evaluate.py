@@ -20,19 +20,36 @@ CALIBRATION_IMAGES = 600
 CALIBRATION_SEED = 1_500_000  #: disjoint from training (1, 2), validation (1e6) and the benchmarks' test seeds
 
 
-def validation_set(simulation, n_images, seed, *, psf=False, observation=None):
+def validation_set(simulation, n_images, seed, *, psf=False, observation=None, subtract_bright=False):
     """Fixed validation images: list of ``simulate_image`` results and the truth table.
 
     Each image is a dict of ``dirty``, ``sky``, ``wcs``, ``primary_beam`` and,
     with ``psf=True``, ``psf``. With ``observation`` (an
     `~astro_i2i.simulate.ImagedObservation`) the images are observed with it.
+    With ``subtract_bright=True`` each image is the pair the network sees at
+    inference (`~astro_i2i.deconvolve.residual_pair`: its bright emission
+    CLEANed with its PSF; ``dirty`` the residual, ``sky`` the rest), and the
+    truth holds the faint sources only where something was CLEANed (the
+    targets are CLEAN's, not the network's).
     """
-    images, columns = [], {}
+    from ..deconvolve import residual_pair
+    from ..io import fit_psf_beam
+
+    images, columns, beam_pixels = [], {}, None
     for i in range(n_images):
         result = simulate_image(simulation, np.random.default_rng([seed, i]), observation=observation)
-        for key, values in truth_rows(i, result["sources"], result["wcs"], simulation).items():
+        dirty, sky, bright = result["dirty"], result["sky"], None
+        if subtract_bright:
+            if beam_pixels is None:
+                beam = fit_psf_beam(result["psf"], result["wcs"])
+                beam_pixels = float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2))) / \
+                    simulation.image.pixel_scale_arcsec  # fmt: skip
+            dirty, sky, bright = residual_pair(dirty, sky, result["psf"], beam_fwhm_pixels=beam_pixels,
+                                               primary_beam=result["primary_beam"])  # fmt: skip
+        targets = result["targets"] if bright is None else None
+        for key, values in truth_rows(i, result["sources"], result["wcs"], simulation, targets).items():
             columns.setdefault(key, []).append(values)
-        images.append({"dirty": result["dirty"], "sky": result["sky"], "wcs": result["wcs"],
+        images.append({"dirty": dirty, "sky": sky, "wcs": result["wcs"],
                        "primary_beam": result["primary_beam"], **({"psf": result["psf"]} if psf else {})})
     return images, Table({key: np.concatenate(values) for key, values in columns.items()})
 

@@ -20,6 +20,7 @@ from astropy import units as u
 
 from .._atomic import atomic_output, check_output_path
 from .._version import __version__
+from ..deconvolve import residual_pair
 from ..exceptions import InputError
 from ..io import fit_psf_beam
 from ..metrics import match_radius
@@ -38,6 +39,14 @@ def _batches(config, simulation, normalisation, seed, observation=None):
     pairs = TrainingPairs(simulation, seed=seed, n_pointings=config.data["n_pointings"], observation=observation)
     rng = np.random.default_rng(seed + 1)
     crop, size = config.data["crop"], simulation.image.size
+    # The bright emission is CLEANed first, as at inference (astro_i2i.deconvolve): the network learns the residual.
+    psfs, beam_pixels = [], []
+    for observation_k in pairs.observations:
+        psf = observation_k.psf()
+        beam = fit_psf_beam(psf, image_wcs(simulation, simulation.pointing.ra_deg, simulation.pointing.dec_deg))
+        psfs.append(psf)
+        beam_pixels.append(float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2)))
+                           / simulation.image.pixel_scale_arcsec)  # fmt: skip
     # Crop centres over the whole primary-beam disc: the network must also see its blanked edge.
     radius = np.sqrt((~pairs.observations[0].blank_mask).sum() / np.pi)
     batch_size, per_image = config.optimisation["batch_size"], config.data["crops_per_image"]
@@ -45,7 +54,11 @@ def _batches(config, simulation, normalisation, seed, observation=None):
         dirty_batch, sky_batch = [], []
         while len(dirty_batch) < batch_size:
             sample = pairs.sample()
-            dirty = np.nan_to_num(sample["dirty"])
+            k = sample["pointing"]
+            dirty, sample["sky"], _ = residual_pair(sample["dirty"], sample["sky"], psfs[k],
+                                                    beam_fwhm_pixels=beam_pixels[k],
+                                                    primary_beam=pairs.observations[k].primary_beam)  # fmt: skip
+            dirty = np.nan_to_num(dirty)
             for _ in range(per_image):
                 r, angle = radius * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
                 cx = int(np.clip(size / 2 + r * np.cos(angle) - crop / 2, 0, size - crop))
@@ -58,6 +71,18 @@ def _batches(config, simulation, normalisation, seed, observation=None):
         sky_t = normalisation.to_network_grid(
             torch.from_numpy(np.stack(sky_batch[:batch_size])[:, None].astype(np.float32)), kind="sky")
         yield normalisation.dirty_to_network(dirty_t), normalisation.sky_to_network(sky_t)
+
+
+def _initial_state(name, model):
+    """The weights of a shipped model (by name) or a checkpoint (by path) to fine-tune from (``initial_model``)."""
+    from ..data import model_path
+    from ..models import load_checkpoint
+
+    loaded, _ = load_checkpoint(model_path(name))
+    if loaded.architecture != model.architecture or loaded.config != model.config:
+        raise InputError("optimisation.initial_model", f"{name!r} is a {loaded.architecture} model with "
+                                                       f"{loaded.config}, not the config's {model.config}")  # fmt: skip
+    return loaded.state_dict()
 
 
 def _improves(metrics, best):
@@ -127,6 +152,8 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     simulation = SimulationConfig.from_dict(config.simulation)
     normalisation = Normalisation(**config.normalisation)
     model = config.build_model().to(device)
+    if initial_state is None and config.optimisation["initial_model"]:
+        initial_state = _initial_state(config.optimisation["initial_model"], model)
     if initial_state is not None:
         model.load_state_dict(initial_state)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.optimisation["learning_rate"])
@@ -156,7 +183,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     first_step = step
     validation = config.validation
     images, truth = validation_set(simulation, int(validation["n_images"]), int(validation["seed"]),
-                                   observation=observation)  # fmt: skip
+                                   observation=observation, subtract_bright=True)  # fmt: skip
     batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step,
                        observation=observation)  # fmt: skip
     record = _simulation_record(simulation, observation)
