@@ -26,11 +26,14 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
-__all__ = ["BrightModel", "subtract_bright", "hogbom_clean", "bright_sky", "residual_pair", "BRIGHT_NSIGMA",
-           "DEPTH_NSIGMA", "BRIGHT_SKY_FWHM"]
+__all__ = ["BrightModel", "subtract_bright", "has_bright_emission", "hogbom_clean", "bright_sky", "residual_pair", "BRIGHT_NSIGMA",
+           "EXTENDED_NSIGMA", "DEPTH_NSIGMA", "BRIGHT_SKY_FWHM"]
 
-#: Peaks above this many noise sigma are CLEANed first (the training population's brightest peak near 10).
-BRIGHT_NSIGMA = 15.0
+#: Peaks above this many noise sigma are CLEANed first: beyond the blank population (its brightest peak was 8.7
+#: sigma in 150 simulated test fields, 99th percentile 7.7).
+BRIGHT_NSIGMA = 12.0
+#: ... and emission above this many sigma once smoothed to 2 or 4 beams (blank fields: at most 6.9 and 5.4).
+EXTENDED_NSIGMA = 8.0
 #: ... and the bright emission's wings, inside its mask, down to this many.
 DEPTH_NSIGMA = 3.0
 #: The components are smoothed to this fraction of the beam's FWHM in the sky model: a sky, not a restored image.
@@ -65,6 +68,42 @@ class BrightModel:
     mask: np.ndarray
     sigma: float
     iterations: int
+
+
+#: Smoothing scales (in beams) on which extended emission is looked for: a 3" disc of 3 mJy peaks at 7 sigma per
+#: beam but is 20 sigma and more once smoothed to its size.
+EXTENDED_SCALES = (2.0, 4.0)
+
+
+def _smoothed_snr(work, finite, beam_fwhm_pixels):
+    """The image smoothed by Gaussians of `EXTENDED_SCALES` beams, each in units of its own robust noise."""
+    work = np.where(finite, work, 0.0)  # a residual holds the model's sidelobes beyond the blanking edge too
+    for scale in EXTENDED_SCALES:
+        sigma_pixels = scale * beam_fwhm_pixels / np.sqrt(8 * np.log(2))
+        smooth = ndimage.gaussian_filter(work, sigma_pixels, mode="constant")
+        weight = ndimage.gaussian_filter(finite.astype(float), sigma_pixels, mode="constant")
+        smooth = np.where(finite & (weight > 0.5), smooth / np.maximum(weight, 1e-6), np.nan)
+        noise = _robust_sigma(smooth)
+        if noise > 0:
+            yield np.nan_to_num(smooth / noise)
+
+
+def _extended_seeds(work, finite, beam_fwhm_pixels, nsigma):
+    seeds = np.zeros(work.shape, dtype=bool)
+    for snr in _smoothed_snr(work, finite, beam_fwhm_pixels):
+        seeds |= snr > nsigma
+    return seeds
+
+
+def _extended_islands(work, finite, beam_fwhm_pixels, nsigma, island_nsigma=4.0):
+    out = np.zeros(work.shape, dtype=bool)
+    for snr in _smoothed_snr(work, finite, beam_fwhm_pixels):
+        labels, n = ndimage.label(snr > island_nsigma)
+        if n == 0:
+            continue
+        seeded = np.unique(labels[(snr > nsigma) & (labels > 0)])
+        out |= np.isin(labels, seeded[seeded > 0])
+    return out & finite
 
 
 def _robust_sigma(values):
@@ -121,6 +160,30 @@ def _clean(dirty, convolve, patch, model, residual, search, threshold, iteration
     return iterations
 
 
+def has_bright_emission(dirty, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA, extended_nsigma=EXTENDED_NSIGMA):
+    """Whether `subtract_bright` would find anything to CLEAN (no PSF needed: a quick test, 20-40 ms at 512^2)."""
+    dirty = np.asarray(dirty, dtype=np.float64)
+    finite = np.isfinite(dirty)
+    sigma = _robust_sigma(dirty)
+    if not sigma > 0:
+        return False
+    if np.nanmax(dirty) > bright_nsigma * sigma:
+        return True
+    return bool(_extended_seeds(np.where(finite, dirty, 0.0), finite, beam_fwhm_pixels, extended_nsigma).any())
+
+
+def _clean_to_depth(work, convolve, patch, model, residual, finite, grow, depth_nsigma, sigma, iterations):
+    """CLEAN inside ``grow(model)`` down to ``depth_nsigma`` times the noise, re-measured as it goes."""
+    for _ in range(6):
+        iterations = _clean(work, convolve, patch, model, residual, None, depth_nsigma * sigma, iterations, grow=grow)
+        new_sigma = _robust_sigma(np.where(finite, residual, np.nan))
+        converged = new_sigma >= 0.97 * sigma
+        sigma = min(sigma, new_sigma)
+        if converged:
+            break
+    return sigma, iterations
+
+
 def _prepare(dirty, psf, beam_fwhm_pixels):
     dirty = np.asarray(dirty, dtype=np.float64)
     psf = np.asarray(psf, dtype=np.float64)
@@ -159,7 +222,8 @@ def hogbom_clean(dirty, psf, *, beam_fwhm_pixels, nsigma=3.0):
     return model, np.where(finite, residual, np.nan), sigma
 
 
-def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA, depth_nsigma=DEPTH_NSIGMA):
+def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA, extended_nsigma=EXTENDED_NSIGMA,
+                    depth_nsigma=DEPTH_NSIGMA):
     """CLEAN a dirty image's bright emission; None if nothing in it is bright.
 
     Parameters
@@ -172,8 +236,8 @@ def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA
     beam_fwhm_pixels : float
         The beam's FWHM in pixels (geometric mean): the mask's margin and
         the truncated PSF's size follow it.
-    bright_nsigma, depth_nsigma : float, optional
-        The two thresholds (see the module's description).
+    bright_nsigma, extended_nsigma, depth_nsigma : float, optional
+        The thresholds (see the module's description).
 
     Returns
     -------
@@ -182,7 +246,8 @@ def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA
     dirty, convolve, patch = _prepare(dirty, psf, beam_fwhm_pixels)
     finite = np.isfinite(dirty)
     sigma = _robust_sigma(dirty)
-    if not sigma > 0 or not np.nanmax(dirty) > bright_nsigma * sigma:
+    if not has_bright_emission(dirty, beam_fwhm_pixels=beam_fwhm_pixels, bright_nsigma=bright_nsigma,
+                               extended_nsigma=extended_nsigma):  # fmt: skip
         return None
     work = np.where(finite, dirty, 0.0)
     model = np.zeros_like(work)
@@ -196,22 +261,27 @@ def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA
             sigma = new_sigma
             break
         sigma = new_sigma
-    if not model.any():
-        return None
     margin = max(int(round(beam_fwhm_pixels)), 1)
     structure = ndimage.generate_binary_structure(2, 1)
+    extended = np.zeros(work.shape, dtype=bool)
 
     def grow(components):
-        return ndimage.binary_dilation(components > 0, structure, iterations=margin) & finite
+        return (ndimage.binary_dilation(components > 0, structure, iterations=margin) | extended) & finite
 
-    # Step 2: the wings, inside a mask one beam around the components (grown as they are found).
-    for _ in range(6):
-        iterations = _clean(work, convolve, patch, model, residual, None, depth_nsigma * sigma, iterations, grow=grow)
-        new_sigma = _robust_sigma(np.where(finite, residual, np.nan))
-        converged = new_sigma >= 0.97 * sigma
-        sigma = min(sigma, new_sigma)
-        if converged:
-            break
+    # Step 2: the compact emission's wings, inside a mask one beam around its components (grown as they come).
+    if model.any():
+        sigma, iterations = _clean_to_depth(work, convolve, patch, model, residual, finite, grow, depth_nsigma, sigma,
+                                            iterations)  # fmt: skip
+    # Step 3: extended emission of low surface brightness, bright only once smoothed (after step 2, so that a
+    # compact target's pedestal is not taken for it): islands at 4 sigma of the smoothed residual around seeds
+    # above extended_nsigma, CLEANed to the same depth.
+    extended = _extended_islands(residual, finite, beam_fwhm_pixels, extended_nsigma)
+    if extended.any():
+        sigma, iterations = _clean_to_depth(work, convolve, patch, model, residual, finite, grow, depth_nsigma, sigma,
+                                            iterations)  # fmt: skip
+    if not model.any():
+        return None
+
     mask = grow(model)
     residual = np.where(finite, residual, np.nan)
     return BrightModel(model=model, residual=residual, mask=mask, sigma=_robust_sigma(residual),
@@ -219,13 +289,17 @@ def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA
 
 
 def bright_sky(bright, beam_fwhm_pixels, primary_beam=None):
-    """The bright emission's sky (Jy/pixel): its CLEAN components smoothed by `BRIGHT_SKY_FWHM` of the beam.
+    """The bright emission's sky (Jy/pixel): its CLEAN components and the residual inside its mask (divided by
+    the beam area: the flux CLEAN left), smoothed by `BRIGHT_SKY_FWHM` of the beam.
 
-    Divided by ``primary_beam`` where given: the sky model is the sky's own
-    brightness, as the networks give it. NaN where the residual is.
+    Its sum is the catalogue's flux of the bright entries. Divided by
+    ``primary_beam`` where given: the sky model is the sky's own brightness,
+    as the networks give it. NaN where the residual is.
     """
     sigma = BRIGHT_SKY_FWHM * beam_fwhm_pixels / np.sqrt(8 * np.log(2))
-    sky = ndimage.gaussian_filter(bright.model, sigma, mode="constant")
+    beam_area = np.pi / (4 * np.log(2)) * beam_fwhm_pixels**2
+    flux = bright.model + np.where(bright.mask, np.nan_to_num(bright.residual), 0.0) / beam_area
+    sky = ndimage.gaussian_filter(flux, sigma, mode="constant")
     if primary_beam is not None:
         gain = np.asarray(primary_beam, dtype=float)
         sky = np.where(gain > 0, sky / np.where(gain > 0, gain, 1.0), 0.0)
@@ -233,15 +307,18 @@ def bright_sky(bright, beam_fwhm_pixels, primary_beam=None):
     return sky.astype(np.float32)
 
 
-def residual_pair(dirty, sky, psf, *, beam_fwhm_pixels, primary_beam=None):
+def residual_pair(dirty, sky, psf, *, faint_sky, beam_fwhm_pixels):
     """A simulated (dirty, sky) pair as the network sees it once the bright emission is CLEANed.
 
-    Returns ``(residual, sky - bright_sky, bright)``; the pair unchanged and
-    None where nothing is bright. Training, validation and calibration all
-    use it, so the networks learn what they get at inference.
+    Returns ``(residual, faint_sky, bright)``, or the pair unchanged and None
+    where nothing is bright. The network's part is the faint sources: what
+    CLEAN left of a target (below 3 sigma inside its mask) is CLEAN's
+    (`bright_sky`), and the network learns to leave it alone. (Asking it for
+    ``sky - bright_sky`` instead -- CLEAN's pixel errors on a 100 mJy target
+    -- took the validation F1 from 24.7 to 14.5 in 150 steps of fine-tuning.)
+    Training, validation and calibration all use it.
     """
     bright = subtract_bright(dirty, psf, beam_fwhm_pixels=beam_fwhm_pixels)
     if bright is None:
         return dirty, sky, None
-    part = np.nan_to_num(bright_sky(bright, beam_fwhm_pixels, primary_beam))
-    return bright.residual.astype(np.float32), (sky - part).astype(np.float32), bright
+    return bright.residual.astype(np.float32), np.asarray(faint_sky, dtype=np.float32), bright

@@ -505,9 +505,17 @@ def test_a_source_far_brighter_than_the_training_population_is_warned_about(tmp_
         warnings.simplefilter("error", BrightSourceWarning)
         faint = reconstructor.reconstruct((data + 3e-4 * beam, header), samples=1, min_reliability=0)
     assert len(faint.catalog) and np.nanmax(faint.catalog["flux"].to_value(u.mJy)) < 1.0
-    with pytest.warns(BrightSourceWarning, match=r"a source of [45]\.\d mJy, \d+\.\dx the brightest the model was "
-                                                 r"trained on \(0\.5 mJy\)"):  # fmt: skip
-        reconstructor.reconstruct((data + 5e-3 * beam, header), samples=1, min_reliability=0)
+    # The network alone (clean_bright=False) saturates on it, and says so.
+    with pytest.warns(BrightSourceWarning, match=r"a source of [45]\.\d mJy measured by the network \(not CLEANed.*"
+                                                 r"\d+\.\dx the brightest faint source the model was trained on "
+                                                 r"\(0\.5 mJy\)"):  # fmt: skip
+        reconstructor.reconstruct((data + 5e-3 * beam, header), samples=1, min_reliability=0, clean_bright=False)
+    # By default it is CLEANed first (its peak is far above 12 sigma): one entry, no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BrightSourceWarning)
+        cleaned = reconstructor.reconstruct((data + 5e-3 * beam, header), samples=1, min_reliability=0)
+    entries = cleaned.catalog[np.asarray(cleaned.catalog["morphology"]) != ""]
+    assert len(entries) == 1 and cleaned.provenance["bright_cleaned"] > 0
 
 
 def test_an_image_without_noise_is_refused(reconstructor):
@@ -574,3 +582,31 @@ def test_catalog_hdu_carries_provenance_and_units(reconstructor, tmp_path):
     assert catalog_header.comments["NOISE"].startswith("[Jy/beam]")
     units = {catalog_header[f"TTYPE{i}"]: catalog_header.get(f"TUNIT{i}") for i in range(1, catalog_header["TFIELDS"] + 1)}
     assert units["peak"] == "Jy pix-1" and units["flux"] == "Jy" and units["ra"] == "deg"
+
+
+def test_a_file_that_is_not_a_primary_beam_is_refused_as_one(reconstructor, tmp_path):
+    # Issue 27 item 2: a dirty image or a PSF given as --pb was accepted and gave 0 sources.
+    from astropy.io import fits
+
+    data, header = _image(n=64)
+    n = data.shape[-1]
+    yy, xx = np.mgrid[:n, :n]
+    x0, y0 = header["CRPIX1"] - 1, header["CRPIX2"] - 1
+    dirty_path = tmp_path / "other_dirty.fits"
+    fits.PrimaryHDU(data, header).writeto(dirty_path)
+    with pytest.raises(InputError, match=r"other_dirty\.fits: has brightness unit 'Jy/beam': an image, not a primary"):
+        reconstructor.reconstruct((data, header), samples=1, primary_beam=dirty_path)
+    psf = np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 3.6**2)) - 0.05 * np.cos(np.hypot(xx - x0, yy - y0) / 3)
+    psf_header = header.copy()
+    del psf_header["BUNIT"]
+    psf_path = tmp_path / "the_psf.fits"
+    fits.PrimaryHDU(psf.reshape(data.shape).astype(np.float32), psf_header).writeto(psf_path)
+    with pytest.raises(InputError, match=r"the_psf\.fits: has negative values .*a PSF has negative sidelobes"):
+        reconstructor.reconstruct((data, header), samples=1, primary_beam=psf_path)
+    offset = np.exp(-((xx - 5) ** 2 + (yy - 5) ** 2) / (2 * 20.0**2))
+    with pytest.raises(InputError, match=r"primary_beam: peaks at pixel \(5, 5\), \d+ pixels from .*pointing"):
+        reconstructor.reconstruct((data, header), samples=1, primary_beam=offset)
+    with pytest.raises(InputError, match=r"primary_beam: peaks at 0\.00"):
+        reconstructor.reconstruct((data, header), samples=1, primary_beam=np.full((n, n), 1e-3))
+    good = np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 40.0**2))
+    assert reconstructor.reconstruct((data, header), samples=1, primary_beam=good).sky.shape == (n, n)

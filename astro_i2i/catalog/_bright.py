@@ -24,11 +24,14 @@ from scipy import ndimage
 __all__ = ["bright_entries", "BRIGHT_FLUX_ERR_SCALE", "BRIGHT_FLUX_ERR_FRACTION", "BRIGHT_SIZE_ERR_SCALE"]
 
 _SIGMA_TO_FWHM = np.sqrt(8 * np.log(2))
-#: flux_err = sqrt((SCALE * sigma * sqrt(island pixels / beam area))**2 + (FRACTION * flux)**2) / PB
-BRIGHT_FLUX_ERR_SCALE = 1.5
+#: flux_err = sqrt((SCALE * sigma * sqrt(island pixels / beam area))**2 + (FRACTION * flux)**2) / PB. Chosen on
+#: 200 targets of 150 calibration fields (seed 5 500 000, ``fields`` population, every field with a target):
+#: 96.0 % within 1.96 flux_err (1.5 and 0.03: 99.5 %; 1.0 and 0.02: 96.0 %; 1.0 and 0.05: 99.0 %).
+BRIGHT_FLUX_ERR_SCALE = 1.0
 BRIGHT_FLUX_ERR_FRACTION = 0.03
-#: size error = SCALE * beam FWHM / (flux / noise of the island)  (+ 5 % of the size)
-BRIGHT_SIZE_ERR_SCALE = 1.5
+#: size error = SCALE * beam FWHM / (flux / noise of the island) + 5 % of the size; on the same targets 2.0
+#: covers 93.0 % of true FWHMs within 1.96 errors (1.5: 87.0 %, 3.0: 97.0 %).
+BRIGHT_SIZE_ERR_SCALE = 2.0
 
 
 def bright_entries(bright, wcs, *, beam, primary_beam=None, sky=None):

@@ -36,6 +36,9 @@ def _device_option(function):
 @click.option("--pbcor", is_flag=True,
               help="DIRTY is primary-beam corrected (.image.pbcor, the ALMA archive's *.pbcor.fits): multiply it by "
                    "--pb (required) first.")
+@click.option("--no-clean-bright", is_flag=True,
+              help="Do not CLEAN bright emission (peaks above 12 sigma, or 8 sigma smoothed) before the network: "
+                   "the network alone, as before 0.2 (it keeps about a tenth of a bright target's flux).")
 @_model_option
 @psf_option
 @beam_option
@@ -57,9 +60,9 @@ def _device_option(function):
 @click.option("--skip-existing", is_flag=True, help="Several inputs: skip those whose product exists.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
-def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, model, psf, beam, hdu, device, batch_size,
-                seed, quicklook, regions, force, workers, scheduler, threads, skip_existing, no_progress,
-                overwrite):  # fmt: skip
+def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_clean_bright, model, psf, beam, hdu,
+                device, batch_size, seed, quicklook, regions, force, workers, scheduler, threads, skip_existing,
+                no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY (an image or a cube), with an uncertainty map and a source catalogue.
 
     Several DIRTY files go to the directory -o OUTDIR/, serially or on a dask
@@ -106,7 +109,7 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, model
     reconstructor = Reconstructor.from_pretrained(model, device=device)
     result = reconstructor.reconstruct(image, psf=psf, samples=samples, seed=seed, steps=steps, batch_size=batch_size,
                                        force=force, min_reliability=min_reliability, primary_beam=pb,
-                                       pb_corrected=pbcor,
+                                       pb_corrected=pbcor, clean_bright=not no_clean_bright,
                                        progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
     result.write(output, overwrite=overwrite)
     if regions:

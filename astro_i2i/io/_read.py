@@ -573,16 +573,48 @@ def read_primary_beam(primary_beam, *, image, hdu=None):
         If its shape differs from the image's or its values are not a response
         between 0 and 1.
     """
-    raw, header, name, _ = read_hdu(primary_beam, hdu=hdu)
-    plane, _, _ = _celestial_plane(np.asarray(raw), header, name)
-    plane = np.asarray(plane, dtype=np.float64)
+    if isinstance(primary_beam, np.ndarray):
+        plane, name = np.asarray(primary_beam, dtype=np.float64), "primary_beam"
+    else:
+        raw, header, name, _ = read_hdu(primary_beam, hdu=hdu)
+        bunit = " ".join(str(header.get("BUNIT", "")).lower().split())
+        if bunit in _SKY_UNITS or bunit in _BEAM_UNITS:
+            raise InputError(name, f"has brightness unit '{header['BUNIT']}': an image, not a primary beam; pass the "
+                                   ".pb file the imager wrote beside the dirty image")  # fmt: skip
+        plane, _, _ = _celestial_plane(np.asarray(raw), header, name)
+        plane = np.asarray(plane, dtype=np.float64)
     if plane.shape != image.shape:
         raise InputError(name, f"primary beam is {plane.shape[1]} x {plane.shape[0]} pixels but {image.name} is "
                                f"{image.shape[1]} x {image.shape[0]}: pass the .pb imaged with it")  # fmt: skip
-    finite = plane[np.isfinite(plane)]
-    if not finite.size or finite.max() > 1.05 or finite.min() < 0:
-        raise InputError(name, "values are not a primary-beam response between 0 and 1")
+    check_primary_beam_values(plane, name, image)
     return np.nan_to_num(plane)
+
+
+def check_primary_beam_values(plane, name, image):
+    """Raise `InputError` unless ``plane`` looks like a primary-beam response for ``image``.
+
+    A primary beam lies in [0, 1], peaks near 1 (tclean normalises it so) and peaks
+    near the image's reference pixel (the pointing). A PSF has negative sidelobes;
+    a dirty image or a sky model peaks far below 1, or somewhere else.
+    """
+    finite = plane[np.isfinite(plane)]
+    if not finite.size:
+        raise InputError(name, "primary beam has no finite pixel")
+    if finite.min() < -1e-3:
+        raise InputError(name, f"has negative values (down to {finite.min():.3g}): not a primary-beam response "
+                               "(a PSF has negative sidelobes); pass the .pb file")  # fmt: skip
+    peak = float(finite.max())
+    if not 0.9 <= peak <= 1.05:
+        raise InputError(name, f"peaks at {peak:.3g}, not near 1: not a primary-beam response (tclean's .pb peaks at "
+                               "1); pass the .pb file")  # fmt: skip
+    iy, ix = np.unravel_index(int(np.nanargmax(plane)), plane.shape)
+    x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
+    # The Cycle 5.6 .pb has a flat top a few pixels off the reference pixel: compare the >= 0.99 region's centre.
+    top_y, top_x = np.nonzero(np.nan_to_num(plane) >= 0.99 * peak)
+    offset = float(np.hypot(top_x.mean() - x0, top_y.mean() - y0))
+    if offset > 0.1 * max(plane.shape):
+        raise InputError(name, f"peaks at pixel ({ix}, {iy}), {offset:.0f} pixels from {image.name}'s pointing "
+                               f"(reference pixel {x0:.0f}, {y0:.0f}): not its primary beam")  # fmt: skip
 
 
 def image_summary(image):

@@ -23,7 +23,8 @@ from radio_beam import Beam
 from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
 from ..exceptions import BeamWarning, BrightSourceWarning, InputError, SetupWarning
-from ..io import RadioImage, is_cube, psf_similarity, read_cube, read_hdu, read_image, read_psf, read_sky_image, write_products
+from ..io import (RadioImage, is_cube, psf_similarity, read_cube, read_image, read_primary_beam, read_psf,
+                  read_sky_image, write_products)  # fmt: skip
 from ..io._pbcor import check_not_pb_corrected, undo_pb_correction
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
@@ -58,6 +59,8 @@ DEFAULT_SEED = 0
 BRIGHT_SOURCE_FACTOR = 2.0
 #: ... among the sources at least this reliable.
 BRIGHT_SOURCE_RELIABILITY = 0.5
+#: The brightest target of the ``fields`` population, on which the CLEANed entries' errors were calibrated.
+BRIGHT_TARGET_MAX_JY = 0.1
 
 
 # --------------------------------------------------------------------------- public API
@@ -208,7 +211,14 @@ class Reconstructor:
         if not limit or not len(catalog):
             return
         if bright is not None:
-            catalog = catalog[np.asarray(catalog["morphology"]) == ""]
+            cleaned = np.asarray(catalog["morphology"]) != ""
+            brightest = float(np.nanmax(catalog["flux"].to_value(u.Jy)[cleaned], initial=0.0))
+            if brightest > BRIGHT_SOURCE_FACTOR * BRIGHT_TARGET_MAX_JY:
+                warnings.warn(f"{name}: a CLEANed source of {1e3 * brightest:.4g} mJy, beyond the 0.5-"
+                              f"{1e3 * BRIGHT_TARGET_MAX_JY:.3g} mJy of the fields on which the bright entries' "
+                              f"flux_err and UNCERTAINTY were calibrated (docs/reconstruct.rst): they may be too "
+                              f"small there", BrightSourceWarning, stacklevel=3)  # fmt: skip
+            catalog = catalog[~cleaned]
             if not len(catalog):
                 return
         # Only likely sources: at min_reliability 0, noise peaks near the edge divided by a primary beam of 0.2-0.3
@@ -218,10 +228,11 @@ class Reconstructor:
             return
         brightest = float(np.nanmax(catalog["flux"].to_value(u.Jy)[confident]))
         if brightest > BRIGHT_SOURCE_FACTOR * limit:
-            warnings.warn(f"{name}: a source of {1e3 * brightest:.3g} mJy, {brightest / limit:.1f}x the brightest the "
-                          f"model was trained on ({1e3 * limit:.3g} mJy): the sky model saturates near it and its "
-                          f"sidelobes may be catalogued; adapt a model to such fluxes (astro-i2i adapt --flux-range) "
-                          f"or subtract the source first", BrightSourceWarning, stacklevel=3)  # fmt: skip
+            warnings.warn(f"{name}: a source of {1e3 * brightest:.3g} mJy measured by the network (not CLEANed: its "
+                          f"peak is below 12 sigma), {brightest / limit:.1f}x the brightest faint source the model was "
+                          f"trained on ({1e3 * limit:.3g} mJy): the sky model saturates near it; give the PSF "
+                          f"(--psf) so that bright emission is CLEANed, or adapt a model (astro-i2i adapt "
+                          f"--flux-range)", BrightSourceWarning, stacklevel=3)  # fmt: skip
 
     def _subtract_bright(self, image, psf):
         """CLEAN the image's bright emission (`astro_i2i.deconvolve.subtract_bright`) with its PSF, or the model's.
@@ -229,11 +240,13 @@ class Reconstructor:
         Returns None where nothing is brighter than the training population (a blank field is untouched), or
         where no PSF fits the image's grid (then with a `BrightSourceWarning` naming ``--psf``).
         """
-        from ..deconvolve import BRIGHT_NSIGMA, subtract_bright
+        from ..deconvolve import has_bright_emission, subtract_bright
 
-        sigma = noise_sigma(image.data)
-        if not np.nanmax(image.data) > BRIGHT_NSIGMA * sigma:
+        beam = image.beam if image.beam is not None else self.beam
+        beam_pixels = _beam_pixels(beam, image.pixel_scale)
+        if not has_bright_emission(image.data, beam_fwhm_pixels=beam_pixels):
             return None
+        sigma = noise_sigma(image.data)
         if psf is not None:
             psf_array = read_psf(psf, image=image)
         elif self.info.get("simulation") and abs(image.pixel_scale / self.pixel_scale - 1) <= PIXEL_SCALE_TOLERANCE:
@@ -243,8 +256,7 @@ class Reconstructor:
                           f"no PSF on its grid to CLEAN it with: give the imager's PSF (psf=, --psf)",
                           BrightSourceWarning, stacklevel=4)  # fmt: skip
             return None
-        beam = image.beam if image.beam is not None else self.beam
-        return subtract_bright(image.data, psf_array, beam_fwhm_pixels=_beam_pixels(beam, image.pixel_scale))
+        return subtract_bright(image.data, psf_array, beam_fwhm_pixels=beam_pixels)
 
     def _reference_psf(self):
         """The PSF of the model's set-up: stored in an adapted checkpoint, else simulated from its record."""
@@ -334,7 +346,7 @@ class Reconstructor:
 
     def reconstruct(self, image, *, samples=None, seed=None, psf=None, beam=None, hdu=None, primary_beam=None,
                     pb_corrected=False, min_reliability=None, steps=None, batch_size=None, force=False,
-                    progress_bar=False):  # fmt: skip
+                    clean_bright=True, progress_bar=False):  # fmt: skip
         """Reconstruct the sky model of a dirty image, with its uncertainty and a source catalogue.
 
         Parameters
@@ -376,6 +388,17 @@ class Reconstructor:
             a factor 2, the input looks like a PSF (no BUNIT, peak 1 at the
             reference pixel) or primary-beam corrected (its noise grows towards
             the edge as 1 / PB; then with a `~astro_i2i.exceptions.PrimaryBeamWarning`).
+        clean_bright : bool, optional
+            CLEAN the image's bright emission first (`astro_i2i.deconvolve.subtract_bright`:
+            peaks above 12 times the noise, or 8 times once smoothed to 2-4
+            beams, which no blank field of the training population reaches)
+            with ``psf`` (or, on the model's own grid, its simulated PSF): the
+            network then reconstructs the residual, the sky model holds the
+            CLEANed emission, and each bright island is one catalogue entry
+            with its deconvolved size (``morphology`` point or extended).
+            False: the network alone (which keeps about a tenth of a bright
+            target's flux, docs/reconstruct.rst). A blank field is the same
+            either way.
         progress_bar : bool, optional
             Show a tqdm bar over tiles.
 
@@ -424,7 +447,7 @@ class Reconstructor:
             samples = 1
         pb = self._primary_beam(image, primary_beam)
         check_not_pb_corrected(image.name, image.data, pb, force=bool(force))
-        bright = self._subtract_bright(image, psf)
+        bright = self._subtract_bright(image, psf) if clean_bright else None
         if bright is not None:
             # The network and the faint-source catalogue see the residual: the bright emission is CLEAN's.
             dirty_image = image
@@ -512,15 +535,7 @@ class Reconstructor:
     def _primary_beam(self, image, primary_beam):
         """The primary beam on the image's grid: given, or the model's antenna centred on the reference position."""
         if primary_beam is not None:
-            if isinstance(primary_beam, np.ndarray):
-                pb, name = np.asarray(primary_beam, dtype=float), "primary_beam"
-            else:
-                raw, _, name, _ = read_hdu(primary_beam)
-                pb = np.asarray(raw, dtype=float).squeeze()
-            if pb.shape != image.data.shape:
-                raise InputError(name, f"primary beam of shape {pb.shape} does not match the image's "
-                                       f"{image.data.shape}")  # fmt: skip
-            return pb
+            return read_primary_beam(primary_beam, image=image)
         record = self.info.get("simulation") or {}
         if "primary_beam" not in record or "observation" not in record:
             return None

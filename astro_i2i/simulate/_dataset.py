@@ -78,14 +78,15 @@ def simulate_image(config, rng, *, exact=True, observation=None):
     Returns
     -------
     result : dict
-        ``sky`` (Jy/pixel), ``dirty`` (Jy/beam, NaN where the primary beam is
+        ``sky`` (Jy/pixel), ``faint_sky`` (the faint sources alone: ``sky``
+        without its targets), ``dirty`` (Jy/beam, NaN where the primary beam is
         below its limit), ``psf``, ``primary_beam``, ``wcs``, ``sources``
         (dict of arrays), ``observation``.
     """
     ra, dec = draw_pointing(rng, config)
     sources = draw_sources(rng, config)
     targets = draw_targets(rng, config)
-    sky = _render(sources, targets, config)
+    sky, faint_sky = _render(sources, targets, config)
     observation = observation or Observation(config, dec)
     if exact:
         dirty = observation.dirty_image(sky, rng).astype(np.float32)
@@ -100,16 +101,18 @@ def simulate_image(config, rng, *, exact=True, observation=None):
         "wcs": image_wcs(config, ra, dec),
         "sources": sources,
         "targets": targets,
+        "faint_sky": faint_sky,
         "observation": observation,
     }
 
 
 def _render(sources, targets, config):
-    """The sky of faint sources and targets (Jy/pixel, float32)."""
-    sky = render_sky(sources, config.image.size, config.image.pixel_scale_arcsec)
-    if len(targets["x"]):
-        sky = render_targets(targets, config.image.size, config.image.pixel_scale_arcsec, sky=sky).astype(np.float32)
-    return sky
+    """The sky of faint sources and targets, and that of the faint sources alone (Jy/pixel, float32)."""
+    faint = render_sky(sources, config.image.size, config.image.pixel_scale_arcsec)
+    if not len(targets["x"]):
+        return faint, faint
+    sky = render_targets(targets, config.image.size, config.image.pixel_scale_arcsec, sky=faint).astype(np.float32)
+    return sky, faint
 
 
 def truth_rows(index, sources, wcs, config, targets=None):
@@ -278,18 +281,19 @@ class TrainingPairs:
                                         refresh_every=bank_refresh))  # fmt: skip
 
     def sample(self):
-        """One pair: dict with ``sky``, ``dirty``, ``noise`` (float32 arrays), ``mask`` (True = blanked), ``sources``."""
+        """One pair: dict with ``sky``, ``faint_sky``, ``dirty``, ``noise`` (float32 arrays), ``mask`` (True =
+        blanked), ``sources``, ``targets``."""
         k = int(self.rng.integers(len(self.observations)))
         observation = self.observations[k]
         sources = draw_sources(self.rng, self.config)
         targets = draw_targets(self.rng, self.config)
-        sky = _render(sources, targets, self.config)
+        sky, faint_sky = _render(sources, targets, self.config)
         noise = self.banks[k].draw()
         dirty = observation.convolve(sky) + noise
         mask = observation.blank_mask
         dirty[mask] = np.nan
         return {"sky": sky, "dirty": dirty, "noise": noise, "mask": mask, "sources": sources, "targets": targets,
-                "pointing": k}
+                "faint_sky": faint_sky, "pointing": k}
 
     def __iter__(self):
         while True:

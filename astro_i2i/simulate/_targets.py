@@ -20,6 +20,8 @@ from ._sky import FWHM_TO_SIGMA, render_sky
 __all__ = ["TARGET_SHAPES", "draw_targets", "render_targets", "empty_targets"]
 
 TARGET_SHAPES = ("gaussian", "multi", "disc", "ring")
+#: Two targets of a field lie at least this far apart beyond their extents (0.75 x their sizes).
+MIN_GAP_ARCSEC = 2.0
 _OVERSAMPLE = 4  # sub-pixels per pixel and axis for the discs and rings: their edges are sharp
 
 
@@ -61,13 +63,20 @@ def draw_targets(rng, config):
     weights = np.array([t.weight_gaussian, t.weight_multi, t.weight_disc, t.weight_ring], dtype=float)
     targets = empty_targets()
     rows = {k: [] for k in ("x", "y", "flux", "fwhm_maj", "fwhm_min", "pa", "shape")}
+    placed = []  # (x, y, size) of the targets so far
     for _ in range(n):
-        radius = t.max_radius_arcsec * np.sqrt(rng.uniform()) / scale
-        angle = rng.uniform(0, 2 * np.pi)
-        x0, y0 = centre + radius * np.cos(angle), centre + radius * np.sin(angle)
         flux = float(np.exp(rng.uniform(np.log(t.flux_min_jy), np.log(t.flux_max_jy))))
         # Sizes log-uniform: as many point-like targets as resolved ones.
         size = float(np.exp(rng.uniform(np.log(t.size_min_arcsec), np.log(t.size_max_arcsec))))
+        # Two targets are two objects: their edges at least MIN_GAP apart (closer, they are one target's
+        # components, which "multi" draws), up to 50 tries.
+        for _ in range(50):
+            radius = t.max_radius_arcsec * np.sqrt(rng.uniform()) / scale
+            angle = rng.uniform(0, 2 * np.pi)
+            x0, y0 = centre + radius * np.cos(angle), centre + radius * np.sin(angle)
+            if all(np.hypot(x0 - x1, y0 - y1) * scale >= 0.75 * (size + s1) + MIN_GAP_ARCSEC for x1, y1, s1 in placed):
+                break
+        placed.append((x0, y0, size))
         shape = TARGET_SHAPES[int(rng.choice(4, p=weights / weights.sum()))]
         axis_ratio = float(rng.uniform(0.3, 1.0))
         pa = float(rng.uniform(0, 180))

@@ -28,7 +28,7 @@ def validation_set(simulation, n_images, seed, *, psf=False, observation=None, s
     `~astro_i2i.simulate.ImagedObservation`) the images are observed with it.
     With ``subtract_bright=True`` each image is the pair the network sees at
     inference (`~astro_i2i.deconvolve.residual_pair`: its bright emission
-    CLEANed with its PSF; ``dirty`` the residual, ``sky`` the rest), and the
+    CLEANed with its PSF; ``dirty`` the residual, ``sky`` the faint sources), and the
     truth holds the faint sources only where something was CLEANed (the
     targets are CLEAN's, not the network's).
     """
@@ -44,8 +44,8 @@ def validation_set(simulation, n_images, seed, *, psf=False, observation=None, s
                 beam = fit_psf_beam(result["psf"], result["wcs"])
                 beam_pixels = float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2))) / \
                     simulation.image.pixel_scale_arcsec  # fmt: skip
-            dirty, sky, bright = residual_pair(dirty, sky, result["psf"], beam_fwhm_pixels=beam_pixels,
-                                               primary_beam=result["primary_beam"])  # fmt: skip
+            dirty, sky, bright = residual_pair(dirty, sky, result["psf"], faint_sky=result["faint_sky"],
+                                               beam_fwhm_pixels=beam_pixels)  # fmt: skip
         targets = result["targets"] if bright is None else None
         for key, values in truth_rows(i, result["sources"], result["wcs"], simulation, targets).items():
             columns.setdefault(key, []).append(values)

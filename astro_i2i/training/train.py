@@ -56,8 +56,8 @@ def _batches(config, simulation, normalisation, seed, observation=None):
             sample = pairs.sample()
             k = sample["pointing"]
             dirty, sample["sky"], _ = residual_pair(sample["dirty"], sample["sky"], psfs[k],
-                                                    beam_fwhm_pixels=beam_pixels[k],
-                                                    primary_beam=pairs.observations[k].primary_beam)  # fmt: skip
+                                                    faint_sky=sample["faint_sky"],
+                                                    beam_fwhm_pixels=beam_pixels[k])  # fmt: skip
             dirty = np.nan_to_num(dirty)
             for _ in range(per_image):
                 r, angle = radius * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
