@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .exceptions import InputError
 
-__all__ = ["check_output_path", "atomic_output"]
+__all__ = ["check_output_path", "check_output_paths", "atomic_output", "same_file"]
 
 
 def check_output_path(path, *, overwrite=False):
@@ -35,6 +35,51 @@ def check_output_path(path, *, overwrite=False):
     if not os.access(parent, os.W_OK):
         raise InputError(path, f"output directory '{parent}' is not writable")
     return path
+
+
+def same_file(a, b):
+    """Whether paths ``a`` and ``b`` name the same file, whether it exists yet or not."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def check_output_paths(outputs, *, inputs=None, overwrite=False):
+    """Raise `InputError` unless each output names its own file, none is an input, and each can be written.
+
+    Called before any work, so that a clash never leaves a product behind.
+
+    Parameters
+    ----------
+    outputs : dict
+        What each output is (a flag such as ``'--quicklook'``) -> its path; None is skipped.
+    inputs : dict, optional
+        What each input is -> its path; None is skipped.
+    overwrite : bool, optional
+        Whether existing files may be replaced (`check_output_path`).
+
+    Returns
+    -------
+    paths : dict
+        The outputs given, as `pathlib.Path`.
+    """
+    outputs = {what: Path(path) for what, path in outputs.items() if path is not None and str(path) != ""}
+    inputs = {what: Path(path) for what, path in (inputs or {}).items() if path is not None and str(path) != ""}
+    named = list(outputs.items())
+    for i, (what, path) in enumerate(named):
+        for other, other_path in named[:i]:
+            if same_file(path, other_path):
+                raise InputError(path, f"given as both {other} and {what}: give each output its own name")
+        for other, input_path in inputs.items():
+            if same_file(path, input_path):
+                raise InputError(path, f"is the input {other} and the output {what}: give the output another name")
+    for path in outputs.values():
+        check_output_path(path, overwrite=overwrite)
+    return outputs
 
 
 @contextlib.contextmanager

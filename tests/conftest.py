@@ -9,7 +9,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
-#: The CASA-made reference images: $ASTRO_I2I_CASA_REFERENCE, else shared/reference/casa beside the checkout.
+#: The CASA-made reference images: $ASTRO_I2I_CASA_REFERENCE, else ../shared/reference/casa (by the repository).
 REFERENCE = Path(os.environ.get("ASTRO_I2I_CASA_REFERENCE")
                  or Path(__file__).resolve().parents[2] / "shared" / "reference" / "casa")  # fmt: skip
 

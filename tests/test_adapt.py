@@ -133,7 +133,9 @@ def test_adapt_refuses_a_primary_beam_corrected_image(user_files, tmp_path):
     yy, xx = np.mgrid[:64, :64]
     data = np.random.default_rng(1).normal(0, 3e-5, fits.getdata(dirty).shape).astype(np.float32)
     pb = np.clip(1 - 0.8 * (np.hypot(xx - 32, yy - 32) - 16) / 14, 0.2, 1).reshape(data.shape)
-    pb_path = _write(tmp_path / "pb.fits", pb.astype(np.float32), header)
+    pb_header = header.copy()
+    del pb_header["BUNIT"]  # a .pb has no brightness unit
+    pb_path = _write(tmp_path / "pb.fits", pb.astype(np.float32), pb_header)
     flat = _write(tmp_path / "flat.fits", data, header)
     corrected = _write(tmp_path / "pbcor.fits", (data / pb).astype(np.float32), header)
     describe_observation(flat, psf=psf, primary_beam=pb_path)  # as tclean makes it: accepted

@@ -10,7 +10,7 @@ from astro_i2i.io import read_image
 
 from .conftest import REFERENCE
 
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="no CASA reference images (set ASTRO_I2I_CASA_REFERENCE or put shared/ beside the checkout)")
+pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="no CASA reference images (set ASTRO_I2I_CASA_REFERENCE or put them in ../shared/reference/casa)")
 
 
 @pytest.mark.parametrize("index", ["000", "004", "011"])

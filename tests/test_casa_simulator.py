@@ -7,7 +7,7 @@ from astro_i2i.simulate.validation import compare_with_casa
 
 from .conftest import REFERENCE
 
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="no CASA reference images (set ASTRO_I2I_CASA_REFERENCE or put shared/ beside the checkout)")
+pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="no CASA reference images (set ASTRO_I2I_CASA_REFERENCE or put them in ../shared/reference/casa)")
 
 
 @pytest.fixture(scope="module")

@@ -133,7 +133,7 @@ def test_console_script_exit_status(tmp_path):
     assert result.stderr.strip() == f"error: {tmp_path / 'x.fits'}: file not found"
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="no CASA reference images (set ASTRO_I2I_CASA_REFERENCE or put shared/ beside the checkout)")
+@pytest.mark.skipif(not REFERENCE.exists(), reason="no CASA reference images (set ASTRO_I2I_CASA_REFERENCE or put them in ../shared/reference/casa)")
 def test_info_on_casa_reference(capsys):
     code, out, _ = run_cli(["info", REFERENCE / "dirty_000.fits"], capsys)
     assert code == 0

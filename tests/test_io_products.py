@@ -8,7 +8,10 @@ from astropy.io import fits
 from astropy.table import QTable
 
 from astro_i2i import InputError
-from astro_i2i.io import read_image, read_products, style_wcs, write_products
+from astro_i2i.io import (CubeProductWriter, header_text, read_cube, read_image, read_products, style_wcs,
+                          write_products)
+
+from .conftest import write_cube
 
 
 def _catalog():
@@ -32,7 +35,7 @@ def _write(image, path, **kwargs):
     kwargs.setdefault("style", np.ones((2, 16, 16), np.float32))
     kwargs.setdefault("catalog", _catalog())
     provenance = {"model": "two_to_one", "model_checksum": "abc123", "samples": 10, "seed": 7,
-                  "command": "astro-i2i reconstruct dirty.fits"}  # fmt: skip
+                  "command": "astro-i2i reconstruct dirty.fits", **kwargs.pop("provenance", {})}  # fmt: skip
     return write_products(path, sky, image=image, provenance=provenance, **kwargs), sky
 
 
@@ -113,8 +116,61 @@ def test_shape_mismatch(image, tmp_path):
         write_products(tmp_path / "x.fits", np.zeros((3, 3)), image=image)
 
 
+def _cube_product(path, cube_path, provenance=None):
+    """A cube product as reconstruct_cube writes it (planes, BEAMS, CATALOG with a long selection rule)."""
+    cube = read_cube(cube_path)
+    nchan, ny, nx = cube.shape
+    catalog = _catalog()
+    catalog["channel"] = [0, 2]
+    catalog.meta["thresh"] = "reliability >= 0.3 among sky-model peaks above 0.05 x dirty noise per beam area"
+    sources = QTable({"id": [1], "flux_peak": [3e-4] * u.Jy, "n_channels": [2]})
+    provenance = {"model": "two_to_one", "samples": 2, "seed": 0, "input": cube.name, **(provenance or {})}
+    with CubeProductWriter(path, cube, provenance=provenance) as writer:
+        writer.write(0, np.zeros((nchan, ny, nx), np.float32), np.ones((nchan, ny, nx), np.float32),
+                     np.ones((nchan, 2, 16, 16), np.float32))  # fmt: skip
+        return writer.finish(catalog, sources)
+
+
 @pytest.mark.skipif(shutil.which("fitsverify") is None, reason="fitsverify (Debian package) not installed")
 def test_fitsverify_clean(image, tmp_path):
     path, _ = _write(image, tmp_path / "out.fits")
-    result = subprocess.run(["fitsverify", str(path)], capture_output=True, text=True)
-    assert "Verification found 0 warning(s) and 0 error(s)" in result.stdout, result.stdout
+    # A cube product too: its CATALOG's long selection rule needs LONGSTRN, and its BEAMS table CASAMBM.
+    cube = _cube_product(tmp_path / "cube_i2i.fits", write_cube(tmp_path / "cube.fits"))
+    assert fits.getheader(tmp_path / "cube.fits")["CASAMBM"] is True
+    assert fits.getheader(cube)["CASAMBM"] is True
+    assert fits.getheader(cube, "CATALOG")["LONGSTRN"] == "OGIP 1.0"
+    for product in (path, cube):
+        result = subprocess.run(["fitsverify", str(product)], capture_output=True, text=True)
+        assert "Verification found 0 warning(s) and 0 error(s)" in result.stdout, result.stdout
+
+
+def test_non_ascii_paths_are_recorded_percent_encoded(tmp_path, write_image):
+    """FITS headers take printable ASCII: a non-ASCII input, output or directory is escaped, not a crash."""
+    folder = tmp_path / "données"
+    folder.mkdir()
+    dirty = folder / "dirty_éèü_天体.fits"
+    dirty.write_bytes(write_image().read_bytes())
+    image = read_image(dirty)
+    command = "astro-i2i reconstruct données/dirty_éèü_天体.fits -o résultat_100%.fits"
+    path, _ = _write(image, folder / "résultat_100%.fits", provenance={"command": command})
+    header = fits.getheader(path, "CATALOG")
+    assert header["I2IINPUT"].endswith("/donn%C3%A9es/dirty_%C3%A9%C3%A8%C3%BC_%E5%A4%A9%E4%BD%93.fits")
+    assert "r%C3%A9sultat_100%25.fits" in "".join(header["HISTORY"]) and header["I2IPCENC"] is True
+    products = read_products(path)
+    assert products.provenance["input"] == str(dirty)
+    assert header_text("dirty_é%.fits") == "dirty_%C3%A9%25.fits"
+    assert header_text("plain 100%.fits") == "plain 100%.fits"  # ASCII: exactly as it is
+    # A cube product too.
+    cube_path = folder / "cube_天体.fits"
+    cube = _cube_product(folder / "cube_天体_i2i.fits", write_cube(cube_path), provenance={"command": command})
+    with fits.open(cube) as hdulist:
+        for hdu in hdulist:
+            if "I2IINPUT" in hdu.header:
+                assert "cube_%E5%A4%A9%E4%BD%93.fits" in hdu.header["I2IINPUT"] and hdu.header["I2IPCENC"]
+
+
+def test_products_repr_is_short(image, tmp_path):
+    path, _ = _write(image, tmp_path / "out.fits")
+    text = repr(read_products(path))
+    assert text.startswith("<Products of") and "64x64 sky, K = 10, 2 source(s), model two_to_one" in text
+    assert len(text) < 200 and "[" not in text

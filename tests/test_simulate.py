@@ -196,7 +196,8 @@ class TestDataset:
             a, b = (hashlib.sha256((tmp_path / d / name).read_bytes()).hexdigest() for d in "ab")
             assert a == b, name
         assert list(truth.colnames) == ["image", "source_id", "ra", "dec", "flux", "fwhm_maj", "fwhm_min", "pa",
-                                        "snr", "x", "y"]  # fmt: skip
+                                        "snr", "x", "y", "kind", "shape"]  # fmt: skip
+        assert set(truth["kind"]) == {"faint"}  # the reference population has no targets
         assert truth["flux"].unit == u.Jy and truth["fwhm_maj"].unit == u.arcsec
         np.testing.assert_allclose(truth["snr"], truth["flux"] / 50e-6)
         dirty = read_image(tmp_path / "a" / "dirty_00000.fits")

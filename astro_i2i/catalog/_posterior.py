@@ -22,7 +22,7 @@ from astropy.table import QTable
 from photutils.detection import find_peaks
 
 from ._measure import DEFAULT_SOURCE_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
-from ._bright import bright_entries
+from ._bright import bright_entries, bright_reliability
 from ._segment import CATALOG_COLUMNS, _SIGMA_TO_FWHM, _position_angle, noise_sigma
 
 __all__ = ["candidate_features", "posterior_catalog", "REFINE_RADIUS", "FEATURES_DIRECT", "FEATURES_SAMPLES"]
@@ -250,10 +250,10 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         entries = bright_entries(bright, wcs, beam=beam, primary_beam=primary_beam, sky=sky)
         n = len(entries["x"])
         entries["snr"] = entries["flux"] / np.where(entries["flux_err"] > 0, entries["flux_err"], np.nan)
-        # Above 15 sigma of the residual's noise: in 0 of the simulated blank fields' noise (docs/benchmarks.rst).
-        entries["reliability"] = np.ones(n)
+        entries["reliability"] = bright_reliability(entries, primary_beam)
         entries["detection_fraction"] = np.ones(n) if samples is not None else np.full(n, np.nan)
-        order = np.argsort(-entries["flux"])
+        order = np.lexsort((-entries["flux"], -entries["reliability"]))
+        order = order[entries["reliability"][order] >= min_reliability]
         values = {key: np.concatenate([np.asarray(entries[key])[order], values[key]]) for key in values if key != "id"}
         values["id"] = np.arange(1, len(values["x"]) + 1)
     catalog = QTable(meta={"noise": candidates.meta["noise"], "unit": "Jy/pixel",

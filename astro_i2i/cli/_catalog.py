@@ -24,15 +24,34 @@ _FORMATS = {"ecsv": "ascii.ecsv", "fits": "fits", "votable": "votable"}
 @beam_option
 @overwrite_option
 def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
-    """Find and measure the sources in IMAGE (a sky model, a product file or a restored image)."""
-    from .._atomic import atomic_output, check_output_path
+    """Find and measure the sources in IMAGE (a sky model, a product file or a restored image).
+
+    A product file of 'astro-i2i reconstruct' already holds its catalogue
+    (CATALOG): it is written out in --format, not measured again.
+    """
+    from .._atomic import atomic_output, check_output_paths
     from ..catalog import find_sources
     from ..io import read_hdu, read_sky_image
 
     output = Path(output) if output else Path(_stem(image) + f"_cat.{'vot' if table_format == 'votable' else table_format}")
-    check_output_path(output, overwrite=overwrite)
-    if regions:
-        check_output_path(regions, overwrite=overwrite)
+    check_output_paths({"-o": output, "--regions": regions}, inputs={"IMAGE": image}, overwrite=overwrite)
+    product = _product_catalog(image, parse_hdu(hdu))
+    if product is not None:
+        ctx = click.get_current_context()
+        for name, flag in (("nsigma", "--nsigma"), ("beam", "--beam")):
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                raise InputError(flag, f"does not apply to a product file ({image}): its CATALOG was selected by "
+                                       "reliability when it was made (astro-i2i reconstruct --min-reliability "
+                                       "changes the selection)")  # fmt: skip
+        if table_format == "fits":
+            _ascii_meta(product)
+        with atomic_output(output, overwrite=overwrite) as tmp:
+            product.write(tmp, format=_FORMATS[table_format], overwrite=True)
+        if regions:
+            _write_regions(product, regions, overwrite)
+        click.echo(f"{len(product)} sources (the product's CATALOG: {product.meta.get('thresh', 'as written')}) "
+                   f"-> {output}")  # fmt: skip
+        return
     sky = read_sky_image(image, hdu=parse_hdu(hdu), beam=beam)
     unit = "Jy/pixel" if sky.unit.to_string() == "Jy / pix" else "Jy/beam"
     if unit == "Jy/beam" and sky.beam is None:
@@ -45,11 +64,68 @@ def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
             uncertainty = None
     table = find_sources(sky.data, sky.wcs, unit=unit, beam=sky.beam, uncertainty=uncertainty, nsigma=nsigma)
     table.meta["image"] = str(image)
+    if table_format == "fits":
+        _ascii_meta(table)
     with atomic_output(output, overwrite=overwrite) as tmp:
         table.write(tmp, format=_FORMATS[table_format], overwrite=True)
     if regions:
         _write_regions(table, regions, overwrite)
     click.echo(f"{len(table)} sources ({table.meta['thresh']}) -> {output}")
+
+
+#: Keywords of a product's CATALOG header that are the table's own ``meta`` (lower case, as
+#: `~astro_i2i.catalog.posterior_catalog` writes them); the rest is the product's provenance, kept as it is.
+_CATALOG_META = ("NOISE", "UNIT", "FRAME", "MINREL", "THRESH", "CANDIDAT")
+#: Header keywords that describe the FITS extension, not the catalogue.
+_FITS_ONLY = ("EXTNAME", "LONGSTRN")
+
+
+def _product_catalog(image, hdu):
+    """The CATALOG of an astro-i2i product file, with its ``meta`` as written; None for any other file.
+
+    A product's SKY is a sky model whose UNCERTAINTY exceeds it at every real peak, so measuring it again
+    (``5 x sqrt(uncertainty^2 + sigma^2)``) keeps only near-empty pixels: its own CATALOG is the catalogue.
+    ``hdu`` None, 0, ``'SKY'`` or ``'CATALOG'``: the catalogue; another extension is read as an image.
+    """
+    from astropy.io import fits
+    from astropy.table import QTable
+
+    if hdu not in (None, 0, "SKY", "CATALOG") or not Path(image).is_file():
+        return None
+    try:
+        with fits.open(image) as hdulist:
+            names = [h.name for h in hdulist]
+            if "SKY" not in names or not ("I2IVER" in hdulist["SKY"].header or "CATALOG" in names):
+                return None
+            if "CATALOG" not in names:
+                raise InputError(image, "is an astro-i2i product file with no CATALOG extension; its sky model "
+                                        "is not catalogued again (its UNCERTAINTY exceeds SKY at every peak): "
+                                        "re-run astro-i2i reconstruct, whose product holds the catalogue")  # fmt: skip
+            table = QTable.read(hdulist["CATALOG"])
+    except OSError:
+        return None  # read_sky_image gives the proper error
+    meta = {}
+    for key, value in table.meta.items():
+        if key.upper() in _FITS_ONLY:
+            continue
+        meta[key.lower() if key.upper() in _CATALOG_META else key] = value
+    meta["image"] = str(image)
+    table.meta = meta
+    return table
+
+
+def _ascii_meta(table):
+    """A FITS table's header takes printable ASCII only: non-ASCII meta text (a path) percent-encoded."""
+    from ..io._products import ESCAPED_KEYWORD, header_text
+
+    before = dict(table.meta)
+    for key, value in before.items():
+        if isinstance(value, str):
+            table.meta[key] = header_text(value)
+        elif isinstance(value, list):
+            table.meta[key] = [header_text(item) if isinstance(item, str) else item for item in value]
+    if table.meta != before:
+        table.meta[ESCAPED_KEYWORD] = True
 
 
 def _stem(path):

@@ -1,5 +1,6 @@
 """``astro-i2i reconstruct`` and ``astro-i2i generate``."""
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
     is level with a matched filter on the dirty image (F1 32 at 0.18"); figures
     and their commands in docs/models.rst (benchmarks/evaluate_models.py).
     """
-    from .._atomic import check_output_path
+    from .._atomic import check_output_paths
     from ..io import read_image
     from ..reconstruct import Reconstructor
 
@@ -91,9 +92,9 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
 
     # Like CASA and WSClean, products go to the current directory (not beside the input, which may be read-only).
     output = Path(output) if output else Path(Path(_stem(dirty)).name + "_i2i.fits")
-    for path in (output, quicklook, regions):
-        if path:
-            check_output_path(path, overwrite=overwrite)
+    # Every output, before any work: a clash found after writing would leave the product behind.
+    check_output_paths({"-o": output, "--quicklook": quicklook, "--regions": regions},
+                       inputs={"DIRTY": dirty, "--psf": psf, "--pb": pb}, overwrite=overwrite)  # fmt: skip
     from ..io import is_cube
 
     if is_cube(dirty, hdu=parse_hdu(hdu)):
@@ -111,13 +112,28 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
                                        force=force, min_reliability=min_reliability, primary_beam=pb,
                                        pb_corrected=pbcor, clean_bright=not no_clean_bright,
                                        progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
-    result.write(output, overwrite=overwrite)
-    if regions:
-        _write_regions(result.catalog, regions, overwrite)
-    if quicklook:
-        write_quicklook(result, quicklook, overwrite=overwrite)
+    with _all_or_nothing() as written:
+        written.append(result.write(output, overwrite=overwrite))
+        if regions:
+            _write_regions(result.catalog, regions, overwrite)
+            written.append(Path(regions))
+        if quicklook:
+            write_quicklook(result, quicklook, overwrite=overwrite)
     for line in summary(result, output):
         click.echo(line)
+
+
+@contextlib.contextmanager
+def _all_or_nothing():
+    """Yield a list for the files a run writes; if the run then fails, they are removed: no partial set is left."""
+    written = []
+    try:
+        yield written
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
+        raise
 
 
 def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, min_reliability, force, workers,
@@ -205,10 +221,12 @@ def _reconstruct_cube(dirty, output, *, samples, steps, min_reliability, pb, mod
     finally:
         if bar is not None:
             bar.close()
-    sources = QTable.read(output, hdu="CATALOG_SOURCES")
-    detections = QTable.read(output, hdu="CATALOG")
-    if regions:
-        _write_regions(detections, regions, overwrite)  # per channel: each region is labelled with its channel
+    with _all_or_nothing() as written:
+        written.append(Path(output))
+        sources = QTable.read(output, hdu="CATALOG_SOURCES")
+        detections = QTable.read(output, hdu="CATALOG")
+        if regions:
+            _write_regions(detections, regions, overwrite)  # per channel: each region is labelled with its channel
     click.echo(f"{cube.name}: {cube.nchan} channels, {len(detections)} detection(s), {len(sources)} source(s) "
                f"across channels (model {reconstructor.name})")  # fmt: skip
     click.echo(f"-> {output}")
@@ -277,10 +295,10 @@ def write_quicklook(result, path, *, overwrite=False):
 @overwrite_option
 def generate(sky, output, style_from, seed, model, hdu, device, overwrite):
     """Generate a dirty image from a sky model SKY (Jy/pixel) and a style."""
-    from .._atomic import atomic_output, check_output_path
+    from .._atomic import atomic_output, check_output_paths
     from ..reconstruct import Reconstructor
 
-    check_output_path(output, overwrite=overwrite)
+    check_output_paths({"-o": output}, inputs={"SKY": sky, "--style-from": style_from}, overwrite=overwrite)
     reconstructor = Reconstructor.from_pretrained(model, device=device)
     hdu_out = reconstructor.generate(sky, style_from=style_from, seed=seed, hdu=parse_hdu(hdu))
     with atomic_output(output, overwrite=overwrite) as tmp:

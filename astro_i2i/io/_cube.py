@@ -12,7 +12,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..exceptions import InputError
-from ._products import _CATALOG_META_COMMENTS, SKY_UNIT, _add_provenance
+from ._products import _CATALOG_META_COMMENTS, SKY_UNIT, _add_provenance, mark_long_strings
 from ._read import _BEAM_UNITS, _SPECTRAL_TYPES, RadioImage
 
 __all__ = ["RadioCube", "read_cube", "is_cube", "cube_channels", "cube_summary", "CubeProductWriter"]
@@ -335,7 +335,11 @@ class CubeProductWriter:
                 if k == 0 and not has_uncertainty:
                     header["I2IUNC"] = (False, "no uncertainty map (direct mode)")
                 header["I2INCHAN"] = (nchan, "channels reconstructed one by one")
+                if k == 0 and self.cube.beams is not None:
+                    # The beams are in the BEAMS table (as CASA writes them): CASA and spectral-cube look for it.
+                    header["CASAMBM"] = (True, "per-channel beams in the BEAMS table")
                 _add_provenance(header, self.provenance)
+                mark_long_strings(header)
                 handle.write(header.tostring().encode("ascii"))
                 offsets.append(handle.tell())
                 nbytes = 4 * int(np.prod(shape))
@@ -401,6 +405,7 @@ class CubeProductWriter:
                 if keyword in hdu.header:
                     hdu.header.comments[keyword] = comment
             _add_provenance(hdu.header, self.provenance)
+            mark_long_strings(hdu.header)  # the selection rule (THRESH), a long input path: CONTINUE cards
             tables.append(hdu)
         with fits.open(self.tmp, mode="append") as hdulist:
             for hdu in tables:

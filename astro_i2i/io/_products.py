@@ -4,6 +4,7 @@ import datetime
 import logging
 import shlex
 import sys
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .._version import __version__
 from ..exceptions import InputError
 from ._read import RadioImage, quiet_wcs
 
-__all__ = ["write_products", "read_products", "Products", "style_wcs"]
+__all__ = ["write_products", "read_products", "Products", "style_wcs", "header_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,34 @@ _PROVENANCE_KEYWORDS = {
 }
 
 
-@dataclass
+#: Set (True) on a header whose provenance text had characters outside printable ASCII (a path such as
+#: ``dirty_éèü_天体.fits``): there it is percent-encoded UTF-8 (`header_text`).
+ESCAPED_KEYWORD = "I2IPCENC"
+
+
+@dataclass(repr=False)
 class Products:
-    """The content of an astro-i2i product file (see `read_products`)."""
+    """The content of an astro-i2i product file (see `read_products`).
+
+    Attributes
+    ----------
+    sky : `~numpy.ndarray`
+        The ``SKY`` extension: the sky model, Jy/pixel.
+    wcs : `~astropy.wcs.WCS`
+        The sky model's WCS.
+    header : `~astropy.io.fits.Header`
+        The ``SKY`` header.
+    uncertainty : `~numpy.ndarray` or None
+        The ``UNCERTAINTY`` extension, Jy/pixel (None in direct mode).
+    style : `~numpy.ndarray` or None
+        The ``STYLE`` extension.
+    style_wcs : `~astropy.wcs.WCS` or None
+        The style's WCS (coarser pixels).
+    catalog : `~astropy.table.QTable` or None
+        The ``CATALOG`` extension.
+    provenance : dict
+        Model, checksum, samples, seed, input (as given, non-ASCII included), version.
+    """
 
     sky: np.ndarray
     wcs: WCS
@@ -57,6 +83,46 @@ class Products:
     style_wcs: WCS | None = None
     catalog: QTable | None = None
     provenance: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        shape = "x".join(str(n) for n in self.sky.shape)
+        mode = "direct" if self.uncertainty is None else f"K = {self.provenance.get('samples')}"
+        sources = "no catalogue" if self.catalog is None else f"{len(self.catalog)} source(s)"
+        return (f"<Products of {self.provenance.get('input')}: {shape} sky, {mode}, {sources}, "
+                f"model {self.provenance.get('model')}, seed {self.provenance.get('seed')}>")  # fmt: skip
+
+
+def header_text(value):
+    """``value`` as FITS header text, which takes printable ASCII only.
+
+    Printable ASCII is returned unchanged. Otherwise every character outside
+    printable ASCII, and every ``%``, is percent-encoded as UTF-8 (as in a
+    URI): ``dirty_é.fits`` becomes ``dirty_%C3%A9.fits``, and
+    `urllib.parse.unquote` gives the value back.
+
+    Parameters
+    ----------
+    value : str
+
+    Returns
+    -------
+    text : str
+    """
+    value = str(value)
+    if all(" " <= character <= "~" for character in value):
+        return value
+    return "".join(character if " " <= character <= "~" and character != "%" else urllib.parse.quote(character, safe="")
+                   for character in value)  # fmt: skip
+
+
+def mark_long_strings(header):
+    """Add ``LONGSTRN`` to a header with a string value too long for one card (written with CONTINUE cards).
+
+    The OGIP convention asks for it beside CONTINUE cards; fitsverify warns without it.
+    """
+    if any(isinstance(value, str) and len(value) > 68 for value in header.values()):
+        header["LONGSTRN"] = ("OGIP 1.0", "The OGIP long string convention may be used")
+    return header
 
 
 def style_wcs(wcs, image_shape, style_shape):
@@ -119,14 +185,24 @@ def _add_provenance(header, provenance):
     header["ORIGIN"] = "astro-i2i"
     header["I2IVER"] = (__version__, "astro-i2i version")
     header["DATE"] = (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "file written (UTC)")
+    escaped = False
     for key, (keyword, comment) in _PROVENANCE_KEYWORDS.items():
         value = provenance.get(key)
         if value is None:
             continue
-        if isinstance(value, str) and len(value) + len(comment) > 60:
-            comment = ""  # long values (paths) go on a CONTINUE card without a comment
+        if isinstance(value, str):
+            text = header_text(value)
+            escaped |= text != value
+            value = text
+            if len(value) + len(comment) > 60:
+                comment = ""  # long values (paths) go on a CONTINUE card without a comment
         header[keyword] = (value, comment)
-    header["HISTORY"] = f"astro-i2i {__version__}: {provenance.get('command') or _command_line()}"
+    history = f"astro-i2i {__version__}: {provenance.get('command') or _command_line()}"
+    text = header_text(history)
+    escaped |= text != history
+    if escaped:
+        header[ESCAPED_KEYWORD] = (True, "non-ASCII in I2I*, HISTORY: %-encoded UTF-8")
+    header["HISTORY"] = text
 
 
 def _command_line():
@@ -158,6 +234,9 @@ def write_products(path, sky, *, image, uncertainty=None, style=None, catalog=No
     - ``CATALOG``: a binary table of sources, with units.
 
     The file is written to a temporary file in the same directory and renamed.
+    Provenance text outside printable ASCII (a path such as
+    ``données/dirty_天体.fits``, the command line) is recorded percent-encoded
+    (`header_text`), with ``I2IPCENC = T``; `read_products` decodes it.
 
     Parameters
     ----------
@@ -217,10 +296,8 @@ def write_products(path, sky, *, image, uncertainty=None, style=None, catalog=No
         hdus.append(table_hdu)
 
     for hdu in hdus:
-        # A long string (a catalogue's selection rule, a long input path) is written with CONTINUE cards; the
-        # OGIP convention asks for LONGSTRN beside them (fitsverify warns otherwise).
-        if any(isinstance(value, str) and len(value) > 68 for value in hdu.header.values()):
-            hdu.header["LONGSTRN"] = ("OGIP 1.0", "The OGIP long string convention may be used")
+        # A long string (a catalogue's selection rule, a long input path) is written with CONTINUE cards.
+        mark_long_strings(hdu.header)
     with atomic_output(path, overwrite=overwrite) as tmp:
         fits.HDUList(hdus).writeto(tmp, overwrite=True, output_verify="exception")
     logger.info("wrote %s", path)
@@ -259,5 +336,8 @@ def read_products(path):
     except OSError as exc:
         raise InputError(path, f"cannot read as FITS: {exc}") from None
     products.provenance = {key: header[kw] for key, (kw, _) in _PROVENANCE_KEYWORDS.items() if kw in header}
+    if header.get(ESCAPED_KEYWORD):
+        products.provenance = {key: urllib.parse.unquote(value) if isinstance(value, str) else value
+                               for key, value in products.provenance.items()}  # fmt: skip
     products.provenance["version"] = header.get("I2IVER")
     return products

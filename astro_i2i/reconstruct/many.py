@@ -153,7 +153,8 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
     inputs : list of str or path-like
         Dirty images and cubes (FITS files).
     outdir : str or path-like
-        Directory for the products (``<stem>_i2i.fits``); created if missing.
+        Directory for the products (``<stem>_i2i.fits``); created if missing (and removed
+        again if the run wrote nothing in it).
     model, device : optional
         As for `Reconstructor.from_pretrained` (a path or shipped name: every
         worker loads it once).
@@ -194,10 +195,16 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise InputError(outdir, "exists and is not a directory (give a directory for many inputs)")
-    outdir.mkdir(parents=True, exist_ok=True)
     outputs = [product_path(path, outdir) for path in inputs]
-    if len(set(outputs)) < len(outputs):
-        raise InputError("inputs", "two inputs have the same file name: their products would collide")
+    first = {}
+    for path, output in zip(inputs, outputs):
+        if output in first:
+            same = os.path.realpath(path) == os.path.realpath(first[output])
+            raise InputError(path, "given twice" if same else f"has the same file name as {first[output]}: their "
+                                   f"products ({output.name}) would collide")  # fmt: skip
+        first[output] = path
+    created = not outdir.exists()
+    outdir.mkdir(parents=True, exist_ok=True)
     result = ManyResult()
     todo = []
     for path, output in zip(inputs, outputs):
@@ -210,7 +217,12 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
     options["model"] = _model_name(model)
     from .cube import CUBE_BLOCK
 
-    return _Run(result, options, progress).run(todo, client, CUBE_BLOCK if block is None else block)
+    try:
+        result = _Run(result, options, progress).run(todo, client, CUBE_BLOCK if block is None else block)
+    finally:
+        if created and not any(outdir.iterdir()):
+            outdir.rmdir()  # a run that wrote nothing leaves no empty directory behind
+    return result
 
 
 class _Run:

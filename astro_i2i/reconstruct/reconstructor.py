@@ -73,13 +73,18 @@ class Reconstruction:
     Attributes
     ----------
     sky : `~numpy.ndarray`
-        Sky model, Jy/pixel, on the input's grid; NaN where the input is blanked.
+        Sky model in **Jy/pixel** (a plain float32 array, not a Quantity: the
+        product's ``SKY``, ``BUNIT = 'Jy/pixel'``), on the input's grid; NaN
+        where the input is blanked. Its sum over a source is the source's flux
+        in Jy.
     uncertainty : `~numpy.ndarray` or None
-        Per-pixel standard deviation of the style samples (None in direct mode).
+        Per-pixel standard deviation of the sky model, **Jy/pixel** like
+        ``sky`` (calibrated from the style samples); None in direct mode.
     style : `~numpy.ndarray` or None
-        The estimated style, ``(channels, ny, nx)`` on a coarser grid.
+        The estimated style, ``(channels, ny, nx)`` on a coarser grid (no unit).
     catalog : `~astropy.table.QTable`
-        Sources found in ``sky`` (`astro_i2i.catalog.CATALOG_COLUMNS`).
+        Sources found in ``sky``, with units (columns:
+        `astro_i2i.catalog.POSTERIOR_COLUMNS`).
     image : `~astro_i2i.io.RadioImage`
         The input (grid, WCS, beam, header).
     provenance : dict
@@ -101,14 +106,32 @@ class Reconstruction:
 
     @property
     def wcs(self):
+        """`~astropy.wcs.WCS`: the celestial WCS of ``sky`` and ``uncertainty`` (the input's)."""
         return self.image.wcs
 
     @property
     def header(self):
+        """`~astropy.io.fits.Header`: the input's FITS header (the product's own is made by `write`)."""
         return self.image.header
 
     def write(self, path, *, overwrite=False):
-        """Write the product file (`astro_i2i.io.write_products`): SKY, UNCERTAINTY, STYLE, CATALOG."""
+        """Write the product file (`astro_i2i.io.write_products`): SKY, UNCERTAINTY, STYLE, CATALOG.
+
+        Paths with characters outside ASCII (``dirty_éèü.fits``, ``données/``) are
+        recorded in the headers percent-encoded (`astro_i2i.io.header_text`);
+        `~astro_i2i.io.read_products` gives them back as they were.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The product file.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Returns
+        -------
+        path : `pathlib.Path`
+        """
         return write_products(path, self.sky, image=self.image, uncertainty=self.uncertainty, style=self.style,
                               catalog=self.catalog, provenance=self.provenance, overwrite=overwrite)  # fmt: skip
 
