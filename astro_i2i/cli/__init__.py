@@ -52,7 +52,16 @@ _FLAGS = {"beam": "--beam", "n": "--n", "seed": "--seed", "psf": "--psf", "sampl
           "minutes": "--minutes", "noise_texture": "--noise-texture", "flux_range": "--flux-range",
           "size_range": "--size-range", "source_radius": "--source-radius", "pb_corrected": "--pbcor"}
 #: Library keyword arguments quoted inside a message -> the command-line flag.
-_KEYWORD_FLAGS = {"force=True": "--force", "pb_corrected=True": "--pbcor", "primary_beam=": "--pb"}
+_KEYWORD_FLAGS = {"--overwrite / overwrite=True": "--overwrite", "--pb / primary_beam=": "--pb",
+                  "--hdu / hdu=": "--hdu", "force=True": "--force", "pb_corrected=True": "--pbcor",
+                  "primary_beam=": "--pb"}
+
+
+def cli_flags(text):
+    """``text`` with the library's keyword arguments (``force=True``) replaced by the command's flags (``--force``)."""
+    for keyword, flag in _KEYWORD_FLAGS.items():
+        text = text.replace(keyword, flag)
+    return text
 
 
 def main(argv=None):
@@ -74,10 +83,7 @@ def main(argv=None):
     except InputError as exc:
         # The library names its keyword arguments; the user typed the command's flags.
         source = _FLAGS.get(exc.source, exc.source)
-        problem = exc.problem
-        for keyword, flag in _KEYWORD_FLAGS.items():
-            problem = problem.replace(keyword, flag)
-        click.echo(f"error: {source}: {problem}", err=True)
+        click.echo(f"error: {source}: {cli_flags(exc.problem)}", err=True)
         status = 2
     except OSError as exc:
         where = exc.filename or "astro-i2i"

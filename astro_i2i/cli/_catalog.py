@@ -29,7 +29,7 @@ def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
     A product file of 'astro-i2i reconstruct' already holds its catalogue
     (CATALOG): it is written out in --format, not measured again.
     """
-    from .._atomic import atomic_output, check_output_paths
+    from .._atomic import check_output_paths
     from ..catalog import find_sources
     from ..io import read_hdu, read_sky_image
 
@@ -43,12 +43,7 @@ def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
                 raise InputError(flag, f"does not apply to a product file ({image}): its CATALOG was selected by "
                                        "reliability when it was made (astro-i2i reconstruct --min-reliability "
                                        "changes the selection)")  # fmt: skip
-        if table_format == "fits":
-            _ascii_meta(product)
-        with atomic_output(output, overwrite=overwrite) as tmp:
-            product.write(tmp, format=_FORMATS[table_format], overwrite=True)
-        if regions:
-            _write_regions(product, regions, overwrite)
+        _write_table(product, output, table_format, regions, overwrite)
         click.echo(f"{len(product)} sources (the product's CATALOG: {product.meta.get('thresh', 'as written')}) "
                    f"-> {output}")  # fmt: skip
         return
@@ -64,13 +59,20 @@ def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
             uncertainty = None
     table = find_sources(sky.data, sky.wcs, unit=unit, beam=sky.beam, uncertainty=uncertainty, nsigma=nsigma)
     table.meta["image"] = str(image)
+    _write_table(table, output, table_format, regions, overwrite)
+    click.echo(f"{len(table)} sources ({table.meta['thresh']}) -> {output}")
+
+
+def _write_table(table, output, table_format, regions, overwrite):
+    """The catalogue in its format (atomically), and its DS9 regions when asked."""
+    from .._atomic import atomic_output
+
     if table_format == "fits":
         _ascii_meta(table)
     with atomic_output(output, overwrite=overwrite) as tmp:
         table.write(tmp, format=_FORMATS[table_format], overwrite=True)
     if regions:
         _write_regions(table, regions, overwrite)
-    click.echo(f"{len(table)} sources ({table.meta['thresh']}) -> {output}")
 
 
 #: Keywords of a product's CATALOG header that are the table's own ``meta`` (lower case, as
@@ -116,7 +118,7 @@ def _product_catalog(image, hdu):
 
 def _ascii_meta(table):
     """A FITS table's header takes printable ASCII only: non-ASCII meta text (a path) percent-encoded."""
-    from ..io._products import ESCAPED_KEYWORD, header_text
+    from ..io import ESCAPED_KEYWORD, header_text
 
     before = dict(table.meta)
     for key, value in before.items():

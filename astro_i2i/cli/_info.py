@@ -2,7 +2,7 @@
 
 import click
 
-from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, parse_hdu, psf_option
+from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, parse_hdu, psf_option, quiet_is_cube
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -22,9 +22,9 @@ def info(file, hdu, psf, beam):
         for line in checkpoint_summary(checkpoint, file):
             click.echo(line)
         return
-    from ..io import cube_summary, is_cube, read_cube
+    from ..io import cube_summary, read_cube
 
-    if is_cube(file, hdu=parse_hdu(hdu)):
+    if quiet_is_cube(file, hdu=parse_hdu(hdu)):
         for line in cube_summary(read_cube(file, hdu=parse_hdu(hdu))):
             click.echo(line)
         return

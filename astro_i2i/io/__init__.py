@@ -5,7 +5,7 @@ Nothing here imports torch.
 
 from ._cube import CubeProductWriter, RadioCube, cube_channels, cube_summary, is_cube, read_cube
 from ._beam import fit_psf_beam, parse_beam_string, psf_similarity
-from ._products import Products, header_text, read_products, style_wcs, write_products
+from ._products import ESCAPED_KEYWORD, Products, header_text, read_products, style_wcs, write_products
 from ._read import RadioImage, image_summary, read_hdu, read_image, read_primary_beam, read_psf, read_sky_image
 
 __all__ = [
@@ -30,4 +30,5 @@ __all__ = [
     "Products",
     "style_wcs",
     "header_text",
+    "ESCAPED_KEYWORD",
 ]

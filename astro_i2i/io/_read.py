@@ -156,12 +156,16 @@ def _load_data(hdu, name):
             warnings.simplefilter("ignore", AstropyWarning)
             data = hdu.data
     except (OSError, ValueError, TypeError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        if "reshape" in str(exc) or "truncated" in str(exc).lower():
+            raise InputError(name, "file truncated: it holds fewer data bytes than its header's NAXIS values need "
+                                   "(copy or download it again)") from None
         raise InputError(name, f"cannot read the image data: file truncated or corrupt ({exc})") from None
     if data is None:
         raise InputError(name, "image HDU has no data")
     expected = tuple(hdu.header.get(f"NAXIS{i}", 0) for i in range(hdu.header.get("NAXIS", 0), 0, -1))
     if tuple(data.shape) != expected:
-        raise InputError(name, f"image data have shape {data.shape}, header says {expected}: file truncated?")
+        raise InputError(name, f"image data have shape {data.shape}, header says {expected}: file truncated "
+                               "(copy or download it again)")
     return data
 
 
@@ -314,6 +318,10 @@ def read_hdu(image, *, hdu=None):
         if not path.exists():
             raise InputError(name, "file not found")
         if path.is_dir():
+            if (path / "table.dat").exists() or path.suffix.lower() in (".image", ".pb", ".psf", ".residual",
+                                                                         ".model", ".pbcor", ".mask", ".sumwt"):
+                raise InputError(name, f"is a CASA image directory, not a FITS file: convert it in CASA with "
+                                       f"exportfits(imagename='{path.name}', fitsimage='{path.stem}.fits')")
             raise InputError(name, "is a directory, not a FITS file")
         try:
             with warnings.catch_warnings():
@@ -328,6 +336,9 @@ def read_hdu(image, *, hdu=None):
             text = str(exc)
             if "SIMPLE" in text or "Empty or corrupt FITS file" in text or isinstance(exc, gzip.BadGzipFile):
                 raise InputError(name, "not a FITS file (or corrupt)") from None
+            if "truncated" in text.lower() or "reshape" in text or "multiple of 2880" in text:
+                raise InputError(name, "file truncated: its header or data end early (copy or download it "
+                                       "again)") from None
             raise InputError(name, f"cannot read as FITS: {text}") from None
         return data, header, name, index
     if isinstance(image, fits.HDUList):
@@ -445,9 +456,9 @@ def _read(image, *, hdu, psf, beam, name, allow_sky):
         ratio = float(chosen.major / header_beam.major)
         if abs(ratio - 1) > 0.05:
             logger.warning(
-                "%s: the %s beam (%.3f\" x %.3f\") differs from the header's (%.3f\" x %.3f\"); using the %s beam",
-                name, chosen_source, chosen.major.to_value(u.arcsec), chosen.minor.to_value(u.arcsec),
-                header_beam.major.to_value(u.arcsec), header_beam.minor.to_value(u.arcsec), chosen_source,
+                "%s: the %s beam (%s x %s) differs from the header's (%s x %s); using the %s beam",
+                name, chosen_source, _arcsec(chosen.major), _arcsec(chosen.minor),
+                _arcsec(header_beam.major), _arcsec(header_beam.minor), chosen_source,
             )  # fmt: skip
     return RadioImage(
         data=data,
@@ -483,6 +494,7 @@ def _beam_from_psf(psf, image_name, *, image_wcs=None):
     bunit = " ".join(str(header.get("BUNIT", "")).lower().split())
     if bunit in _SKY_UNITS or bunit in _BEAM_UNITS:
         raise InputError(name, f"has brightness unit '{header['BUNIT']}': an image, not a PSF (peak 1, no unit)")
+    _refuse_primary_beam_as_psf(plane, name)
     peak = np.nanmax(plane) if np.isfinite(plane).any() else np.nan
     if not abs(peak - 1) < 0.05:
         logger.warning("%s: PSF peak is %.3g, not 1; is this really a PSF?", name, peak)
@@ -490,6 +502,20 @@ def _beam_from_psf(psf, image_name, *, image_wcs=None):
         return fit_psf_beam(np.asarray(plane, dtype=float), wcs)
     except ValueError as exc:
         raise InputError(name, f"cannot fit the PSF for {image_name}: {exc}") from None
+
+
+def _refuse_primary_beam_as_psf(plane, name):
+    """A primary beam (0 to 1, no negative sidelobes, high over most of the map) given as a PSF is named as one."""
+    finite = np.asarray(plane, dtype=float)[np.isfinite(plane)]
+    if finite.size and finite.min() >= 0 and np.nanmax(finite) <= 1.05 and np.median(finite) > 0.2:
+        raise InputError(name, "looks like a primary beam (no negative sidelobes, above 0.2 over most of the map), "
+                               "not a PSF: pass it as --pb / primary_beam=, and the .psf file as --psf")
+
+
+def _arcsec(angle):
+    """An angle in arcsec with enough digits for a beam given in degrees by mistake (not 0.000\")."""
+    value = angle.to_value(u.arcsec)
+    return f"{value:.3f}\"" if abs(value) >= 0.1 or value == 0 else f"{value:.3g}\""
 
 
 def _check_psf_grid(psf_wcs, image_wcs, name, image_name):
@@ -552,6 +578,7 @@ def read_psf(psf, *, image, hdu=None):
         raise InputError(name, f"PSF is {nx} x {ny} pixels, smaller than {image.name}'s {image.shape[1]} x "
                                f"{image.shape[0]}: pass the PSF imaged with the dirty image (same imsize) or a "
                                "larger one")  # fmt: skip
+    _refuse_primary_beam_as_psf(plane, name)
     plane = np.nan_to_num(np.asarray(plane, dtype=np.float64))
     iy, ix = np.unravel_index(int(np.argmax(plane)), plane.shape)
     if max(abs(iy - ny // 2), abs(ix - nx // 2)) > 1:
@@ -627,7 +654,7 @@ def image_summary(image):
         beam = "none (no BMAJ/BMIN/BPA, no beam in HISTORY; give a PSF or a beam)"
     else:
         beam = (
-            f"{image.beam.major.to_value(u.arcsec):.3f}\" x {image.beam.minor.to_value(u.arcsec):.3f}\", "
+            f"{_arcsec(image.beam.major)} x {_arcsec(image.beam.minor)}, "
             f"PA {image.beam.pa.to_value(u.deg):.1f} deg (from {image.beam_source}; "
             f"{image.beam_area_pixels:.1f} pixels)"
         )
