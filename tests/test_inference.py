@@ -268,7 +268,10 @@ def test_cli_reconstruct(model_paths, write_image, tmp_path, capsys, monkeypatch
     assert products.provenance["samples"] == 3 and products.uncertainty is not None
     assert products.provenance["min_reliability"] == 0.3  # the model's default cut, recorded
     assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
-    assert "-> field_i2i.fits" in capsys.readouterr().out
+    stdout = capsys.readouterr().out
+    assert "-> field_i2i.fits" in stdout
+    # Every file written is reported (issue 27 item 12: the PNG and the regions were not).
+    assert f"-> {tmp_path / 'q.reg'} (regions)" in stdout and f"-> {tmp_path / 'q.png'} (quick-look)" in stdout
     # An existing output is kept, with a one-line error and status 2.
     before = out.read_bytes()
     assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"])]) == 2

@@ -134,6 +134,9 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
             write_quicklook(result, quicklook, overwrite=overwrite)
     for line in summary(result, output):
         click.echo(line)
+    for kind, path in (("regions", regions), ("quick-look", quicklook)):
+        if path:
+            click.echo(f"-> {path} ({kind})")
 
 
 def _is_fits_name(path):

@@ -19,7 +19,8 @@ from radio_beam import Beam
 from ..exceptions import InputError
 from ._beam import beam_from_header, beam_from_history, fit_psf_beam, parse_beam_string
 
-__all__ = ["RadioImage", "read_image", "read_sky_image", "read_hdu", "read_psf", "read_primary_beam"]
+__all__ = ["RadioImage", "read_image", "read_sky_image", "read_hdu", "read_psf", "read_primary_beam",
+           "unitless_image_kind"]
 
 logger = logging.getLogger(__name__)
 
@@ -679,3 +680,29 @@ def image_summary(image):
         f"blanked:     {100 * image.blank_fraction:.1f} % of pixels",
         f"noise (MAD): {mad * 1e6:.3g} uJy/beam",
     ]
+
+
+def unitless_image_kind(image):
+    """What a unitless image peaking at 1 at the reference pixel is instead of a dirty image: ``'pb'`` (tclean's
+    ``.pb``), ``'psf'`` (its ``.psf``), or None (an image with a unit, or not such a peak).
+
+    The peak is 1 and lies within 2 pixels of the reference pixel, or the reference pixel holds 1 (a primary
+    beam's top is flat: CASA's Cycle 5.6 ``.pb`` at 0.04" peaks 2.2 pixels away). A primary beam has no negative
+    pixel and is above half its peak over a wide disc (over 10 % of its finite pixels; CASA's ``.pb`` files
+    here: 47-98 %); a PSF has negative sidelobes and a narrow main lobe.
+    """
+    if image.original_unit:
+        return None
+    data = np.nan_to_num(image.data, nan=-np.inf)
+    if not np.isfinite(data).any():
+        return None
+    iy, ix = np.unravel_index(int(np.argmax(data)), data.shape)
+    x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
+    ry, rx = int(round(y0)), int(round(x0))
+    at_reference = 0 <= ry < data.shape[0] and 0 <= rx < data.shape[1] and abs(data[ry, rx] - 1) < 0.02
+    if not (abs(data[iy, ix] - 1) < 0.02 and (np.hypot(ix - x0, iy - y0) <= 2 or at_reference)):
+        return None
+    finite = image.data[np.isfinite(image.data)]
+    if finite.min() >= 0 and np.mean(finite >= 0.5) > 0.1:
+        return "pb"
+    return "psf"

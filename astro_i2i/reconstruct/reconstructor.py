@@ -24,7 +24,7 @@ from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
 from ..exceptions import BeamWarning, BrightSourceWarning, InputError, SetupWarning
 from ..io import (RadioImage, is_cube, psf_similarity, read_cube, read_image, read_primary_beam, read_psf,
-                  read_sky_image, write_products)  # fmt: skip
+                  read_sky_image, unitless_image_kind, write_products)  # fmt: skip
 from ..io._pbcor import check_not_pb_corrected, undo_pb_correction
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
@@ -685,26 +685,8 @@ def _blank_style(style, data):
 
 
 def _not_a_dirty_image(image):
-    """What a unitless image peaking at 1 at the reference pixel is instead: tclean's ``.psf`` or ``.pb``; else None.
-
-    The peak is 1 and lies within 2 pixels of the reference pixel, or the reference pixel holds 1 (a primary
-    beam's top is flat: CASA's Cycle 5.6 ``.pb`` at 0.04" peaks 2.2 pixels away). A primary beam has no negative
-    pixel and is above half its peak over a wide disc (over 10 % of its finite pixels; CASA's ``.pb`` files
-    here: 47-98 %); a PSF has negative sidelobes and a narrow main lobe.
-    """
-    if image.original_unit:
-        return None
-    data = np.nan_to_num(image.data, nan=-np.inf)
-    iy, ix = np.unravel_index(int(np.argmax(data)), data.shape)
-    x0, y0 = np.asarray(image.wcs.wcs.crpix[:2], dtype=float) - 1
-    ry, rx = int(round(y0)), int(round(x0))
-    at_reference = 0 <= ry < data.shape[0] and 0 <= rx < data.shape[1] and abs(data[ry, rx] - 1) < 0.02
-    if not (abs(data[iy, ix] - 1) < 0.02 and (np.hypot(ix - x0, iy - y0) <= 2 or at_reference)):
-        return None
-    finite = image.data[np.isfinite(image.data)]
-    if finite.min() >= 0 and np.mean(finite >= 0.5) > 0.1:
-        return "a primary beam"
-    return "a PSF"
+    """What a unitless image peaking at 1 at the reference pixel is instead: "a primary beam", "a PSF", or None."""
+    return {"pb": "a primary beam", "psf": "a PSF"}.get(unitless_image_kind(image))
 
 
 def _beam_ratio(a, b):
