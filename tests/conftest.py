@@ -114,3 +114,15 @@ def write_cube(path, *, nchan=NCHAN, beams_rows=NCHAN, stokes=1, zero_channel=No
         hdus.append(beams_hdu(beams_rows))
     fits.HDUList(hdus).writeto(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_cli_log_handler():
+    """The CLI's stderr handler would outlive each test's captured stderr (a "Logging error" in a later test)."""
+    yield
+    import logging
+
+    logger = logging.getLogger("astro_i2i")
+    for handler in [h for h in logger.handlers if getattr(h, "_astro_i2i", False)]:
+        logger.removeHandler(handler)
+    logger.propagate = True

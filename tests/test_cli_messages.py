@@ -13,7 +13,7 @@ from .conftest import celestial_header, make_data
 torch = pytest.importorskip("torch")
 
 from .test_inference import model_paths  # noqa: E402, F401  (the small test models)
-from .test_outputs import _no_cli_log_handler, _run  # noqa: E402, F401  (the CLI runner and its log clean-up)
+from .test_outputs import _run  # noqa: E402  (the CLI runner)
 
 
 

@@ -8,7 +8,6 @@ from astropy.table import QTable
 from astro_i2i.cli import main
 from astro_i2i.io import read_image, write_products
 
-from .conftest import make_data
 from .test_inference import model_paths  # noqa: F401
 
 

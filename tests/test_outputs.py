@@ -17,18 +17,6 @@ torch = pytest.importorskip("torch")
 from .test_inference import model_paths, reconstructor  # noqa: E402, F401  (the small test models)
 
 
-@pytest.fixture(autouse=True)
-def _no_cli_log_handler():
-    """The CLI's stderr handler would outlive this test's captured stderr."""
-    yield
-    import logging
-
-    logger = logging.getLogger("astro_i2i")
-    for handler in [h for h in logger.handlers if getattr(h, "_astro_i2i", False)]:
-        logger.removeHandler(handler)
-    logger.propagate = True
-
-
 def _run(args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -119,14 +119,27 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
                           model=model, device=device, seed=seed, regions=regions, quicklook=quicklook, force=force,
                           overwrite=overwrite, hdu=parse_hdu(hdu), progress=not no_progress and sys.stderr.isatty())  # fmt: skip
         return
-    image = read_image(dirty, hdu=parse_hdu(hdu), psf=psf, beam=beam)
+    from ..io import unitless_image_kind
+
+    # What reading says (no BUNIT, ...) is held back until the image is known to be a dirty image: a primary beam
+    # or a PSF given as DIRTY is one error line, not warnings about units and beams first.
+    with _held_messages() as held:
+        image = read_image(dirty, hdu=parse_hdu(hdu), psf=psf, beam=beam)
+    lookalike = None if force or pbcor else {"pb": "a primary beam", "psf": "a PSF"}.get(unitless_image_kind(image))
+    if lookalike:
+        hint = "; give it as the primary beam (primary_beam=) with the dirty image" \
+            if lookalike == "a primary beam" else ""  # fmt: skip
+        raise InputError(image.name, f"looks like {lookalike}, not a dirty image (no BUNIT, peak 1 at the "
+                                     f"reference pixel){hint}; use force=True to go on")  # fmt: skip
+    held.release()
     reconstructor = Reconstructor.from_pretrained(model, device=device)
     result = reconstructor.reconstruct(image, psf=psf, samples=samples, seed=seed, steps=steps, batch_size=batch_size,
                                        force=force, min_reliability=min_reliability, primary_beam=pb,
                                        pb_corrected=pbcor, clean_bright=not no_clean_bright,
                                        progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
     with _all_or_nothing() as written:
-        written.append(result.write(output, overwrite=overwrite))
+        with _no_wrote_line():  # the summary's "-> OUT" says it
+            written.append(result.write(output, overwrite=overwrite))
         if regions:
             _write_regions(result.catalog, regions, overwrite)
             written.append(Path(regions))
@@ -137,6 +150,65 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
     for kind, path in (("regions", regions), ("quick-look", quicklook)):
         if path:
             click.echo(f"-> {path} ({kind})")
+
+
+class _Held:
+    """The log records and warnings held back by `_held_messages`; `release` shows them."""
+
+    def __init__(self):
+        self.records, self.warnings, self.released = [], [], False
+
+    def release(self):
+        import warnings
+
+        self.released = True
+        logger = logging.getLogger("astro_i2i")
+        for record in self.records:
+            if logger.isEnabledFor(record.levelno):
+                logger.handle(record)
+        for item in self.warnings:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+
+
+@contextlib.contextmanager
+def _held_messages():
+    """Hold back the library's log records and the warnings of the block, to show later (`_Held.release`) or not."""
+    import warnings
+
+    held = _Held()
+
+    class _Collect(logging.Handler):
+        def emit(self, record):
+            held.records.append(record)
+
+    logger = logging.getLogger("astro_i2i")
+    saved = logger.handlers[:], logger.propagate
+    collect = _Collect()
+    logger.handlers[:] = [collect]
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield held
+    finally:
+        logger.handlers[:], logger.propagate = saved
+    held.warnings.extend(caught)
+
+
+@contextlib.contextmanager
+def _no_wrote_line():
+    """Without the library's "wrote PATH" info line: the command prints "-> PATH" itself."""
+
+    def _filter(record):
+        return not (record.levelno == logging.INFO and str(record.msg).startswith("wrote "))
+
+    loggers = [logging.getLogger(name) for name in ("astro_i2i.io._products", "astro_i2i.io._cube")]
+    for logger in loggers:
+        logger.addFilter(_filter)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(_filter)
 
 
 def _is_fits_name(path):
@@ -160,7 +232,6 @@ def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, mi
                       scheduler, threads, skip_existing, overwrite, unsupported, progress):  # fmt: skip
     """Several inputs -> OUTDIR, serially or on dask.distributed; a one-line summary; exit 1 if any failed."""
     from ..exceptions import InputError
-    from ..reconstruct import reconstruct_many
 
     if not outdir:
         raise InputError("--output", "several inputs need -o OUTDIR/ (a directory for the products)")
@@ -169,32 +240,96 @@ def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, mi
         raise InputError(given[0], "applies to one input; with several, each file's own header and beam are used")
     if workers and scheduler:
         raise InputError("--workers", "give --workers (a local cluster) or --scheduler (an existing one), not both")
+    from ..reconstruct.many import product_path
+
     client = cluster = None
-    if workers or scheduler:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise InputError("--workers" if workers else "--scheduler", "needs dask.distributed: pip install "
-                             "'astro-i2i[distributed]'") from None  # fmt: skip
-        if not logging.getLogger("astro_i2i").isEnabledFor(logging.DEBUG):
-            # dask logs a lost scheduler or worker as tracebacks; the summary line says what failed and what to do.
-            for name in [n for n in logging.root.manager.loggerDict if n.startswith("distributed")] + ["distributed"]:
-                logging.getLogger(name).setLevel(logging.CRITICAL)
-        if workers:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
-        else:
+    # Every product there already (--skip-existing): nothing for a cluster to do, so none is started.
+    nothing_to_do = skip_existing and all(product_path(path, outdir).exists() for path in inputs)
+    try:
+        if (workers or scheduler) and not nothing_to_do:
             try:
-                client = Client(scheduler)
-            except (OSError, ValueError) as exc:
-                raise InputError("--scheduler", f"cannot reach a dask scheduler at {scheduler}: {exc}") from None
+                from distributed import Client, LocalCluster
+            except ImportError:
+                raise InputError("--workers" if workers else "--scheduler", "needs dask.distributed: pip install "
+                                 "'astro-i2i[distributed]'") from None  # fmt: skip
+            if not logging.getLogger("astro_i2i").isEnabledFor(logging.DEBUG):
+                # dask logs a lost scheduler or worker as tracebacks; the summary line says what failed and what to do.
+                _silence_distributed(logging.CRITICAL)
+            if workers:
+                # The workers ignore Ctrl-C (they inherit it, ignored, when started): the terminal's SIGINT reaches
+                # the whole process group, and a worker interrupted mid-task prints a traceback. This process
+                # stops them when it is interrupted.
+                with _sigint_ignored():
+                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)  # fmt: skip
+                client = Client(cluster)
+            else:
+                try:
+                    client = Client(scheduler)
+                except (OSError, ValueError) as exc:
+                    raise InputError("--scheduler", f"cannot reach a dask scheduler at {scheduler}: {exc}") from None
+        result = _run_many(inputs, outdir, client=client, progress=progress, skip_existing=skip_existing,
+                           options=dict(model=model, device=device, samples=samples, seed=seed, steps=steps,
+                                        min_reliability=min_reliability, force=force, threads=threads,
+                                        overwrite=overwrite))  # fmt: skip
+    except KeyboardInterrupt:
+        _close_quietly(client, cluster)
+        client = cluster = None
+        raise KeyboardInterrupt from None  # main prints "error: interrupted"
+    finally:
+        _close_quietly(client, cluster)
+    for line in many_summary(result, len(inputs)):
+        click.echo(line)
+    if result.failed:
+        click.get_current_context().exit(1)
+
+
+def _silence_distributed(level):
+    """Set dask.distributed's loggers (and the event loop's, which log its closed connections) to ``level``."""
+    names = [n for n in logging.root.manager.loggerDict if n.startswith(("distributed", "tornado", "asyncio"))]
+    for name in names + ["distributed", "tornado", "asyncio"]:
+        logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while the block runs (processes started meanwhile inherit it); only in the main thread."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _close_quietly(client, cluster):
+    """Close a dask client and cluster without their shutdown tracebacks (closed connections, a second Ctrl-C)."""
+    if client is None and cluster is None:
+        return
+    if not logging.getLogger("astro_i2i").isEnabledFor(logging.DEBUG):
+        _silence_distributed(logging.CRITICAL + 1)
+    with _sigint_ignored():
+        for thing in (client, cluster):
+            if thing is not None:
+                with contextlib.suppress(BaseException):
+                    thing.close()
+
+
+def _run_many(inputs, outdir, *, client, progress, skip_existing, options):
+    """`reconstruct_many` with a progress bar of files."""
+    from ..reconstruct import reconstruct_many
+    from ..reconstruct.many import product_path
+
     bar = None
     redirect = contextlib.nullcontext()
     if progress:
         from tqdm.auto import tqdm
         from tqdm.contrib.logging import logging_redirect_tqdm
-
-        from ..reconstruct.many import product_path
 
         # One step per file, when it is finished (or has failed); those skipped are done already.
         skipped = sum(product_path(path, outdir).exists() for path in inputs) if skip_existing else 0
@@ -209,21 +344,11 @@ def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, mi
 
     try:
         with redirect:
-            result = reconstruct_many(inputs, outdir, model=model, device=device, samples=samples, seed=seed,
-                                      steps=steps, min_reliability=min_reliability, force=force, threads=threads,
-                                      client=client, skip_existing=skip_existing, overwrite=overwrite,
-                                      progress=None if bar is None else _progress)  # fmt: skip
+            return reconstruct_many(inputs, outdir, client=client, skip_existing=skip_existing,
+                                    progress=None if bar is None else _progress, **options)  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-    for line in many_summary(result, len(inputs)):
-        click.echo(line)
-    if result.failed:
-        click.get_current_context().exit(1)
 
 
 def _source_count(product):
@@ -280,9 +405,10 @@ def _reconstruct_cube(dirty, output, *, samples, steps, min_reliability, pb, mod
 
         bar = tqdm(total=cube.nchan, desc="channels", unit="channel", dynamic_ncols=True)
     try:
-        reconstructor.reconstruct_cube(cube, output, samples=samples, seed=seed, min_reliability=min_reliability,
-                                       primary_beam=pb, steps=steps, force=force, overwrite=overwrite,
-                                       progress=None if bar is None else (lambda _: bar.update(1)))  # fmt: skip
+        with _no_wrote_line():  # "-> OUT" says it
+            reconstructor.reconstruct_cube(cube, output, samples=samples, seed=seed, min_reliability=min_reliability,
+                                           primary_beam=pb, steps=steps, force=force, overwrite=overwrite,
+                                           progress=None if bar is None else (lambda _: bar.update(1)))  # fmt: skip
     finally:
         if bar is not None:
             bar.close()

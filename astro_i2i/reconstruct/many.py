@@ -13,6 +13,7 @@ products, bit for bit, whatever the number of workers and the order the tasks
 run in.
 """
 
+import contextlib
 import logging
 import os
 import traceback
@@ -325,7 +326,9 @@ class _Run:
                 future.release()  # the planes are written: the cluster need not keep them
                 self._done(function, args, outcome)
         except BaseException:
-            client.cancel(list(futures))
+            # Interrupted (Ctrl-C) or failed: the cluster drops the rest, without a traceback of its own.
+            with contextlib.suppress(BaseException):
+                client.cancel(list(futures))
             raise
 
 
