@@ -30,7 +30,7 @@ def _pair(text, unit, name):
               help="Its primary beam (CASA's .pb); default: a 12-m dish at DIRTY's frequency.")
 @click.option("-o", "--output", required=True, metavar="MODEL.pt", help="Adapted checkpoint to write.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=15, show_default=True,
-              help="Wall time of the fine-tuning (calibration comes on top).")
+              help="Wall time of the whole command, calibration included (fewer calibration images if needed).")
 @click.option("--from", "base", default="two_to_one", show_default=True, metavar="NAME|PATH",
               help="Model to start from: a shipped name or a checkpoint.")
 @click.option("--array", default=None, metavar="CFG",
@@ -50,9 +50,11 @@ def _pair(text, unit, name):
               help="Fresh simulated images the catalogue and uncertainties are calibrated on.")
 @hdu_option
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")
+@click.option("--force", is_flag=True,
+              help="Write the adapted model even if it validates worse than the model it started from.")
 @overwrite_option
 def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, flux_range, size_range,
-          source_radius, calibration_images, hdu, device, overwrite):  # fmt: skip
+          source_radius, calibration_images, hdu, device, force, overwrite):  # fmt: skip
     """Adapt a model to the observation of DIRTY: its PSF, primary beam, pixel grid and noise.
 
     Simulates training pairs of this set-up, fine-tunes the model for
@@ -73,7 +75,7 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
                      size_range=_pair(size_range, "arcsec", "--size-range"),
                      source_radius=None if source_radius is None else source_radius * u.arcsec,
                      calibration_images=calibration_images,
-                     hdu=parse_hdu(hdu), device=device, overwrite=overwrite,
+                     hdu=parse_hdu(hdu), device=device, overwrite=overwrite, force=force,
                      progress=sys.stderr.isatty())  # fmt: skip
     click.echo(f"best validation F1 {100 * best['f1']:.2f} at step {best.get('step')} -> {output}")
     click.echo(f"use it: astro-i2i reconstruct IMAGE --model {output}; describe it: astro-i2i info {output}")

@@ -9,6 +9,7 @@ catalogue and uncertainties on fresh images of the same set-up.
 
 import logging
 import math
+import time
 
 import numpy as np
 from astropy import units as u
@@ -225,14 +226,18 @@ def _adapted_normalisation(base, base_record, simulation, beam_fwhm, downsample=
 def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_to_one", array=None,
           duration=None, dish_diameter=None, noise_texture="psf", flux_range=None, size_range=None,
           source_radius=None, calibration_images=300, validation_images=100, device="cpu", overwrite=False,
-          progress=False, hdu=None):  # fmt: skip
+          progress=False, hdu=None, force=False):  # fmt: skip
     """Fine-tune a model for one observation and calibrate it; write the checkpoint to ``output``.
 
     Training pairs are simulated with the observation's PSF, primary beam,
     grid and noise (`describe_observation`); the model starts from ``base``
-    and trains for ``minutes`` of wall time with the base's losses, batch
-    and crop (scaled to the new grid); the best of its validations is then
-    calibrated on ``calibration_images`` fresh images of the same set-up.
+    and trains with the base's losses, batch and crop (scaled to the new
+    grid); the best of its validations is then calibrated on
+    ``calibration_images`` fresh images of the same set-up. ``minutes`` bounds
+    the whole call, calibration included (fewer calibration images are used
+    when they would not fit). A model that validates worse than the one it
+    started from is refused (`~astro_i2i.exceptions.InputError`, nothing
+    written) unless ``force``.
 
     Parameters
     ----------
@@ -242,13 +247,18 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
     psf, primary_beam, array, duration, dish_diameter, noise_texture, flux_range, size_range, source_radius, hdu
         See `describe_observation`.
     minutes : float, optional
-        Wall time of the fine-tuning (calibration comes on top).
+        Wall time of the whole call: simulation, fine-tuning, validation and
+        calibration. The time per calibration image is measured and the
+        calibration images are reduced to fit (at least 4); if even that
+        cannot fit, the estimate is logged at the start.
     base : str or path-like, optional
         A shipped model's name or a checkpoint to start from.
     calibration_images, validation_images : int, optional
     device : str, optional
     overwrite : bool, optional
     progress : bool, optional
+    force : bool, optional
+        Write the adapted model even if it validates worse than ``base``.
 
     Returns
     -------
@@ -259,6 +269,7 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
         raise InputError("minutes", f"must be a positive number, not {minutes!r}")
     from ..data import model_path
 
+    clock_start = time.perf_counter()
     base_path = model_path(base)
     model, info = load_checkpoint(base_path, device=device)
     record = info["simulation"]
@@ -293,4 +304,5 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
                 base, notes["dirty"], simulation.image.size, simulation.image.size,
                 simulation.image.pixel_scale_arcsec, 1e6 * simulation.noise.rms_jy, normalisation.downsample)  # fmt: skip
     return train(config, output, device=device, overwrite=overwrite, progress=progress, observation=observation,
-                 initial_state=model.state_dict(), time_limit_s=60.0 * minutes, notes=notes)  # fmt: skip
+                 initial_state=model.state_dict(), time_limit_s=60.0 * minutes, notes=notes, whole_budget=True,
+                 clock_start=clock_start, refuse_worse=True, force=force)  # fmt: skip

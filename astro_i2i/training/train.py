@@ -10,6 +10,7 @@ goes on where it stopped. A JSON-lines log is written to ``<output>.log.jsonl``.
 
 import json
 import logging
+import os
 import platform
 import time
 from pathlib import Path
@@ -105,7 +106,8 @@ def _simulation_record(simulation, observation=None):
 
 
 def train(config, output, *, resume=False, device="cpu", overwrite=False, progress=True, observation=None,
-          initial_state=None, time_limit_s=None, notes=None):  # fmt: skip
+          initial_state=None, time_limit_s=None, notes=None, whole_budget=False, clock_start=None,
+          refuse_worse=False, force=False):  # fmt: skip
     """Train a model and write its best checkpoint to ``output``.
 
     Parameters
@@ -132,6 +134,20 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         learning rate follows a cosine in elapsed time.
     notes : dict, optional
         Stored under the checkpoint's ``simulation['adapted']``.
+    whole_budget : bool, optional
+        ``time_limit_s`` bounds the whole run from ``clock_start`` (default
+        now): the validation set, the validations and the calibration too.
+        The time per validation and calibration image is measured first, the
+        calibration images are reduced so that the calibration takes at most
+        a third of what is left, and the training gets the rest; when even
+        the minimum cannot fit, the estimate is logged at the start.
+    clock_start : float, optional
+        ``time.perf_counter()`` when the command began (``astro-i2i adapt``).
+    refuse_worse : bool, optional
+        Validate the initial weights first; if the best trained model
+        validates worse, raise `~astro_i2i.exceptions.InputError` and write
+        no checkpoint, unless ``force``.
+    force : bool, optional
 
     Returns
     -------
@@ -182,8 +198,17 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
 
     first_step = step
     validation = config.validation
+    n_calibration = int(validation["calibration_images"])
+    clock = time.perf_counter() if clock_start is None else float(clock_start)
+    budget = time_limit_s if whole_budget else None
+    if budget is not None:
+        logger.info("phase 1/4: simulating %d validation images (%.0f s elapsed, %.0f s of the %.0f s budget left)",
+                    int(validation["n_images"]), time.perf_counter() - clock,
+                    budget - (time.perf_counter() - clock), budget)  # fmt: skip
+    simulated = time.perf_counter()
     images, truth = validation_set(simulation, int(validation["n_images"]), int(validation["seed"]),
                                    observation=observation, subtract_bright=True)  # fmt: skip
+    per_image = (time.perf_counter() - simulated) / max(len(images), 1)
     batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step,
                        observation=observation)  # fmt: skip
     record = _simulation_record(simulation, observation)
@@ -193,6 +218,45 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     beam = record_beam(record)
     scoring = {"beam": beam, "radius": match_radius(beam), "source_fwhm": record_source_fwhm(record) * u.arcsec}
     hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {device}"
+
+    # The checkpoint is staged beside the output while it may still be refused.
+    final_output = output
+    if refuse_worse and not force:
+        output = output.with_name(output.name + ".partial")
+        output.unlink(missing_ok=True)
+    initial_metrics = None
+    validation_s = 0.0
+    compared = refuse_worse
+    if refuse_worse or budget is not None:  # also measures the time of a validation
+        evaluated = time.perf_counter()
+        model.eval()
+        initial_metrics = evaluate_model(model, normalisation, images, truth, **scoring, device=device)
+        model.train()
+        validation_s = time.perf_counter() - evaluated
+        logger.info("the model it starts from: validation F1 %.4f", float(np.nan_to_num(initial_metrics["f1"])))
+    if budget is not None:
+        # A calibration image is simulated like a validation image, then scored directly, in the sampled mode and
+        # for the style's spread: measured on the validation set, counted as 3 validations (its candidate
+        # features, not the network, dominate; 10 s against 45 s estimated with K + 2 on a 64 x 64 set-up).
+        runs = 3
+        per_calibration = per_image + validation_s / max(len(images), 1) * runs + 1e-3
+        left = budget - (time.perf_counter() - clock)
+        fitting = int((left / 3) // per_calibration)
+        minimum = 4
+        if fitting < n_calibration:
+            n_calibration = max(minimum, fitting)
+        calibration_s = n_calibration * per_calibration
+        time_limit_s = left - calibration_s - validation_s - 0.02 * budget
+        if time_limit_s <= 0:
+            needed = (time.perf_counter() - clock) + calibration_s + 2 * validation_s
+            logger.info("cannot fit in %.0f s: the estimate is %.0f s (%.1f min) with one training step and %d "
+                        "calibration images (%.2f s each)", budget, needed, needed / 60, n_calibration,
+                        per_calibration)  # fmt: skip
+            time_limit_s = 1e-6
+        logger.info("phase 2/4: training for %.0f s, then validation (%.0f s) and calibration on %d of %d images "
+                    "(about %.0f s); %.0f s elapsed, %.0f s left", time_limit_s, validation_s, n_calibration,
+                    int(validation["calibration_images"]), calibration_s, time.perf_counter() - clock,
+                    budget - (time.perf_counter() - clock))  # fmt: skip
 
     def save_state():
         payload = {"config": json.loads(json.dumps(config.to_dict())), "model": model.state_dict(),
@@ -216,6 +280,8 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     def out_of_time():
         return time_limit_s is not None and elapsed >= time_limit_s
 
+    reported = 0.0
+
     while step < steps and not out_of_time():
         dirty, sky = next(batches)
         loss, parts = model.loss(dirty.to(device), sky.to(device), config.losses)
@@ -234,6 +300,10 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         if step % 20 == 0:
             log({"step": step, "time_s": round(elapsed, 1), "loss": float(loss.detach()), **parts})
+        if budget is not None and elapsed - reported >= max(10.0, time_limit_s / 10):
+            reported = elapsed
+            logger.info("training: step %d, loss %.4f; %.0f s elapsed, %.0f s left", step, float(loss.detach()),
+                        time.perf_counter() - clock, budget - (time.perf_counter() - clock))  # fmt: skip
         last = step == steps or out_of_time()
         if step % int(validation["every"]) == 0 or last:
             model.eval()
@@ -253,9 +323,25 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             save_state()
     if bar is not None:
         bar.close()
+    if initial_metrics is not None:
+        before, after = float(np.nan_to_num(initial_metrics["f1"])), float(np.nan_to_num(best["f1"]))
+        if compared and after < before and not force:
+            output.unlink(missing_ok=True)
+            state_path.unlink(missing_ok=True)
+            raise InputError(final_output, f"not written: the adapted model validates worse than the model it "
+                                           f"started from (F1 {after:.4f} against {before:.4f}); force=True "
+                                           "writes it anyway")  # fmt: skip
     if output.exists() and first_step < step:
-        calibrate_checkpoint(output, output, n_images=int(validation["calibration_images"]),
+        if budget is not None:
+            logger.info("phase 3/4: calibrating on %d images; %.0f s elapsed, %.0f s left", n_calibration,
+                        time.perf_counter() - clock, budget - (time.perf_counter() - clock))  # fmt: skip
+        calibrate_checkpoint(output, output, n_images=n_calibration,
                              seed=int(validation["calibration_seed"]), device=device, overwrite=True,
                              observation=observation, log=log)  # fmt: skip
+    if output != final_output and output.exists():
+        os.replace(output, final_output)
+    output = final_output
+    if budget is not None:
+        logger.info("phase 4/4: done in %.0f s of the %.0f s budget", time.perf_counter() - clock, budget)
     logger.info("best validation F1 %.4f at step %d -> %s (%s)", best["f1"], best.get("step", 0), output, __version__)
     return best
