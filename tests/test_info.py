@@ -105,3 +105,13 @@ def test_info_on_a_damaged_product_is_one_line(tmp_path, capsys):
     path.write_bytes(b"not fits at all" * 300)
     code, _, err = run_cli(["info", path], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "bad.fits" in err
+
+
+def test_info_on_a_checkpoint_says_where_its_coverage_was_measured(capsys):
+    # Issue 27 item 15: info reported 95.0 % where the README says 94.8 % (the test set's) without saying which.
+    from astro_i2i.data import model_path
+
+    code, out, err = run_cli(["info", model_path("two_to_one")], capsys)
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if line.startswith("uncertainty:"))
+    assert "calibration images" in line and "docs/models.rst" in line
