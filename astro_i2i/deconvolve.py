@@ -175,13 +175,19 @@ def has_bright_emission(dirty, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA,
     return bool(_extended_seeds(np.where(finite, dirty, 0.0), finite, beam_fwhm_pixels, extended_nsigma).any())
 
 
-def _clean_to_depth(work, convolve, patch, model, residual, finite, grow, depth_nsigma, sigma, iterations):
-    """CLEAN inside ``grow(model)`` down to ``depth_nsigma`` times the noise, re-measured as it goes."""
-    for _ in range(6):
-        iterations = _clean(work, convolve, patch, model, residual, None, depth_nsigma * sigma, iterations, grow=grow)
+def _clean_remeasured(work, convolve, patch, model, residual, finite, nsigma, sigma, iterations, *, rounds,
+                      tolerance, grow=None, keep_lowest=False):
+    """CLEAN down to ``nsigma`` times the noise, re-measured on the residual after each round (bright emission
+    inflates it) until it changes by less than ``1 - tolerance``; over ``finite``, or inside ``grow(model)``.
+
+    Returns ``(sigma, iterations)``; with ``keep_lowest`` the noise never rises between rounds.
+    """
+    for _ in range(rounds):
+        iterations = _clean(work, convolve, patch, model, residual, finite if grow is None else None,
+                            nsigma * sigma, iterations, grow=grow)  # fmt: skip
         new_sigma = _robust_sigma(np.where(finite, residual, np.nan))
-        converged = new_sigma >= 0.97 * sigma
-        sigma = min(sigma, new_sigma)
+        converged = new_sigma >= tolerance * sigma
+        sigma = min(sigma, new_sigma) if keep_lowest else new_sigma
         if converged:
             break
     return sigma, iterations
@@ -214,14 +220,8 @@ def hogbom_clean(dirty, psf, *, beam_fwhm_pixels, nsigma=3.0):
     finite = np.isfinite(dirty)
     work = np.where(finite, dirty, 0.0)
     model, residual = np.zeros_like(work), work.copy()
-    sigma, iterations = _robust_sigma(dirty), 0
-    for _ in range(4):
-        iterations = _clean(work, convolve, patch, model, residual, finite, nsigma * sigma, iterations)
-        new_sigma = _robust_sigma(np.where(finite, residual, np.nan))
-        converged = new_sigma >= 0.97 * sigma
-        sigma = new_sigma
-        if converged:
-            break
+    sigma, _ = _clean_remeasured(work, convolve, patch, model, residual, finite, nsigma, _robust_sigma(dirty), 0,
+                                 rounds=4, tolerance=0.97)  # fmt: skip
     return model, np.where(finite, residual, np.nan), sigma
 
 
@@ -256,14 +256,8 @@ def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA
     model = np.zeros_like(work)
     residual = work.copy()
     # Step 1: everything bright. The noise is re-measured as the bright emission goes (its sidelobes inflate it).
-    iterations = 0
-    for _ in range(6):
-        iterations = _clean(work, convolve, patch, model, residual, finite, bright_nsigma * sigma, iterations)
-        new_sigma = _robust_sigma(np.where(finite, residual, np.nan))
-        if new_sigma >= 0.95 * sigma:
-            sigma = new_sigma
-            break
-        sigma = new_sigma
+    sigma, iterations = _clean_remeasured(work, convolve, patch, model, residual, finite, bright_nsigma, sigma, 0,
+                                          rounds=6, tolerance=0.95)  # fmt: skip
     margin = max(int(round(beam_fwhm_pixels)), 1)
     structure = ndimage.generate_binary_structure(2, 1)
     extended = np.zeros(work.shape, dtype=bool)
@@ -273,15 +267,15 @@ def subtract_bright(dirty, psf, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA
 
     # Step 2: the compact emission's wings, inside a mask one beam around its components (grown as they come).
     if model.any():
-        sigma, iterations = _clean_to_depth(work, convolve, patch, model, residual, finite, grow, depth_nsigma, sigma,
-                                            iterations)  # fmt: skip
+        sigma, iterations = _clean_remeasured(work, convolve, patch, model, residual, finite, depth_nsigma, sigma,
+                                              iterations, rounds=6, tolerance=0.97, grow=grow, keep_lowest=True)  # fmt: skip
     # Step 3: extended emission of low surface brightness, bright only once smoothed (after step 2, so that a
     # compact target's pedestal is not taken for it): islands at 4 sigma of the smoothed residual around seeds
     # above extended_nsigma, CLEANed to the same depth.
     extended = _extended_islands(residual, finite, beam_fwhm_pixels, extended_nsigma)
     if extended.any():
-        sigma, iterations = _clean_to_depth(work, convolve, patch, model, residual, finite, grow, depth_nsigma, sigma,
-                                            iterations)  # fmt: skip
+        sigma, iterations = _clean_remeasured(work, convolve, patch, model, residual, finite, depth_nsigma, sigma,
+                                              iterations, rounds=6, tolerance=0.97, grow=grow, keep_lowest=True)  # fmt: skip
     if not model.any():
         return None
 

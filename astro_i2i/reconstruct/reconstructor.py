@@ -251,8 +251,8 @@ class Reconstructor:
             return
         brightest = float(np.nanmax(catalog["flux"].to_value(u.Jy)[confident]))
         if brightest > BRIGHT_SOURCE_FACTOR * limit:
-            warnings.warn(f"{name}: a source of {1e3 * brightest:.3g} mJy measured by the network (not CLEANed: its "
-                          f"peak is below 12 sigma), {brightest / limit:.1f}x the brightest faint source the model was "
+            warnings.warn(f"{name}: a source of {1e3 * brightest:.3g} mJy measured by the network (not CLEANed), "
+                          f"{brightest / limit:.1f}x the brightest faint source the model was "
                           f"trained on ({1e3 * limit:.3g} mJy): the sky model saturates near it; give the PSF "
                           f"(--psf) so that bright emission is CLEANed, or adapt a model (astro-i2i adapt "
                           f"--flux-range)", BrightSourceWarning, stacklevel=3)  # fmt: skip

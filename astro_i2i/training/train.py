@@ -226,7 +226,6 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         output.unlink(missing_ok=True)
     initial_metrics = None
     validation_s = 0.0
-    compared = refuse_worse
     if refuse_worse or budget is not None:  # also measures the time of a validation
         evaluated = time.perf_counter()
         model.eval()
@@ -325,7 +324,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         bar.close()
     if initial_metrics is not None:
         before, after = float(np.nan_to_num(initial_metrics["f1"])), float(np.nan_to_num(best["f1"]))
-        if compared and after < before and not force:
+        if refuse_worse and after < before and not force:
             output.unlink(missing_ok=True)
             state_path.unlink(missing_ok=True)
             raise InputError(final_output, f"not written: the adapted model validates worse than the model it "
