@@ -1,9 +1,13 @@
 """Exceptions and warnings raised by astro-i2i for problems with the user's input or data."""
 
+import os
+import sys
+import warnings
+
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning", "SetupWarning",
-           "PrimaryBeamWarning", "BrightSourceWarning"]
+__all__ = ["warn_user", "InputError", "AstroI2IWarning", "BeamWarning", "CalibrationWarning", "SetupWarning",
+           "PrimaryBeamWarning", "BrightSourceWarning", "ChannelWarning"]
 
 
 class InputError(ValueError):
@@ -48,3 +52,29 @@ class PrimaryBeamWarning(AstroI2IWarning):
 
 class BrightSourceWarning(AstroI2IWarning):
     """A source is much brighter than the model's training population: the sky model saturates near it."""
+
+
+class ChannelWarning(AstroI2IWarning):
+    """A channel of a cube could not be reconstructed (all blank or all zero) and is passed through as NaN."""
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_user(message, category):
+    """``warnings.warn(message, category)`` pointing at the first caller outside astro-i2i.
+
+    However deep inside the package the warning arises (a cube's channel, a
+    many-file task), it is reported at the user's line, as a warning from a
+    library's public function should be.
+
+    Parameters
+    ----------
+    message : str
+    category : type
+        An `AstroI2IWarning` subclass.
+    """
+    frame, level = sys._getframe(1), 2  # stacklevel 2: warn_user's caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -52,7 +52,7 @@ def test_cube_product_keeps_spectral_wcs_and_beams(tmp_path, capsys):
 
     from astro_i2i import Reconstructor
     from astro_i2i.cli import main
-    from astro_i2i.reconstruct import ChannelWarning
+    from astro_i2i.exceptions import ChannelWarning
 
     path = write_cube(tmp_path / "cube.fits", zero_channel=1)
     reconstructor = Reconstructor.from_pretrained()

@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from ._catalog import _stem, _write_regions
-from ._common import (CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu, psf_option,
-                      quiet_is_cube)
+from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu, psf_option
 
 
 def _model_option(function):
@@ -35,7 +34,9 @@ def _device_option(function):
 @click.option("--min-reliability", type=click.FloatRange(0, 1), default=None,
               help="Keep sources at least this reliable (default: the model's calibrated best-F1 cut).")
 @click.option("--pb", default=None, metavar="PB",
-              help="Primary-beam image on the same grid (e.g. CASA's .pb), for the fluxes.")
+              help="Primary-beam image on the same grid (CASA's .pb; for a cube, one plane or one per channel), for "
+                   "the fluxes; with several inputs, one for all. Default: X.pb[.fits[.gz]] beside X.image[.fits] "
+                   "or X.pbcor.fits, else the model's antenna.")
 @click.option("--pbcor", is_flag=True,
               help="DIRTY is primary-beam corrected (.image.pbcor, the ALMA archive's *.pbcor.fits): multiply it by "
                    "--pb (required) first.")
@@ -79,22 +80,22 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
     and their commands in docs/models.rst (benchmarks/evaluate_models.py).
     """
     from .._atomic import check_output_paths
-    from ..io import read_image
-    from ..reconstruct import Reconstructor
-
     from ..exceptions import InputError
+    from ..io import is_cube, read_image, unitless_image_kind
+    from ..reconstruct import ReconstructOptions, Reconstructor
 
+    # Every option is checked once, before any file is read (--pbcor without --pb is one line).
+    options = ReconstructOptions(samples=samples, seed=seed, steps=steps, min_reliability=min_reliability,
+                                 primary_beam=pb, pb_corrected=pbcor, force=force, clean_bright=not no_clean_bright)  # fmt: skip
     many = len(dirty) > 1 or workers or scheduler or (output and (output.endswith("/") or Path(output).is_dir()))
     if many and output and _is_fits_name(output) and not Path(output).is_dir():
         raise InputError("-o", f"{output} names a FITS file, but {len(dirty)} input(s) with "
                                f"{'--workers/--scheduler' if len(dirty) == 1 else 'several inputs'} need a "
                                "directory: give -o OUTDIR/")  # fmt: skip
     if many:
-        _reconstruct_many(dirty, output, model=model, device=device, samples=samples, seed=seed, steps=steps,
-                          min_reliability=min_reliability, force=force, workers=workers, scheduler=scheduler,
-                          threads=threads, skip_existing=skip_existing, overwrite=overwrite,
-                          unsupported={"--psf": psf, "--beam": beam, "--pb": pb, "--pbcor": pbcor, "--hdu": hdu,
-                                       "--quicklook": quicklook,
+        _reconstruct_many(dirty, output, model=model, device=device, options=options, workers=workers,
+                          scheduler=scheduler, threads=threads, skip_existing=skip_existing, overwrite=overwrite,
+                          unsupported={"--psf": psf, "--beam": beam, "--hdu": hdu, "--quicklook": quicklook,
                                        "--regions": regions, "--batch-size": batch_size},
                           progress=not no_progress and sys.stderr.isatty())  # fmt: skip
         return
@@ -112,15 +113,11 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
                        inputs={"DIRTY": dirty, "--psf": psf, "--pb": pb}, overwrite=overwrite)  # fmt: skip
     if quicklook and not str(quicklook).lower().endswith(".png"):
         raise InputError("--quicklook", f"{quicklook}: the quick-look is a PNG image: give a name ending in .png")
-    if quiet_is_cube(dirty, hdu=parse_hdu(hdu)):
-        if pbcor:
-            raise InputError("--pbcor", "applies to 2-D images: multiply the cube by its primary beam")
-        _reconstruct_cube(dirty, output, samples=samples, steps=steps, min_reliability=min_reliability, pb=pb,
-                          model=model, device=device, seed=seed, regions=regions, quicklook=quicklook, force=force,
-                          overwrite=overwrite, hdu=parse_hdu(hdu), progress=not no_progress and sys.stderr.isatty())  # fmt: skip
+    if is_cube(dirty, hdu=parse_hdu(hdu)):
+        _reconstruct_cube(dirty, output, options=options, model=model, device=device, regions=regions,
+                          quicklook=quicklook, overwrite=overwrite, hdu=parse_hdu(hdu),
+                          progress=not no_progress and sys.stderr.isatty())  # fmt: skip
         return
-    from ..io import unitless_image_kind
-
     # What reading says (no BUNIT, ...) is held back until the image is known to be a dirty image: a primary beam
     # or a PSF given as DIRTY is one error line, not warnings about units and beams first.
     with _held_messages() as held:
@@ -133,9 +130,7 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
                                      f"reference pixel){hint}; use force=True to go on")  # fmt: skip
     held.release()
     reconstructor = Reconstructor.from_pretrained(model, device=device)
-    result = reconstructor.reconstruct(image, psf=psf, samples=samples, seed=seed, steps=steps, batch_size=batch_size,
-                                       force=force, min_reliability=min_reliability, primary_beam=pb,
-                                       pb_corrected=pbcor, clean_bright=not no_clean_bright,
+    result = reconstructor.reconstruct(image, options=options, psf=psf, batch_size=batch_size,
                                        progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
     with _all_or_nothing() as written:
         with _no_wrote_line():  # the summary's "-> OUT" says it
@@ -228,8 +223,8 @@ def _all_or_nothing():
         raise
 
 
-def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, min_reliability, force, workers,
-                      scheduler, threads, skip_existing, overwrite, unsupported, progress):  # fmt: skip
+def _reconstruct_many(inputs, outdir, *, model, device, options, workers, scheduler, threads, skip_existing,
+                      overwrite, unsupported, progress):  # fmt: skip
     """Several inputs -> OUTDIR, serially or on dask.distributed; a one-line summary; exit 1 if any failed."""
     from ..exceptions import InputError
 
@@ -269,8 +264,7 @@ def _reconstruct_many(inputs, outdir, *, model, device, samples, seed, steps, mi
                 except (OSError, ValueError) as exc:
                     raise InputError("--scheduler", f"cannot reach a dask scheduler at {scheduler}: {exc}") from None
         result = _run_many(inputs, outdir, client=client, progress=progress, skip_existing=skip_existing,
-                           options=dict(model=model, device=device, samples=samples, seed=seed, steps=steps,
-                                        min_reliability=min_reliability, force=force, threads=threads,
+                           options=dict(model=model, device=device, options=options, threads=threads,
                                         overwrite=overwrite))  # fmt: skip
     except KeyboardInterrupt:
         _close_quietly(client, cluster)
@@ -386,8 +380,7 @@ def many_summary(result, n_inputs):
     return lines
 
 
-def _reconstruct_cube(dirty, output, *, samples, steps, min_reliability, pb, model, device, seed, regions, quicklook,
-                      force, overwrite, hdu, progress):  # fmt: skip
+def _reconstruct_cube(dirty, output, *, options, model, device, regions, quicklook, overwrite, hdu, progress):
     """A cube: channel by channel, written a block at a time."""
     from astropy.table import QTable
 
@@ -406,8 +399,7 @@ def _reconstruct_cube(dirty, output, *, samples, steps, min_reliability, pb, mod
         bar = tqdm(total=cube.nchan, desc="channels", unit="channel", dynamic_ncols=True)
     try:
         with _no_wrote_line():  # "-> OUT" says it
-            reconstructor.reconstruct_cube(cube, output, samples=samples, seed=seed, min_reliability=min_reliability,
-                                           primary_beam=pb, steps=steps, force=force, overwrite=overwrite,
+            reconstructor.reconstruct_cube(cube, output, options=options, overwrite=overwrite,
                                            progress=None if bar is None else (lambda _: bar.update(1)))  # fmt: skip
     finally:
         if bar is not None:

@@ -57,11 +57,31 @@ def _beams_rows(hdulist):
 
 
 def is_cube(image, *, hdu=None):
-    """Whether ``image`` (a path or HDU) has a spectral axis with more than one channel.
+    """Whether ``image`` is a spectral cube: the one test every path (CLI, `Reconstructor`, many files) uses.
 
-    False for anything unreadable: `~astro_i2i.io.read_image` then says what is wrong with it.
+    Parameters
+    ----------
+    image : str, path-like, HDU, HDUList, ``(array, header)``, `RadioImage` or `RadioCube`
+        The input.
+    hdu : int or str, optional
+        The HDU of a file.
+
+    Returns
+    -------
+    cube : bool
+        True for a `RadioCube`, or a file or HDU whose header has a spectral
+        axis with more than one channel; False for anything else, including
+        anything unreadable (`~astro_i2i.io.read_image` then says what is
+        wrong with it). Reading the header is quiet: astropy's warnings on a
+        damaged file are left to the reader that reports it.
     """
-    return cube_channels(image, hdu=hdu) > 1
+    if isinstance(image, RadioCube):
+        return True
+    if isinstance(image, RadioImage):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cube_channels(image, hdu=hdu) > 1
 
 
 def cube_channels(image, *, hdu=None):

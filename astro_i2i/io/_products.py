@@ -43,6 +43,7 @@ _PROVENANCE_KEYWORDS = {
     "min_reliability": ("I2IMINRL", "catalogue: least reliability kept"),
     "steps": ("I2ISTEPS", "diffusion (DDIM) steps per sample"),
     "pb_corrected": ("I2IPBCOR", "input was PB-corrected: multiplied by the PB"),
+    "primary_beam": ("I2IPB", "primary beam used for the fluxes"),
 }
 
 

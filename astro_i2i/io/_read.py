@@ -595,27 +595,127 @@ def read_psf(psf, *, image, hdu=None):
 def read_primary_beam(primary_beam, *, image, hdu=None):
     """A primary-beam image (CASA's ``.pb``, WSClean's ``-pb.fits``) on ``image``'s grid, NaN as 0.
 
+    The one reader of every primary beam astro-i2i takes (``--pb``, ``primary_beam=``,
+    a ``.pb`` found beside the input): the file is read once, and what is not a
+    primary beam is refused with the reason.
+
+    Parameters
+    ----------
+    primary_beam : str, path-like, HDU, HDUList, ``(array, header)`` or `~numpy.ndarray`
+        The primary beam.
+    image : `RadioImage` or `~astro_i2i.io.RadioCube`
+        The image it belongs to (its grid and pointing). For a cube, the
+        primary beam may be one plane for every channel or one plane per
+        channel (CASA's cube ``.pb``).
+    hdu : int or str, optional
+        The HDU of a file.
+
+    Returns
+    -------
+    primary_beam : `~numpy.ndarray`
+        ``(ny, nx)``, or ``(nchan, ny, nx)`` for a cube's per-channel beam.
+
     Raises
     ------
     astro_i2i.exceptions.InputError
-        If its shape differs from the image's or its values are not a response
-        between 0 and 1.
+        If its shape differs from the image's, it has a brightness unit (an
+        image, not a response), negative values (a PSF), a peak far from 1, or
+        a peak far from the image's pointing.
     """
+    nchan = image.nchan if hasattr(image, "nchan") else None
+    grid = _PrimaryBeamGrid(tuple(image.shape[-2:]), image.celestial_wcs if nchan else image.wcs, image.name)
     if isinstance(primary_beam, np.ndarray):
-        plane, name = np.asarray(primary_beam, dtype=np.float64), "primary_beam"
+        name = "primary_beam"
+        planes = np.asarray(primary_beam, dtype=np.float64)
+        planes = planes[np.newaxis] if planes.ndim == 2 else planes
     else:
         raw, header, name, _ = read_hdu(primary_beam, hdu=hdu)
         bunit = " ".join(str(header.get("BUNIT", "")).lower().split())
         if bunit in _SKY_UNITS or bunit in _BEAM_UNITS:
             raise InputError(name, f"has brightness unit '{header['BUNIT']}': an image, not a primary beam; pass the "
                                    ".pb file the imager wrote beside the dirty image")  # fmt: skip
-        plane, _, _ = _celestial_plane(np.asarray(raw), header, name)
-        plane = np.asarray(plane, dtype=np.float64)
-    if plane.shape != image.shape:
-        raise InputError(name, f"primary beam is {plane.shape[1]} x {plane.shape[0]} pixels but {image.name} is "
-                               f"{image.shape[1]} x {image.shape[0]}: pass the .pb imaged with it")  # fmt: skip
-    check_primary_beam_values(plane, name, image)
-    return np.nan_to_num(plane)
+        planes = _primary_beam_planes(np.asarray(raw), header, name)
+    if planes.ndim != 3 or planes.shape[-2:] != grid.shape:
+        found = f"{planes.shape[-1]} x {planes.shape[-2]}" if planes.ndim >= 2 else f"{planes.ndim}-D"
+        raise InputError(name, f"primary beam is {found} pixels but {image.name} is {grid.shape[1]} x "
+                               f"{grid.shape[0]}: pass the .pb imaged with it")  # fmt: skip
+    if len(planes) != 1 and len(planes) != (nchan or 1):
+        wanted = f"1 or {nchan} (one per channel)" if nchan else "1"
+        raise InputError(name, f"primary beam has {len(planes)} planes; {image.name} needs {wanted}")
+    for plane in planes:
+        check_primary_beam_values(plane, name, grid)
+    planes = np.nan_to_num(planes)
+    return planes[0] if len(planes) == 1 else planes
+
+
+@dataclass(frozen=True)
+class _PrimaryBeamGrid:
+    """What checking a primary beam needs of its image: the celestial grid, the pointing and the name."""
+
+    shape: tuple
+    wcs: object
+    name: str
+
+
+def _primary_beam_planes(data, header, name):
+    """``(n, ny, nx)``: one celestial plane per channel of a spectral axis (one plane without one)."""
+    try:
+        wcs = quiet_wcs(header, name)
+    except Exception as exc:  # astropy raises several types for broken WCS
+        raise InputError(name, f"invalid WCS: {exc}") from None
+    spectral = [axis for axis in range(min(wcs.naxis, data.ndim))
+                if str(wcs.wcs.ctype[axis]).split("-")[0].upper() in _SPECTRAL_TYPES]  # fmt: skip
+    numpy_axis = data.ndim - 1 - spectral[0] if spectral else None
+    if numpy_axis is None or data.shape[numpy_axis] == 1:
+        plane, _, _ = _celestial_plane(data, header, name)
+        return np.asarray(plane, dtype=np.float64)[np.newaxis]
+    # Each channel is a length-1 slice of the spectral axis, so the header still describes it.
+    return np.stack([np.asarray(_celestial_plane(np.take(data, [k], axis=numpy_axis), header, name)[0],
+                                dtype=np.float64) for k in range(data.shape[numpy_axis])])  # fmt: skip
+
+
+#: File-name endings of a FITS file, longest first.
+_FITS_ENDINGS = (".fits.gz", ".fits", ".fit", ".fts")
+
+
+def find_primary_beam(path):
+    """The primary beam an imager or the ALMA archive wrote beside an image, found by its name; None if none.
+
+    tclean writes ``X.image`` with ``X.pb`` beside it (``X.image.fits`` and
+    ``X.pb.fits`` once exported); ``impbcor`` and the archive add
+    ``X.image.pbcor.fits`` or ``X.pbcor.fits``, with ``X.pb.fits.gz`` beside it.
+    A name that follows neither pattern (``dirty_000.fits``) has no companion.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The image's file. Anything else (an array, an HDU) has no companion.
+
+    Returns
+    -------
+    path : `pathlib.Path` or None
+        The first existing file among ``X.pb`` + the image's own ending, then
+        ``.fits``, ``.fits.gz``.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    path = Path(path)
+    stem, ending = path.name, ""
+    for candidate in _FITS_ENDINGS:
+        if stem.lower().endswith(candidate):
+            stem, ending = stem[: -len(candidate)], stem[-len(candidate) :]
+            break
+    matched = False
+    for tail in (".pbcor", ".image"):
+        if stem.endswith(tail):
+            stem, matched = stem[: -len(tail)], True
+    if not matched or not stem:
+        return None
+    for candidate_ending in dict.fromkeys((ending, ".fits", ".fits.gz")):
+        candidate = path.with_name(f"{stem}.pb{candidate_ending}")
+        if candidate.is_file() and candidate != path:
+            return candidate
+    return None
 
 
 def check_primary_beam_values(plane, name, image):

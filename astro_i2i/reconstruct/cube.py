@@ -9,8 +9,10 @@ from astropy import units as u
 from astropy.table import QTable, vstack
 
 from ..catalog import noise_sigma
-from ..exceptions import AstroI2IWarning, BrightSourceWarning
-from ..io import CubeProductWriter, RadioCube, read_cube
+from .._validate import positive_int
+from ..exceptions import BrightSourceWarning, ChannelWarning, InputError, warn_user
+from ..io import CubeProductWriter, RadioCube, find_primary_beam, read_cube, read_primary_beam
+from ._options import ReconstructOptions
 
 __all__ = [
     "reconstruct_cube",
@@ -20,7 +22,7 @@ __all__ = [
     "ChannelResult",
     "merge_channels",
     "CubeReconstruction",
-    "ChannelWarning",
+    "cube_primary_beam",
     "CUBE_BLOCK",
 ]
 
@@ -30,10 +32,6 @@ logger = logging.getLogger(__name__)
 CUBE_BLOCK = 8
 #: Detections in different channels within this many beam FWHMs are one source in CATALOG_SOURCES.
 MERGE_RADIUS_BEAMS = 0.5
-
-
-class ChannelWarning(AstroI2IWarning):
-    """A channel of a cube could not be reconstructed (all blank or all zero) and is passed through as NaN."""
 
 
 @dataclass
@@ -82,13 +80,12 @@ class ChannelResult:
 
 def channel_blocks(nchan, block=CUBE_BLOCK):
     """``[(start, stop), ...]``: the channel blocks a cube is reconstructed and written in."""
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"block must be a positive integer, not {block!r}")
-    return [(start, min(start + int(block), nchan)) for start in range(0, nchan, int(block))]
+    block = positive_int(block, "block")
+    return [(start, min(start + block, nchan)) for start in range(0, nchan, block)]
 
 
-def reconstruct_channels(reconstructor, cube, start, stop, *, samples=None, seed=None, min_reliability=None,
-                         primary_beam=None, force=False, steps=None, seen=None, progress=None):  # fmt: skip
+def reconstruct_channels(reconstructor, cube, start, stop, *, options, primary_beam=(None, None), seen=None,
+                         progress=None):  # fmt: skip
     """Channels ``start:stop`` of a cube: a list of `ChannelResult`, None for a blank channel.
 
     The unit of work of `reconstruct_cube`, serially or on a dask worker.
@@ -96,10 +93,31 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, samples=None, seed
     gives the same planes. ``seen`` (a set) gathers the warnings already given
     for this cube: each distinct warning is given once per cube, not once per
     channel.
+
+    Parameters
+    ----------
+    reconstructor : `~astro_i2i.Reconstructor`
+    cube : `~astro_i2i.io.RadioCube`
+    start, stop : int
+        The channels.
+    options : `~astro_i2i.reconstruct.ReconstructOptions`
+        As for every channel (its primary beam is ``primary_beam``'s plane).
+    primary_beam : tuple, optional
+        The cube's primary beam and its source, read once (`cube_primary_beam`):
+        an array ``(ny, nx)`` for every channel or ``(nchan, ny, nx)``; None:
+        each channel's is the model's antenna at its frequency.
+    seen : set, optional
+    progress : callable, optional
+        Called with the channel index after each channel.
+
+    Returns
+    -------
+    channels : list of `ChannelResult` or None
     """
     column, unit = _spectral_column(cube)
-    seed = 0 if seed is None else int(seed)
+    seed = options.seed_or_default
     seen = set() if seen is None else seen
+    pb, pb_source = primary_beam
     results = []
     for index in range(start, stop):
         image = cube.channel(index)
@@ -109,14 +127,14 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, samples=None, seed
                 ("is all zero" if not np.any(image.data[finite]) else "has no noise (most of its pixels are equal)")
             key = (ChannelWarning, f"{cube.name}: channel {index} {state}; passed through as NaN")
             seen.add(key)
-            warnings.warn(key[1], ChannelWarning, stacklevel=3)
+            warn_user(key[1], ChannelWarning)
             results.append(None)
         else:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                result = reconstructor.reconstruct(image, samples=samples, seed=seed + index, force=force,
-                                                   primary_beam=primary_beam, min_reliability=min_reliability,
-                                                   steps=steps)  # fmt: skip
+                plane = None if pb is None else (pb if pb.ndim == 2 else pb[index])
+                result = reconstructor.reconstruct(image, options=options.replace(seed=seed + index,
+                                                                                  primary_beam=plane))  # fmt: skip
             for warning in caught:
                 message = str(warning.message).replace(image.name, f"{cube.name} (channel {index})")
                 key = (warning.category, str(warning.message).replace(image.name, cube.name))
@@ -124,11 +142,12 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, samples=None, seed
                     key = (warning.category, None)  # its flux differs from channel to channel: once per cube
                 if key not in seen:
                     seen.add(key)
-                    warnings.warn(message if key[1] is None else key[1], warning.category, stacklevel=3)
+                    warn_user(message if key[1] is None else key[1], warning.category)
             catalog = QTable(result.catalog)
             catalog["channel"] = np.full(len(catalog), index, dtype=int)
             catalog[column] = np.full(len(catalog), cube.spectral_axis[index].to_value(unit)) * unit
-            results.append(ChannelResult(result.sky, result.uncertainty, result.style, catalog, result.provenance))
+            provenance = result.provenance if pb is None else {**result.provenance, "primary_beam": pb_source}
+            results.append(ChannelResult(result.sky, result.uncertainty, result.style, catalog, provenance))
         if progress is not None:
             progress(index)
     return results
@@ -191,8 +210,6 @@ class CubeAssembler:
     def finish(self, *, beam=None):
         """The product: its path (file mode) or a `CubeReconstruction`. ``beam``: for a cube without beams."""
         if self.shapes is None:
-            from ..exceptions import InputError
-
             raise InputError(self.cube.name, "every channel is blank or zero")
         cube = self.cube
         catalogs = [self.catalogs[index] for index in sorted(self.catalogs)]
@@ -279,15 +296,32 @@ def merge_channels(catalog, *, beam_fwhm, channel_width):
     return sources
 
 
-def reconstruct_cube(reconstructor, cube, output=None, *, samples=None, seed=None, min_reliability=None,
-                     primary_beam=None, force=False, steps=None, block=CUBE_BLOCK, overwrite=False, progress=None):  # fmt: skip
+def cube_primary_beam(cube, primary_beam):
+    """A cube's primary beam, read once: ``(ny, nx)``, ``(nchan, ny, nx)``, or None (the model's antenna).
+
+    ``primary_beam`` as `~astro_i2i.reconstruct.ReconstructOptions` takes it;
+    None: a ``.pb`` beside the cube's file (`~astro_i2i.io.find_primary_beam`),
+    if there is one. Returns ``(pb, source)``.
+    """
+    if primary_beam is None and cube.path is not None:
+        primary_beam = find_primary_beam(cube.path)
+        if primary_beam is not None:
+            logger.info("%s: primary beam %s (found beside it)", cube.name, primary_beam)
+    if primary_beam is None:
+        return None, None
+    source = "array" if isinstance(primary_beam, np.ndarray) else str(primary_beam)
+    return read_primary_beam(primary_beam, image=cube), source
+
+
+def reconstruct_cube(reconstructor, cube, output=None, *, options=None, block=None, overwrite=False, progress=None,
+                     **keywords):  # fmt: skip
     """Reconstruct every channel of a cube; stream the product to ``output`` or return it in memory.
 
     Each channel is a 2-D reconstruction (`Reconstructor.reconstruct`) with
     the channel's own beam (per-channel BEAMS) and its own noise level; its
     samples use seed ``seed + channel``, so a cube split in any way gives the
     same planes. A channel that is all blank or all zero is NaN, with a
-    `ChannelWarning`.
+    `~astro_i2i.exceptions.ChannelWarning`.
 
     Parameters
     ----------
@@ -296,27 +330,36 @@ def reconstruct_cube(reconstructor, cube, output=None, *, samples=None, seed=Non
     output : str or path-like, optional
         Product file, written ``block`` channels at a time (memory holds one
         block); without it the products are returned in memory.
-    samples, seed, min_reliability, primary_beam, force, steps
-        As for `Reconstructor.reconstruct` (``seed`` default 0).
+    options : `~astro_i2i.reconstruct.ReconstructOptions`, optional
+        How to reconstruct (``seed`` default 0). The primary beam is read once
+        for the cube: one plane for every channel, or one per channel (CASA's
+        cube ``.pb``). ``pb_corrected`` applies to 2-D images only.
     block : int, optional
+        Channels reconstructed between two writes (default `CUBE_BLOCK`).
     overwrite : bool, optional
+        Replace an existing ``output``.
     progress : callable, optional
         Called with the channel index after each channel.
+    **keywords
+        Instead of ``options``: its fields (``samples=``, ``seed=``, ...).
 
     Returns
     -------
     result : path or `CubeReconstruction`
     """
+    options = ReconstructOptions.from_keywords(options, **keywords)
+    if options.pb_corrected:
+        raise InputError("pb_corrected", "applies to 2-D images: multiply the cube by its primary beam")
     if not isinstance(cube, RadioCube):
         cube = read_cube(cube)
-    blocks = channel_blocks(cube.nchan, block)
-    assembler = CubeAssembler(cube, output, seed=seed, overwrite=overwrite)
+    blocks = channel_blocks(cube.nchan, CUBE_BLOCK if block is None else block)
+    primary_beam = cube_primary_beam(cube, options.primary_beam)
+    assembler = CubeAssembler(cube, output, seed=options.seed, overwrite=overwrite)
     seen = set()
     try:
         for start, stop in blocks:
-            assembler.add(start, reconstruct_channels(reconstructor, cube, start, stop, samples=samples, seed=seed,
-                                                      min_reliability=min_reliability, primary_beam=primary_beam,
-                                                      force=force, steps=steps, seen=seen, progress=progress))  # fmt: skip
+            assembler.add(start, reconstruct_channels(reconstructor, cube, start, stop, options=options,
+                                                      primary_beam=primary_beam, seen=seen, progress=progress))  # fmt: skip
         return assembler.finish(beam=reconstructor.beam)
     except BaseException:
         assembler.abort()

@@ -22,7 +22,9 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._validate import positive_int
 from ..exceptions import InputError
+from ._options import ReconstructOptions
 
 __all__ = ["reconstruct_many", "ManyResult", "product_path", "preload_model"]
 
@@ -85,16 +87,21 @@ def preload_model(model=None, *, device="cpu"):
     return _reconstructor(_model_name(model), device)
 
 
-def _cube(path):
-    """The cube at ``path``, opened once per process for its blocks (a changed file is opened again)."""
+def _cube(path, primary_beam=None):
+    """``(cube, (pb, source))`` at ``path``, opened once per process for its blocks (a changed file is opened again).
+
+    The primary beam is read once with the cube (`~astro_i2i.reconstruct.cube.cube_primary_beam`).
+    """
     from ..io import read_cube
+    from .cube import cube_primary_beam
 
     stat = os.stat(path)
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, None if primary_beam is None else str(primary_beam))
     if key not in _CUBES:
         while len(_CUBES) >= 2:
             _CUBES.pop(next(iter(_CUBES)))
-        _CUBES[key] = read_cube(path)
+        cube = read_cube(path)
+        _CUBES[key] = cube, cube_primary_beam(cube, primary_beam)
     return _CUBES[key]
 
 
@@ -106,47 +113,58 @@ def _failure(exc, input_path, output):
     return f"{type(exc).__name__}: {exc}"
 
 
-def _prepare(options):
-    """A task's set-up: its torch threads, the process's cached model, the reconstruction keywords."""
+@dataclass(frozen=True)
+class _Job:
+    """What every task of one `reconstruct_many` call shares: the model, how to run it, how to reconstruct."""
+
+    model: object
+    device: str
+    threads: int
+    overwrite: bool
+    options: ReconstructOptions
+
+
+def _prepare(job):
+    """A task's set-up: its torch threads and the process's cached model."""
     import torch
 
-    torch.set_num_threads(int(options["threads"]))
-    kwargs = {key: options[key] for key in ("samples", "seed", "min_reliability", "force", "steps")}
-    return _reconstructor(options["model"], options["device"]), kwargs
+    torch.set_num_threads(job.threads)
+    return _reconstructor(job.model, job.device)
 
 
-def _task(input_path, output, options):
+def _task(input_path, output, job):
     """Reconstruct one image to ``output``; returns ``(input, output, None)`` or ``(input, None, reason)``.
 
     Bad input is a failure with its one-line reason, not an exception: one bad
     file must not stop a survey.
     """
     try:
-        reconstructor, kwargs = _prepare(options)
+        reconstructor = _prepare(job)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # per-file warnings would interleave across workers; the log has them
-            reconstructor.reconstruct(input_path, **kwargs).write(output, overwrite=options["overwrite"])
+            reconstructor.reconstruct(input_path, options=job.options).write(output, overwrite=job.overwrite)
     except Exception as exc:  # noqa: BLE001 -- a failure is reported per file, with its reason
         return str(input_path), None, _failure(exc, input_path, output)
     return str(input_path), str(output), None
 
 
-def _block_task(input_path, start, stop, options):
+def _block_task(input_path, start, stop, job):
     """Channels ``start:stop`` of a cube: ``(channels, None)`` (see `reconstruct_channels`) or ``(None, reason)``."""
     from .cube import reconstruct_channels
 
     try:
-        reconstructor, kwargs = _prepare(options)
+        reconstructor = _prepare(job)
+        cube, primary_beam = _cube(input_path, job.options.primary_beam)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return reconstruct_channels(reconstructor, _cube(input_path), start, stop, **kwargs), None
+            return reconstruct_channels(reconstructor, cube, start, stop, options=job.options,
+                                        primary_beam=primary_beam), None  # fmt: skip
     except Exception as exc:  # noqa: BLE001
         return None, _failure(exc, input_path, None)
 
 
-def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, seed=None, min_reliability=None,
-                     steps=None, force=False, threads=1, client=None, skip_existing=False, overwrite=False,
-                     block=None, progress=None):  # fmt: skip
+def reconstruct_many(inputs, outdir, *, model=None, device="cpu", options=None, threads=1, client=None,
+                     skip_existing=False, overwrite=False, block=None, progress=None, **keywords):  # fmt: skip
     """Reconstruct many dirty images or cubes into ``outdir``, serially or on a dask cluster.
 
     Parameters
@@ -159,9 +177,12 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
     model, device : optional
         As for `Reconstructor.from_pretrained` (a path or shipped name: every
         worker loads it once).
-    samples, seed, min_reliability, steps, force : optional
-        As for `Reconstructor.reconstruct` (the seed is the same for every
-        input: products do not depend on which worker made them).
+    options : `~astro_i2i.reconstruct.ReconstructOptions`, optional
+        How to reconstruct every input (the seed is the same for every input:
+        products do not depend on which worker made them). Its
+        ``primary_beam`` is one primary beam for every input; without one,
+        each input's own ``.pb`` beside it is used where there is one
+        (`~astro_i2i.io.find_primary_beam`), else the model's antenna.
     threads : int, optional
         torch threads per task. Products are identical, bit for bit, for the
         same ``threads`` whatever the number of workers.
@@ -183,6 +204,8 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
         the images (1) or cube channels (a block's count) just done;
         ``output`` the product path once an input is finished, ``reason``
         the failure's reason once it has failed (else None).
+    **keywords
+        Instead of ``options``: its fields (``samples=``, ``seed=``, ...).
 
     Returns
     -------
@@ -191,8 +214,8 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
     inputs = [str(path) for path in inputs]
     if not inputs:
         raise InputError("inputs", "no input files given")
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive integer, not {threads!r}")
+    options = ReconstructOptions.from_keywords(options, **keywords)
+    threads = positive_int(threads, "threads")
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise InputError(outdir, "exists and is not a directory (give a directory for many inputs)")
@@ -213,13 +236,12 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
             result.skipped.append(path)
         else:
             todo.append((path, output))
-    options = {"model": model, "device": device, "samples": samples, "seed": seed, "min_reliability": min_reliability,
-               "steps": steps, "force": force, "threads": threads, "overwrite": overwrite}  # fmt: skip
-    options["model"] = _model_name(model)
+    job = _Job(model=_model_name(model), device=str(device), threads=threads, overwrite=bool(overwrite),
+               options=options)  # fmt: skip
     from .cube import CUBE_BLOCK
 
     try:
-        result = _Run(result, options, progress).run(todo, client, CUBE_BLOCK if block is None else block)
+        result = _Run(result, job, progress).run(todo, client, CUBE_BLOCK if block is None else block)
     finally:
         if created and not any(outdir.iterdir()):
             outdir.rmdir()  # a run that wrote nothing leaves no empty directory behind
@@ -229,8 +251,8 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", samples=None, 
 class _Run:
     """The work of one `reconstruct_many` call: image tasks, cube block tasks, and the cubes being assembled."""
 
-    def __init__(self, result, options, progress):
-        self.result, self.options, self.progress = result, options, progress
+    def __init__(self, result, job, progress):
+        self.result, self.job, self.progress = result, job, progress
         self.cubes = {}  # input -> [CubeAssembler, blocks still to come]
 
     def _report(self, path, output=None, reason=None, units=0):
@@ -249,17 +271,17 @@ class _Run:
         work = []
         for path, output in todo:
             if not is_cube(path):
-                work.append((_task, (path, str(output), self.options)))
+                work.append((_task, (path, str(output), self.job)))
                 continue
             try:
-                cube = _cube(path)
+                cube, _ = _cube(path, self.job.options.primary_beam)  # a primary beam that does not fit fails here
                 blocks = channel_blocks(cube.nchan, block)
-                self.cubes[path] = [CubeAssembler(cube, output, seed=self.options["seed"],
-                                                  overwrite=self.options["overwrite"]), len(blocks)]  # fmt: skip
+                self.cubes[path] = [CubeAssembler(cube, output, seed=self.job.options.seed,
+                                                  overwrite=self.job.overwrite), len(blocks)]  # fmt: skip
             except Exception as exc:  # noqa: BLE001
                 self._report(path, reason=_failure(exc, path, output))
                 continue
-            work.extend((_block_task, (path, start, stop, self.options)) for start, stop in blocks)
+            work.extend((_block_task, (path, start, stop, self.job)) for start, stop in blocks)
         return work
 
     def _done(self, function, args, outcome):
@@ -282,7 +304,7 @@ class _Run:
                     del self.cubes[path]
                     # A cube without beams: its sources are merged at the model's beam, as it was reconstructed.
                     beam = None if assembler.cube.beams else \
-                        _reconstructor(self.options["model"], self.options["device"]).beam  # fmt: skip
+                        _reconstructor(self.job.model, self.job.device).beam  # fmt: skip
                     self._report(path, str(assembler.finish(beam=beam)))
                 return
         except Exception as exc:  # noqa: BLE001

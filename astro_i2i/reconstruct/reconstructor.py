@@ -10,7 +10,7 @@ in each model (`~astro_i2i.models.SkyModel.sample`), the catalogue in
 
 import dataclasses
 import logging
-import warnings
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +22,10 @@ from radio_beam import Beam
 
 from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
-from ..exceptions import BeamWarning, BrightSourceWarning, InputError, SetupWarning
-from ..io import (RadioImage, is_cube, psf_similarity, read_cube, read_image, read_primary_beam, read_psf,
-                  read_sky_image, unitless_image_kind, write_products)  # fmt: skip
+from ..exceptions import BeamWarning, BrightSourceWarning, InputError, SetupWarning, warn_user
+from .._validate import positive_int
+from ..io import (RadioCube, RadioImage, find_primary_beam, is_cube, psf_similarity, read_cube, read_image,
+                  read_primary_beam, read_psf, read_sky_image, unitless_image_kind, write_products)  # fmt: skip
 from ..io._pbcor import check_not_pb_corrected, undo_pb_correction
 from ..io._read import quiet_wcs
 from ..models import load_checkpoint
@@ -32,6 +33,7 @@ from ..models.checkpoint import file_checksum
 from ..deconvolve import bright_sky
 from ._bright import bright_uncertainty
 from ._core import _multiple, _style_factor, reconstruct_array
+from ._options import DEFAULT_SEED, ReconstructOptions
 
 __all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
            "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY", "BRIGHT_SOURCE_FACTOR", "BRIGHT_SOURCE_RELIABILITY"]
@@ -49,8 +51,6 @@ SETUP_BEAM_RATIO = 1.2
 #: the same array at declination -30 0.995; Cycle 5.4 at 230 GHz 0.92; CASA's Band 3 set-up 0.93,
 #: its Cycle 5.6 set-up 0.43.
 SETUP_PSF_SIMILARITY = 0.97
-#: The style samples' seed when none is given: the same command gives the same product.
-DEFAULT_SEED = 0
 #: A catalogued source brighter than this factor times the training population's brightest gets a
 #: `~astro_i2i.exceptions.BrightSourceWarning`. Measured with the shipped 2-to-1 model (a 0.6" source 5" from the
 #: centre of an empty CASA-made field): its sky model holds 87 % of a 0.5 mJy source, 55 % at 0.75 mJy, 40 % at 1,
@@ -211,8 +211,8 @@ class Reconstructor:
 
     def _check_beam(self, image, force):
         if image.beam is None:
-            warnings.warn(f"{image.name}: no beam in the header and none given; assuming the model's "
-                          f"({_beam_text(self.beam)})", BeamWarning, stacklevel=3)  # fmt: skip
+            warn_user(f"{image.name}: no beam in the header and none given; assuming the model's "
+                          f"({_beam_text(self.beam)})", BeamWarning)  # fmt: skip
             return
         if self.beam is None:
             return
@@ -223,7 +223,7 @@ class Reconstructor:
                        f"{image.name} --psf PSF.fits -o adapted.pt) or use force=True to go on")  # fmt: skip
             if not force:
                 raise InputError(image.name, message)
-            warnings.warn(f"{image.name}: {message.split(';')[0]}; forced", BeamWarning, stacklevel=3)
+            warn_user(f"{image.name}: {message.split(';')[0]}; forced", BeamWarning)
 
     def _check_brightness(self, catalog, name, bright=None):
         """Warn when the catalogue's brightest network-measured source is far beyond the model's training fluxes.
@@ -237,10 +237,10 @@ class Reconstructor:
             cleaned = np.asarray(catalog["morphology"]) != ""
             brightest = float(np.nanmax(catalog["flux"].to_value(u.Jy)[cleaned], initial=0.0))
             if brightest > BRIGHT_SOURCE_FACTOR * BRIGHT_TARGET_MAX_JY:
-                warnings.warn(f"{name}: a CLEANed source of {1e3 * brightest:.4g} mJy, beyond the 0.5-"
+                warn_user(f"{name}: a CLEANed source of {1e3 * brightest:.4g} mJy, beyond the 0.5-"
                               f"{1e3 * BRIGHT_TARGET_MAX_JY:.3g} mJy of the fields on which the bright entries' "
                               f"flux_err and UNCERTAINTY were calibrated (docs/reconstruct.rst): they may be too "
-                              f"small there", BrightSourceWarning, stacklevel=3)  # fmt: skip
+                              f"small there", BrightSourceWarning)  # fmt: skip
             catalog = catalog[~cleaned]
             if not len(catalog):
                 return
@@ -251,11 +251,11 @@ class Reconstructor:
             return
         brightest = float(np.nanmax(catalog["flux"].to_value(u.Jy)[confident]))
         if brightest > BRIGHT_SOURCE_FACTOR * limit:
-            warnings.warn(f"{name}: a source of {1e3 * brightest:.3g} mJy measured by the network (not CLEANed), "
+            warn_user(f"{name}: a source of {1e3 * brightest:.3g} mJy measured by the network (not CLEANed), "
                           f"{brightest / limit:.1f}x the brightest faint source the model was "
                           f"trained on ({1e3 * limit:.3g} mJy): the sky model saturates near it; give the PSF "
                           f"(--psf) so that bright emission is CLEANed, or adapt a model (astro-i2i adapt "
-                          f"--flux-range)", BrightSourceWarning, stacklevel=3)  # fmt: skip
+                          f"--flux-range)", BrightSourceWarning)  # fmt: skip
 
     def _subtract_bright(self, image, psf):
         """CLEAN the image's bright emission (`astro_i2i.deconvolve.subtract_bright`) with its PSF, or the model's.
@@ -275,9 +275,9 @@ class Reconstructor:
         elif self.info.get("simulation") and abs(image.pixel_scale / self.pixel_scale - 1) <= PIXEL_SCALE_TOLERANCE:
             psf_array = _pad_to(self._reference_psf(), image.data.shape)
         else:
-            warnings.warn(f"{image.name}: bright emission (peak {np.nanmax(image.data) / sigma:.0f} x the noise) and "
+            warn_user(f"{image.name}: bright emission (peak {np.nanmax(image.data) / sigma:.0f} x the noise) and "
                           f"no PSF on its grid to CLEAN it with: give the imager's PSF (psf=, --psf)",
-                          BrightSourceWarning, stacklevel=4)  # fmt: skip
+                          BrightSourceWarning)  # fmt: skip
             return None
         return subtract_bright(image.data, psf_array, beam_fwhm_pixels=beam_pixels)
 
@@ -319,9 +319,9 @@ class Reconstructor:
         if reasons:
             self._setup_warned = True
             dirty = "DIRTY.fits" if image.name.startswith("<") else image.name.split("[channel")[0]
-            warnings.warn(f"{image.name}: not the set-up the model was trained on ({'; '.join(reasons)}); a model "
+            warn_user(f"{image.name}: not the set-up the model was trained on ({'; '.join(reasons)}); a model "
                           f"for this observation: astro-i2i adapt {dirty} --psf PSF.fits -o adapted.pt, then "
-                          "--model adapted.pt", SetupWarning, stacklevel=3)  # fmt: skip
+                          "--model adapted.pt", SetupWarning)  # fmt: skip
 
     def _model_grid(self, image):
         """The input's data and WCS on the model's pixel scale (reprojected if it differs by > 10 %)."""
@@ -357,9 +357,7 @@ class Reconstructor:
 
     def _batch_size(self, batch_size):
         if batch_size is not None:
-            if int(batch_size) < 1:
-                raise ValueError(f"batch_size must be >= 1, not {batch_size!r}")
-            return int(batch_size)
+            return positive_int(batch_size, "batch_size")
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             return max(1, min(32, int(free // (2 * 1024**3))))
@@ -367,89 +365,101 @@ class Reconstructor:
 
     # ------------------------------------------------------------------ public
 
-    def reconstruct(self, image, *, samples=None, seed=None, psf=None, beam=None, hdu=None, primary_beam=None,
-                    pb_corrected=False, min_reliability=None, steps=None, batch_size=None, force=False,
-                    clean_bright=True, progress_bar=False):  # fmt: skip
+    def reconstruct(self, image, *, samples=None, seed=None, steps=None, min_reliability=None, primary_beam=None,
+                    pb_corrected=False, force=False, clean_bright=True, options=None, psf=None, beam=None, hdu=None,
+                    batch_size=None, progress_bar=False):  # fmt: skip
         """Reconstruct the sky model of a dirty image, with its uncertainty and a source catalogue.
 
         Parameters
         ----------
-        image : str, path-like, HDUList, HDU, ``(array, header)`` or `~astro_i2i.io.RadioImage`
+        image : str, path-like, HDUList, HDU, ``(array, header)``, `~astro_i2i.io.RadioImage` or `~astro_i2i.io.RadioCube`
             The dirty image (Jy/beam), in any form `astro_i2i.io.read_image` takes;
-            a spectral cube (a file or HDU with more than one channel) is
-            reconstructed channel by channel (`reconstruct_cube`).
-        samples : int, optional
-            Samples K (default: the model's: 10 for the 2-to-1 model, 20 for
-            the DDPM); 1 is the direct mode (no uncertainty map).
-        seed : int, optional
-            Seed of the style samples (default `DEFAULT_SEED`: the same call
-            gives the same result).
+            a spectral cube (`astro_i2i.io.is_cube`) is reconstructed channel by
+            channel (`reconstruct_cube`).
+        samples, seed, steps, min_reliability, primary_beam, pb_corrected, force, clean_bright : optional
+            How to reconstruct: the fields of `~astro_i2i.reconstruct.ReconstructOptions`,
+            where each is described (samples K, default the model's; the seed,
+            default 0; DDIM steps of a diffusion model; the catalogue's least
+            reliability, default the model's calibrated operating point; the
+            primary beam, default a ``.pb`` beside the file or the model's
+            antenna; the input is primary-beam corrected; go on where
+            astro-i2i would refuse; CLEAN bright emission before the network,
+            which keeps about a tenth of a bright target's flux without it).
+        options : `~astro_i2i.reconstruct.ReconstructOptions`, optional
+            All of the above in one object (then give none of them as keywords).
         psf, beam, hdu : optional
-            As for `astro_i2i.io.read_image`.
-        primary_beam : `~numpy.ndarray`, str or path-like, optional
-            The primary-beam response on the image's grid (an array or a FITS
-            file such as CASA's ``.pb``), for the catalogue's fluxes. Default:
-            the model's antenna at the image's frequency, centred on the
-            image's reference position.
-        pb_corrected : bool, optional
-            The image is primary-beam corrected (tclean's ``.image.pbcor``, the
-            ALMA archive's ``*.pbcor.fits``): it is multiplied by
-            ``primary_beam`` (required: the beam it was corrected with) before
-            anything else, and the products are those of the image before the
-            correction (2-D images only).
-        min_reliability : float, optional
-            Keep catalogue sources at least this reliable (default: the
-            model's calibrated operating point, the best F1 on its
-            calibration images).
-        steps : int, optional
-            Reverse-diffusion (DDIM) steps per sample of a diffusion model
-            (default: its checkpoint's); an error for other models.
+            As for `astro_i2i.io.read_image`; ``psf`` is also what bright
+            emission is CLEANed with (without it, the model's simulated PSF on
+            its own grid).
         batch_size : int, optional
             Tiles per network call; chosen from the device if None.
-        force : bool, optional
-            Go on even if the input's beam differs from the model's by more than
-            a factor 2, the input looks like a PSF (no BUNIT, peak 1 at the
-            reference pixel) or primary-beam corrected (its noise grows towards
-            the edge as 1 / PB; then with a `~astro_i2i.exceptions.PrimaryBeamWarning`).
-        clean_bright : bool, optional
-            CLEAN the image's bright emission first (`astro_i2i.deconvolve.subtract_bright`:
-            peaks above 12 times the noise, or 8 times once smoothed to 2-4
-            beams, which no blank field of the training population reaches)
-            with ``psf`` (or, on the model's own grid, its simulated PSF): the
-            network then reconstructs the residual, the sky model holds the
-            CLEANed emission, and each bright island is one catalogue entry
-            with its deconvolved size (``morphology`` point or extended).
-            False: the network alone (which keeps about a tenth of a bright
-            target's flux, docs/reconstruct.rst). A blank field is the same
-            either way.
         progress_bar : bool, optional
             Show a tqdm bar over tiles.
 
         Returns
         -------
         reconstruction : `Reconstruction`, or `~astro_i2i.reconstruct.CubeReconstruction` for a cube
+
+        Raises
+        ------
+        astro_i2i.exceptions.InputError
+            For an input that cannot be reconstructed (with the reason).
+        TypeError, ValueError
+            For an option of the wrong type or out of range.
         """
+        options = ReconstructOptions.from_keywords(options, samples=samples, seed=seed, steps=steps,
+                                                   min_reliability=min_reliability, primary_beam=primary_beam,
+                                                   pb_corrected=pb_corrected, force=force, clean_bright=clean_bright)  # fmt: skip
+        batch_size = positive_int(batch_size, "batch_size", optional=True)
+        return self._reconstruct_dispatcher(image, options, psf=psf, beam=beam, hdu=hdu, batch_size=batch_size,
+                                            progress_bar=progress_bar)  # fmt: skip
+
+    def _reconstruct_dispatcher(self, image, options, *, psf=None, beam=None, hdu=None, batch_size=None,
+                                progress_bar=False):  # fmt: skip
+        """The one place a cube and an image part: a cube goes channel by channel, an image is read and run."""
         if is_cube(image, hdu=hdu):
-            if pb_corrected:
-                raise InputError("pb_corrected", "applies to 2-D images: multiply the cube by its primary beam")
             from .cube import reconstruct_cube
 
-            return reconstruct_cube(self, read_cube(image, hdu=hdu), samples=samples, seed=seed,
-                                    min_reliability=min_reliability, primary_beam=primary_beam, force=force,
-                                    steps=steps)  # fmt: skip
-        samples = self.settings.samples if samples is None else samples
-        if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-            raise ValueError(f"samples must be a positive integer, not {samples!r}")
-        if min_reliability is not None and not 0 <= min_reliability <= 1:
-            raise ValueError(f"min_reliability must lie in [0, 1], not {min_reliability!r}")
+            cube = image if isinstance(image, RadioCube) else read_cube(image, hdu=hdu)
+            return reconstruct_cube(self, cube, options=options)
         if not isinstance(image, RadioImage):
             image = read_image(image, hdu=hdu, psf=psf, beam=beam)
-        if pb_corrected:
-            if primary_beam is None:
-                raise InputError("pb_corrected", "needs the primary beam the image was corrected with (primary_beam=)")
-            primary_beam = self._primary_beam(image, primary_beam)
-            image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, primary_beam))
-        self._check_beam(image, force)
+        return self._reconstruct_image(image, options, psf=psf, batch_size=batch_size, progress_bar=progress_bar)
+
+    def _reconstruct_image(self, image, options, *, psf=None, batch_size=None, progress_bar=False):
+        """One 2-D image: checks, bright emission, the network's samples, the catalogue, the uncertainty."""
+        image, pb, pb_source = self._prepare(image, options, psf)
+        samples, steps = self._samples(options), self._steps(options.steps)
+        bright = self._subtract_bright(image, psf) if options.clean_bright else None
+        # The network and the faint-source catalogue see the residual: the bright emission is CLEAN's.
+        residual = image if bright is None else dataclasses.replace(image, data=bright.residual.astype(np.float32))
+        skies, style = self._network_samples(residual, samples, options.seed_or_default, steps, batch_size,
+                                             progress_bar)  # fmt: skip
+        if bright is not None:
+            bright_part = bright_sky(bright, _beam_pixels(image.beam if image.beam is not None else self.beam,
+                                                          image.pixel_scale), pb)  # fmt: skip
+            skies = skies + bright_part[np.newaxis]
+        image = self._with_beam(image)
+        sky = skies.mean(axis=0)
+        catalog = posterior_catalog(sky, residual.data, image.wcs, beam=image.beam,
+                                    settings=self.settings.detection_for(samples),
+                                    samples=skies if samples > 1 else None, primary_beam=pb,
+                                    min_reliability=options.min_reliability, bright=bright)  # fmt: skip
+        self._check_brightness(catalog, image.name, bright)
+        uncertainty = self._uncertainty(skies, residual, image.beam) if samples > 1 else None
+        if bright is not None and uncertainty is not None:
+            uncertainty = bright_uncertainty(uncertainty, bright_part)
+        provenance = self._provenance(image, options, samples, steps, catalog, bright, pb_source)
+        return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
+                              provenance=provenance)  # fmt: skip
+
+    def _prepare(self, image, options, psf):
+        """The image as the network takes it (PB correction undone), checked, with its primary beam and its source."""
+        pb = pb_source = None
+        if options.pb_corrected:
+            pb, pb_source = self._primary_beam(image, options.primary_beam)
+            image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, pb))
+        self._check_beam(image, options.force)
         self._check_setup(image, psf)
         if np.all(np.isnan(image.data)):
             raise InputError(image.name, "every pixel is blank (NaN)")
@@ -458,23 +468,26 @@ class Reconstructor:
             raise InputError(image.name, "has no noise (its robust noise is 0: most of its pixels are equal): "
                                          "not a dirty image")  # fmt: skip
         lookalike = _not_a_dirty_image(image)
-        if lookalike and not force:
+        if lookalike and not options.force:
             hint = "; give it as the primary beam (primary_beam=) with the dirty image" \
                 if lookalike == "a primary beam" else ""  # fmt: skip
             raise InputError(image.name, f"looks like {lookalike}, not a dirty image (no BUNIT, peak 1 at the "
                                          f"reference pixel){hint}; use force=True to go on")  # fmt: skip
-        seed = DEFAULT_SEED if seed is None else int(seed)
-        steps = self._steps(steps)
+        if pb_source is None:
+            pb, pb_source = self._primary_beam(image, options.primary_beam)
+        check_not_pb_corrected(image.name, image.data, pb, force=options.force)
+        return image, pb, pb_source
+
+    def _samples(self, options):
+        """K: the options', else the model's; 1 for a deterministic model."""
+        samples = self.settings.samples if options.samples is None else options.samples
         if not self.model.stochastic and samples > 1:
             logger.info("the %s model is deterministic: one run, no uncertainty map", self.model.architecture)
-            samples = 1
-        pb = self._primary_beam(image, primary_beam)
-        check_not_pb_corrected(image.name, image.data, pb, force=bool(force))
-        bright = self._subtract_bright(image, psf) if clean_bright else None
-        if bright is not None:
-            # The network and the faint-source catalogue see the residual: the bright emission is CLEAN's.
-            dirty_image = image
-            image = dataclasses.replace(image, data=bright.residual.astype(np.float32))
+            return 1
+        return samples
+
+    def _network_samples(self, image, samples, seed, steps, batch_size, progress_bar):
+        """The network's sky samples ``(K, ny, nx)`` on the input's grid (via the model's pixel scale) and its style."""
         data, grid_wcs, reprojected = self._model_grid(image)
         default_steps = self.model.sampling_steps
         try:
@@ -490,48 +503,39 @@ class Reconstructor:
         if reprojected:
             skies = np.stack(self._back_to_input(list(skies), grid_wcs, image))
             skies[:, ~np.isfinite(image.data)] = np.nan
-        if bright is not None:
-            bright_part = bright_sky(bright, _beam_pixels(image.beam if image.beam is not None else self.beam,
-                                                          image.pixel_scale), pb)  # fmt: skip
-            skies = skies + bright_part[np.newaxis]
-        sky = skies.mean(axis=0)
-        if image.beam is None:
-            if self.beam is None:
-                raise InputError(image.name, "no beam in the header, none given and none known to the model")
-            # The assumed beam is the one the catalogue used: the product's header says so.
-            image = dataclasses.replace(image, beam=self.beam, beam_source="model (assumed)")
-        beam_used = image.beam
-        detection = self.settings.detection_for(samples)
-        catalog = posterior_catalog(sky, image.data, image.wcs, beam=beam_used, settings=detection,
-                                    samples=skies if samples > 1 else None, primary_beam=pb,
-                                    min_reliability=min_reliability, bright=bright)  # fmt: skip
-        self._check_brightness(catalog, image.name, bright)
-        uncertainty = self._uncertainty(skies, image, beam_used) if samples > 1 else None
-        if bright is not None:
-            if uncertainty is not None:
-                uncertainty = bright_uncertainty(uncertainty, bright_part)
-            image = dataclasses.replace(dirty_image, beam=beam_used, beam_source=image.beam_source)
-        provenance = {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
-                      "seed": int(seed), "input": image.name, **({"steps": steps} if steps else {}),
-                      **({"pb_corrected": True} if pb_corrected else {}),
-                      "min_reliability": float(catalog.meta["minrel"]),
-                      **({"bright_cleaned": int(bright.iterations)} if bright is not None else {})}  # fmt: skip
-        return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
-                              provenance=provenance)  # fmt: skip
+        return skies, style
 
-    def reconstruct_cube(self, cube, output=None, *, samples=None, seed=None, min_reliability=None,
-                         primary_beam=None, steps=None, force=False, block=None, overwrite=False, progress=None):  # fmt: skip
+    def _with_beam(self, image):
+        """The image with a beam: its own, or the model's (then the product's header says it was assumed)."""
+        if image.beam is not None:
+            return image
+        if self.beam is None:
+            raise InputError(image.name, "no beam in the header, none given and none known to the model")
+        # The assumed beam is the one the catalogue used: the product's header says so.
+        return dataclasses.replace(image, beam=self.beam, beam_source="model (assumed)")
+
+    def _provenance(self, image, options, samples, steps, catalog, bright, pb_source):
+        """What the product's headers record of this run."""
+        return {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
+                "seed": options.seed_or_default, "input": image.name, **({"steps": steps} if steps else {}),
+                **({"pb_corrected": True} if options.pb_corrected else {}),
+                "min_reliability": float(catalog.meta["minrel"]),
+                **({"primary_beam": pb_source} if pb_source else {}),
+                **({"bright_cleaned": int(bright.iterations)} if bright is not None else {})}  # fmt: skip
+
+    def reconstruct_cube(self, cube, output=None, *, options=None, block=None, overwrite=False, progress=None,
+                         **keywords):  # fmt: skip
         """Reconstruct a spectral cube channel by channel; see `astro_i2i.reconstruct.reconstruct_cube`.
 
         With ``output`` the product is written a block of channels at a time
         (memory stays bounded) and its path returned; without, a
-        `~astro_i2i.reconstruct.CubeReconstruction` is returned.
+        `~astro_i2i.reconstruct.CubeReconstruction` is returned. ``options``
+        or ``**keywords``: the `~astro_i2i.reconstruct.ReconstructOptions`.
         """
-        from .cube import CUBE_BLOCK, reconstruct_cube
+        from .cube import reconstruct_cube
 
-        return reconstruct_cube(self, cube, output, samples=samples, seed=seed, min_reliability=min_reliability,
-                                primary_beam=primary_beam, force=force, steps=steps, block=block or CUBE_BLOCK,
-                                overwrite=overwrite, progress=progress)  # fmt: skip
+        return reconstruct_cube(self, cube, output, options=options, block=block, overwrite=overwrite,
+                                progress=progress, **keywords)  # fmt: skip
 
     def _steps(self, steps):
         """The diffusion steps to sample with (None for a model without them)."""
@@ -540,9 +544,7 @@ class Reconstructor:
         if self.model.sampling_steps is None:
             raise InputError("steps", f"applies to diffusion models; the {self.model.architecture} model has no "
                                       f"sampling steps")  # fmt: skip
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a positive integer, not {steps!r}")
-        return int(steps)
+        return positive_int(steps, "steps")
 
     def _uncertainty(self, skies, image, beam):
         """The calibrated uncertainty map (`~astro_i2i.models.UncertaintyCalibration`), or the samples' spread."""
@@ -556,9 +558,24 @@ class Reconstructor:
         return calibration.sigma(spread, snr, per_pixel)
 
     def _primary_beam(self, image, primary_beam):
-        """The primary beam on the image's grid: given, or the model's antenna centred on the reference position."""
+        """``(pb, source)``: the primary beam on the image's grid and where it came from.
+
+        Given (read by `~astro_i2i.io.read_primary_beam`), else a ``.pb`` beside the image's file
+        (`~astro_i2i.io.find_primary_beam`), else the model's antenna centred on the reference position;
+        ``(None, None)`` when the model knows no antenna.
+        """
+        if primary_beam is None:
+            primary_beam = find_primary_beam(image.name)
+            if primary_beam is not None:
+                logger.info("%s: primary beam %s (found beside it)", image.name, primary_beam)
         if primary_beam is not None:
-            return read_primary_beam(primary_beam, image=image)
+            source = "array" if isinstance(primary_beam, np.ndarray) else _source_name(primary_beam)
+            return read_primary_beam(primary_beam, image=image), source
+        pb = self._model_primary_beam(image)
+        return pb, None if pb is None else "model antenna (Airy)"
+
+    def _model_primary_beam(self, image):
+        """The model's antenna at the image's frequency, centred on the reference position; None without one."""
         record = self.info.get("simulation") or {}
         if "primary_beam" not in record or "observation" not in record:
             return None
@@ -756,6 +773,13 @@ def _blank_style(style, data):
 def _not_a_dirty_image(image):
     """What a unitless image peaking at 1 at the reference pixel is instead: "a primary beam", "a PSF", or None."""
     return {"pb": "a primary beam", "psf": "a PSF"}.get(unitless_image_kind(image))
+
+
+def _source_name(source):
+    """How the product records a primary beam that was given: its file name, or the kind of object."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return type(source).__name__
 
 
 def _beam_ratio(a, b):

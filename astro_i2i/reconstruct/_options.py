@@ -1,0 +1,157 @@
+"""`ReconstructOptions`: how to reconstruct, checked once and passed along every path (no torch).
+
+The single-image, cube and many-file paths take the same frozen object, so a
+keyword is validated in one place (`ReconstructOptions.__post_init__`) and
+reaches a cube's channels and a cluster's workers unchanged (it pickles).
+"""
+
+import dataclasses
+import numbers
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import positive_int, unit_interval
+from ..exceptions import InputError
+
+__all__ = ["ReconstructOptions", "DEFAULT_SEED"]
+
+#: The style samples' seed when none is given: the same command gives the same product.
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class ReconstructOptions:
+    """How a dirty image (or each channel of a cube, or each of many files) is reconstructed.
+
+    Every field is checked when the object is made; the object is frozen, so a
+    path that receives one need not check again. `Reconstructor.reconstruct`,
+    `~astro_i2i.reconstruct.reconstruct_cube` and
+    `~astro_i2i.reconstruct.reconstruct_many` take these fields as keywords
+    (or a whole object as ``options=``).
+
+    Parameters
+    ----------
+    samples : int, optional
+        Samples K (default: the model's: 10 for the 2-to-1 model, 20 for the
+        DDPM); 1 is the direct mode (no uncertainty map).
+    seed : int, optional
+        Seed of the style samples (default `DEFAULT_SEED`: the same call gives
+        the same result). A cube's channel ``c`` uses ``seed + c``.
+    steps : int, optional
+        Reverse-diffusion (DDIM) steps per sample of a diffusion model
+        (default: its checkpoint's); an error for other models.
+    min_reliability : float, optional
+        Keep catalogue sources at least this reliable, in [0, 1] (default: the
+        model's calibrated operating point).
+    primary_beam : str, path-like, `~numpy.ndarray` or HDU, optional
+        The primary-beam response on the image's grid (CASA's ``.pb``), for
+        the catalogue's fluxes; for a cube, one plane for every channel or one
+        per channel. Default: a ``.pb`` found beside the input
+        (`astro_i2i.io.find_primary_beam`), else the model's antenna at the
+        image's frequency. It is read and checked by
+        `astro_i2i.io.read_primary_beam` once the image is known.
+    pb_corrected : bool, optional
+        The input is primary-beam corrected (2-D images only): it is multiplied
+        by ``primary_beam`` (required) first.
+    force : bool, optional
+        Go on where astro-i2i would refuse: a beam more than a factor 2 from the
+        model's, an input that looks like a PSF or primary-beam corrected.
+    clean_bright : bool, optional
+        CLEAN bright emission before the network (`astro_i2i.deconvolve`).
+
+    Raises
+    ------
+    TypeError
+        If a field has the wrong type (``seed='1'``, ``force='yes'``).
+    ValueError
+        If a value is not allowed (``samples=0`` or ``2.5``, ``min_reliability=1.5``).
+    astro_i2i.exceptions.InputError
+        If ``pb_corrected`` is given without ``primary_beam``.
+    """
+
+    samples: int | None = None
+    seed: int | None = None
+    steps: int | None = None
+    min_reliability: float | None = None
+    primary_beam: object = None
+    pb_corrected: bool = False
+    force: bool = False
+    clean_bright: bool = True
+
+    def __post_init__(self):
+        checked = {
+            "samples": positive_int(self.samples, "samples", optional=True),
+            "steps": positive_int(self.steps, "steps", optional=True),
+            "min_reliability": unit_interval(self.min_reliability, "min_reliability", optional=True),
+            "seed": _seed(self.seed),
+        }
+        for name in ("pb_corrected", "force", "clean_bright"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, not {value!r}")
+            checked[name] = bool(value)
+        if not _is_primary_beam_input(self.primary_beam):
+            raise TypeError(f"primary_beam must be a file name, an array or an HDU, not {self.primary_beam!r}")
+        if checked["pb_corrected"] and self.primary_beam is None:
+            raise InputError("pb_corrected", "needs the primary beam the image was corrected with (primary_beam=)")
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_keywords(cls, options=None, **keywords):
+        """``options`` or ``ReconstructOptions(**keywords)``, not both; keywords left None are not given.
+
+        Parameters
+        ----------
+        options : `ReconstructOptions`, optional
+        **keywords
+            Fields of `ReconstructOptions`.
+
+        Returns
+        -------
+        options : `ReconstructOptions`
+        """
+        defaults = {field.name: field.default for field in dataclasses.fields(cls)}
+        unknown = sorted(set(keywords) - set(defaults))
+        if unknown:
+            raise TypeError(f"unknown reconstruction option(s): {', '.join(unknown)}")
+        given = sorted(name for name, value in keywords.items() if not _is_default(value, defaults[name]))
+        if options is None:
+            return cls(**{name: keywords[name] for name in given})
+        if not isinstance(options, cls):
+            raise TypeError(f"options must be a ReconstructOptions, not {options!r}")
+        if given:
+            raise ValueError(f"give options= or the keywords ({', '.join(given)}), not both")
+        return options
+
+    def replace(self, **changes):
+        """A copy with some fields changed (checked again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def seed_or_default(self):
+        """The seed used: ``seed``, or `DEFAULT_SEED` when none was given."""
+        return DEFAULT_SEED if self.seed is None else self.seed
+
+
+def _is_default(value, default):
+    """Whether a keyword was left at its default (None, or the flag's default value)."""
+    return value is None or value is default or (isinstance(value, (bool, np.bool_)) and value == default)
+
+
+def _seed(seed):
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, not {seed!r}")
+    return int(seed)
+
+
+def _is_primary_beam_input(value):
+    if value is None or isinstance(value, (str, os.PathLike, np.ndarray)):
+        return True
+    from astropy.io import fits
+
+    return isinstance(value, (fits.HDUList, fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU))
