@@ -29,8 +29,14 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
-__all__ = ["BrightModel", "subtract_bright", "has_bright_emission", "hogbom_clean", "bright_sky", "residual_pair",
-           "BRIGHT_NSIGMA", "EXTENDED_NSIGMA", "DEPTH_NSIGMA", "BRIGHT_SKY_FWHM"]
+__all__ = [
+    "subtract_bright",
+    "BrightModel",
+    "has_bright_emission",
+    "hogbom_clean",
+    "bright_sky",
+    "residual_pair",
+]
 
 #: Peaks above this many noise sigma are CLEANed first: beyond the blank population (its brightest peak was 8.7
 #: sigma in 150 simulated test fields, 99th percentile 7.7).

@@ -134,7 +134,32 @@ class CatalogScore:
             rows.append((low, high, n, m / n if n else float("nan")))
         return rows
 
+    def summary_lines(self, n_images):
+        """Lines of text: P, C, F1, counts and flux accuracy, then completeness by S/N (``astro-i2i evaluate``).
+
+        Parameters
+        ----------
+        n_images : int
+            The number of images scored, for the first line.
+
+        Returns
+        -------
+        lines : list of str
+        """
+        lines = [
+            f"images: {n_images}",
+            f"{'P':>7} {'C':>7} {'F1':>7} {'n_true':>7} {'n_det':>7} {'flux<=20%':>10} {'med|dS/S|':>10}",
+            f"{100 * self.purity:7.2f} {100 * self.completeness:7.2f} {100 * self.f1:7.2f} {self.n_true:7d} "
+            f"{self.n_detected:7d} {100 * self.flux_within_20_percent:9.1f}% {self.median_relative_flux_error:10.3f}",
+            "completeness by S/N (truth snr = flux / 50 uJy):",
+        ]
+        for low, high, n, completeness in self.completeness_by_snr():
+            label = f"[{low:g}, {high:g})" if high != float("inf") else f">= {low:g}"
+            lines.append(f"  {label:>10}: {100 * completeness:6.1f} % of {n}")
+        return lines
+
     def as_dict(self):
+        """The figures as a JSON-ready dict."""
         return {
             "purity": self.purity, "completeness": self.completeness, "f1": self.f1,
             "n_true": self.n_true, "n_detected": self.n_detected, "n_matched": self.n_matched,

@@ -1,22 +1,28 @@
-"""Helpers shared by the benchmark scripts (not part of the package)."""
-
-import warnings
+"""Helpers shared by the benchmark scripts (not part of the package), and the seeds of their image sets."""
 
 import numpy as np
 from astropy import units as u
+from astropy.coordinates import angular_separation
 from astropy.table import Table
 
-from astro_i2i.catalog import (
-    fit_fluxes,
-    gaussian_psf,
-    matched_filter_snr,
-    noise_sigma,
-    refine_positions,
-)
-from astro_i2i.metrics import _separation_arcsec, match_sources
+from astro_i2i.metrics import match_sources
 
-__all__ = ["header_of", "local_peaks", "matched_filter_candidates", "matched_pairs", "per_image_counts",
-           "read_casa_reference"]
+__all__ = ["TEST_SEED", "FRESH_SEED", "OTHER_SEED", "FIELDS_SEED", "header_of", "matched_pairs", "per_image_counts",
+           "read_casa_reference", "separation_arcsec"]
+
+# The seeds of the benchmarks' simulated image sets (image i of a set is drawn with ``[SEED, i]``), each set kept
+# for one purpose, apart from training (seeds 1 and 2, drawn on the fly), validation (1 000 000) and calibration
+# (`astro_i2i.training.CALIBRATION_SEED`, 1 500 000: the scripts choose the baselines' thresholds and fit their
+# reliabilities on those images too, as the models' operating points are calibrated there).
+#: The test images: every results table (evaluate_models, results_table, the studies), never used to choose anything.
+TEST_SEED = 2_000_000
+#: A second test set, to check a figure on images it was not chosen on (docs/models.rst's reruns, bench_tiling).
+FRESH_SEED = 3_000_000
+#: Images of other set-ups or populations: adapt_check's "user" observation, outer_sources' wide fields (and
+#: cli_evaluate.sh's default, a shell script).
+OTHER_SEED = 4_000_000
+#: Fields with a bright target (fields.py).
+FIELDS_SEED = 5_000_000
 
 
 def header_of(image, beam):
@@ -57,42 +63,10 @@ def read_casa_reference(folder):
     return truth, names, pb
 
 
-def local_peaks(score_map, threshold, *, box_size=7):
-    """Pixels ``(x, y)`` of the local maxima (``box_size`` square) of a map above ``threshold``; NaN is never a peak."""
-    from photutils.detection import find_peaks
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an empty field has no peaks
-        peaks = find_peaks(np.nan_to_num(score_map, nan=-np.inf), threshold, box_size=box_size)
-    if peaks is None:
-        return np.zeros(0, int), np.zeros(0, int)
-    return np.asarray(peaks["x_peak"]), np.asarray(peaks["y_peak"])
-
-
-def matched_filter_candidates(image, beam, threshold):
-    """Matched-filter peaks (refined), their S/N at three scales, the PB and the fitted fluxes.
-
-    The dirty image is smoothed by a 0.6" Gaussian source convolved with the
-    beam (`~astro_i2i.catalog.matched_filter_snr`); peaks above ``threshold``
-    sigma are refined to sub-pixel positions and their fluxes fitted jointly
-    (`~astro_i2i.catalog.fit_fluxes`), as the models' catalogues do.
-    Returns None when there is no peak.
-    """
-    dirty, wcs = image["dirty"], image["wcs"]
-    pixel = wcs.proj_plane_pixel_scales()[0].to(u.arcsec)
-    snr = matched_filter_snr(dirty, pixel_scale=pixel)
-    ix, iy = local_peaks(snr, threshold)
-    if not len(ix):
-        return None
-    x, y, value = refine_positions(ix, iy, snr, radius=0.0)
-    flux, err = fit_fluxes(dirty, x, y, psf=gaussian_psf(beam, pixel, 49), pixel_scale=pixel,
-                           primary_beam=image["primary_beam"], noise=noise_sigma(dirty))  # fmt: skip
-    coords = wcs.pixel_to_world(x, y)
-    table = Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg), "flux": flux,
-                   "flux_err": err, "mf_snr": value, "primary_beam": image["primary_beam"][iy, ix]})  # fmt: skip
-    for scale in (0.4, 0.8):
-        table[f"mf_{scale}"] = matched_filter_snr(dirty, pixel_scale=pixel, source_fwhm=scale * u.arcsec)[iy, ix]
-    return table
+def separation_arcsec(ra1, dec1, ra2, dec2):
+    """Angular separations (arcsec) of pairs of positions in degrees, element by element (Vincenty's formula)."""
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (ra1, dec1, ra2, dec2))
+    return np.degrees(angular_separation(lon1, lat1, lon2, lat2)) * 3600
 
 
 def matched_pairs(catalogs, truth, *, radius):
@@ -119,7 +93,6 @@ def matched_pairs(catalogs, truth, *, radius):
                                else np.full(len(d), np.nan))  # fmt: skip
         out["true_flux"].extend(np.asarray(t["flux"], dtype=float))
         out["snr"].extend(np.asarray(t["snr"], dtype=float))
-        out["separation"].extend(np.diag(_separation_arcsec(
-            u.Quantity(d["ra"], u.deg).value, u.Quantity(d["dec"], u.deg).value, np.asarray(t["ra"]),
-            np.asarray(t["dec"]))))  # fmt: skip
+        out["separation"].extend(separation_arcsec(u.Quantity(d["ra"], u.deg).value, u.Quantity(d["dec"], u.deg).value,
+                                                   t["ra"], t["dec"]))  # fmt: skip
     return {key: np.asarray(values, dtype=float) for key, values in out.items()}

@@ -17,7 +17,6 @@ from astropy import units as u
 from astropy.table import Table
 
 from astro_i2i.baselines import clean_catalog, true_sky_catalog
-from astro_i2i.cli._catalog import format_score
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import score_catalogs
 from astro_i2i.simulate import SimulationConfig, simulate_image, truth_rows
@@ -48,6 +47,6 @@ print(f"{n} simulated images (seed {seed}), {len(truth)} true sources, "
       f"{sum(1 for i in range(n) if not np.any(truth['image'] == i))} empty fields")
 for label, detections in (("true sky + catalogue (photutils)", true_sky), ("CLEAN (radler) + catalogue", cleaned)):
     print(f"\n== {label}")
-    for line in format_score(score_catalogs(detections, truth), n):
+    for line in score_catalogs(detections, truth).summary_lines(n):
         print(line)
 print("\ntime per image: " + ", ".join(f"{k} {v / n * 1e3:.0f} ms" for k, v in times.items()))

@@ -15,12 +15,13 @@ the mean elsewhere.
 import argparse
 
 import numpy as np
+from _common import FRESH_SEED
 
 from astro_i2i.reconstruct import TILE_MARGIN_FRACTION, Reconstructor, reconstruct_array, tile_starts
 from astro_i2i.simulate import SimulationConfig, simulate_image
 
 parser = argparse.ArgumentParser()
-parser.add_argument("seed", nargs="?", type=int, default=3_000_000)
+parser.add_argument("seed", nargs="?", type=int, default=FRESH_SEED)
 parser.add_argument("--model", default=None)
 args = parser.parse_args()
 

@@ -42,16 +42,17 @@ from astropy.table import Table
 from scipy import signal, special
 
 from astro_i2i import Reconstructor
+from astro_i2i.baselines import matched_filter_catalog
 from astro_i2i.deconvolve import hogbom_clean
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import match_sources
 from astro_i2i.simulate import SimulationConfig, render_sky, render_targets, simulate_image, truth_rows
 
-from _common import header_of, matched_filter_candidates
+from _common import FIELDS_SEED, header_of
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("n", nargs="?", type=int, default=200)
-parser.add_argument("seed", nargs="?", type=int, default=5_000_000)
+parser.add_argument("seed", nargs="?", type=int, default=FIELDS_SEED)
 parser.add_argument("--models", default="two_to_one,mse")
 parser.add_argument("--no-baselines", action="store_true")
 parser.add_argument("--network-alone", action="store_true",
@@ -239,12 +240,8 @@ if not args.no_baselines:
     def mf_catalogs(maps, threshold):
         out = {}
         for i, (image, data) in enumerate(zip(images, maps)):
-            table = matched_filter_candidates({**image, "dirty": data}, image["beam"], threshold)
-            if table is None:
-                table = Table({"ra": [], "dec": [], "flux": [], "flux_err": []})
-            px, py = image["wcs"].world_to_pixel_values(np.asarray(table["ra"], float), np.asarray(table["dec"], float))
-            table["x"], table["y"] = np.atleast_1d(px), np.atleast_1d(py)
-            out[i] = table
+            out[i] = matched_filter_catalog(data, image["wcs"], beam=image["beam"], nsigma=threshold,
+                                            primary_beam=image["primary_beam"])  # fmt: skip
         return out
 
     begin = time.perf_counter()

@@ -4,7 +4,7 @@ Usage: python benchmarks/results_table.py [N] [SEED] [--quick] [--small M] [--dd
                                           [--ddpm-sweep 250,50,25,5] [--plot PNG] [--rows ...]
 
 Defaults: 500 test images, seed 2000000 (the seed of ``evaluate_models.py``
-and ``detection_ceiling.py``), the shipped models, and a second table on the
+and ``studies/detection_ceiling.py``), the shipped models, and a second table on the
 first 20 of them (``--small``) where the DDPM also runs with 250, 50, 25 and 5
 DDIM steps x 20 samples (``--ddpm-sweep``; 250 x 20 is 5000 network runs per
 image: too slow for 500 images on a CPU).
@@ -23,8 +23,9 @@ Rows, each run as a user runs it (model load excluded from the times):
   fluxes corrected by the primary beam);
 - ``clean_cat``: the same CLEAN + the package's catalogue
   (`astro_i2i.baselines.clean_catalog`: PyBDSF-like islands, 5 sigma peaks);
-- ``mf``: the matched filter on the dirty image, peaks above 4 sigma (its best
-  F1 in ``detection_ceiling.py``), fluxes by the least-squares fit;
+- ``mf``: the matched filter on the dirty image
+  (`astro_i2i.baselines.matched_filter_catalog`), peaks above 4 sigma (its best
+  F1 in ``studies/detection_ceiling.py``), fluxes by the least-squares fit;
 - ``true``: photutils on the true sky (the upper bound; the recipe that gives
   the published F1 99.4).
 
@@ -39,24 +40,23 @@ import time
 import warnings
 
 import numpy as np
-from _common import header_of, matched_filter_candidates, matched_pairs
+from _common import TEST_SEED, header_of, matched_pairs
 from astropy import units as u
-from astropy.table import Table
 
-from astro_i2i.baselines import clean, pybdsf_catalog, restored_catalog, true_sky_catalog
+from astro_i2i.baselines import clean, matched_filter_catalog, pybdsf_catalog, restored_catalog, true_sky_catalog
 from astro_i2i.exceptions import CalibrationWarning
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import score_catalogs
 from astro_i2i.reconstruct import Reconstructor
 from astro_i2i.simulate import SimulationConfig
-from astro_i2i.training import validation_set
+from astro_i2i.simulate import validation_set
 
 ALL_ROWS = ("mse", "ddpm", "direct", "k10", "clean_bdsf", "clean_cat", "mf", "true")
 SNR_BINS = (1.0, 3.0, 5.0, 7.5, np.inf)
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("n", nargs="?", type=int, default=None, help="test images (default 500; 50 with --quick)")
-parser.add_argument("seed", nargs="?", type=int, default=2_000_000)
+parser.add_argument("seed", nargs="?", type=int, default=TEST_SEED)
 parser.add_argument("--quick", action="store_true", help="50 images, second table on 5")
 parser.add_argument("--small", type=int, default=None, help="images of the second table (default 20; 5 with --quick)")
 parser.add_argument("--mse", default="mse")
@@ -125,9 +125,8 @@ def clean_cat(i, image):
 
 
 def matched_filter(i, image):
-    table = matched_filter_candidates(image, reference_beam, 4.0)
-    if table is None:
-        table = Table({"ra": [], "dec": [], "flux": [], "flux_err": []})
+    table = matched_filter_catalog(image["dirty"], image["wcs"], beam=reference_beam, nsigma=4.0,
+                                   primary_beam=image["primary_beam"])  # fmt: skip
     return table, None  # the figure shows the dirty image already
 
 

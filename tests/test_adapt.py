@@ -181,14 +181,15 @@ def test_adapt_fine_tunes_calibrates_and_describes(user_files, tmp_path, capsys)
     output = tmp_path / "adapted.pt"
     best = adapt(dirty, output, psf=psf, base=base, minutes=0.05, calibration_images=4, validation_images=2)
     assert best["step"] >= 1
-    model, info = load_checkpoint(output)
+    model, card = load_checkpoint(output)
     assert isinstance(model, TwoToOne)
-    assert info["simulation"]["image"] == {"size": 64, "pixel_scale_arcsec": pytest.approx(0.2)}
-    assert info["simulation"]["adapted"]["psf"] == str(psf)
-    np.testing.assert_allclose(info["observation"]["psf"], read_psf(psf, image=read_image(dirty)), atol=1e-6)
-    assert info["inference"].calibrated and info["metrics"]["calibration"]["n_images"] == 4
+    assert card.image_size == 64 and card.pixel_scale.to_value(u.arcsec) == pytest.approx(0.2)
+    assert card.adapted["psf"] == str(psf) and card.adapted["base_checksum"] == load_checkpoint(base)[1].checksum
+    np.testing.assert_allclose(card.psf, read_psf(psf, image=read_image(dirty)), atol=1e-6)
+    assert isinstance(card.imaged_observation(), ImagedObservation)
+    assert card.inference.calibrated and card.metrics["calibration"]["n_images"] == 4
     # The network's units follow the set-up: 10 noise sigma for the dirty image.
-    assert info["normalisation"].dirty_scale == pytest.approx(10 * 46e-6 * notes["noise_rms_jy"] / 46e-6)
+    assert card.normalisation.dirty_scale == pytest.approx(10 * 46e-6 * notes["noise_rms_jy"] / 46e-6)
     with pytest.raises(InputError, match="output file exists"):
         adapt(dirty, output, psf=psf, base=base, minutes=0.05)
 

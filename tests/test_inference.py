@@ -335,18 +335,18 @@ def test_shipped_models_are_self_describing():
     assert list(available)[:2] == ["two_to_one", "mse"]
     default = Reconstructor.from_pretrained()
     assert default.name == "two_to_one" and default.model.architecture == "two_to_one"
-    info = default.info
-    assert info["training"]["config"]["model"]["architecture"] == "two_to_one"
-    assert info["normalisation"].downsample == 4
-    assert info["simulation"]["image"] == {"size": 512, "pixel_scale_arcsec": 0.1}
-    assert info["package_version"] and info["metrics"]["validation"]["n_images"] > 0
-    settings = info["inference"]
+    card = default.card
+    assert card.training_config["model"]["architecture"] == "two_to_one"
+    assert card.normalisation.downsample == 4
+    assert card.image_size == 512 and card.pixel_scale == 0.1 * u.arcsec
+    assert card.package_version and card.metrics["validation"]["n_images"] > 0
+    settings = card.inference
     assert settings.calibrated and 0 < settings.sigma_style and settings.samples == 10
     assert [d.samples for d in settings.detection] == [1, 10]
     assert all(0 < d.min_reliability < 1 and d.flux_err_scale > 0 for d in settings.detection)
     coverage = settings.uncertainty.coverage
     assert 0.9 <= coverage["source"] <= 0.97 and 0.93 <= coverage["disc"] <= 0.97
-    assert info["metrics"]["calibration"]["n_images"] >= 600
+    assert card.metrics["calibration"]["n_images"] >= 600
     assert default.beam.major.to_value(u.arcsec) == pytest.approx(0.89, abs=0.02)
 
 

@@ -119,12 +119,14 @@ def test_checkpoint_round_trip(small_model, tmp_path):
                     training={"steps": 10}, metrics={"f1": 0.5}, inference={"sigma_style": 0.3})  # fmt: skip
     raw = torch.load(path, weights_only=True)  # plain values only
     assert raw["architecture"] == "two_to_one" and raw["model_config"]["style_channels"] == 2
-    model, info = load_checkpoint(path)
+    assert raw["simulation"] == {"image": {"pixel_scale_arcsec": 0.1}, "beam": [0.89, 0.82, 82.0]}
+    model, card = load_checkpoint(path)
     assert isinstance(model, TwoToOne) and not model.training
-    assert info["normalisation"].sky_scale == 2e-5
-    assert info["metrics"]["f1"] == 0.5 and info["inference"].sigma_style == 0.3
-    assert not info["inference"].calibrated  # written without a reliability model
-    assert info["simulation"]["beam"] == [0.89, 0.82, 82.0] and len(info["checksum"]) == 64
+    assert card.normalisation.sky_scale == 2e-5
+    assert card.metrics["f1"] == 0.5 and card.inference.sigma_style == 0.3
+    assert not card.inference.calibrated  # written without a reliability model
+    assert card.beam.major.to_value("arcsec") == 0.89 and card.beam.pa.to_value("deg") == 82.0
+    assert len(card.checksum) == 64
     x = torch.randn(1, 1, 32, 32)
     small_model.eval()
     with torch.no_grad():

@@ -29,22 +29,22 @@ def test_train_resume_and_checkpoint(tmp_path):
     output = tmp_path / "model.pt"
     best = train(config, output, progress=False)
     assert best["step"] in (2, 4)
-    model, info = load_checkpoint(output)
+    model, card = load_checkpoint(output)
     assert model.architecture == "two_to_one"
-    assert info["training"]["steps"] == best["step"]
-    assert info["simulation"]["observation"]["array"] == "alma.cycle5.3"
-    assert 0.8 < info["simulation"]["beam"][0] < 1.0  # arcsec
-    assert info["inference"].sigma_style > 0
-    assert info["metrics"]["validation"]["f1"] == pytest.approx(best["f1"], nan_ok=True)
+    assert card.training["steps"] == best["step"]
+    assert card.simulation.observation.array == "alma.cycle5.3"
+    assert 0.8 < card.beam.major.to_value("arcsec") < 1.0
+    assert card.inference.sigma_style > 0
+    assert card.metrics["validation"]["f1"] == pytest.approx(best["f1"], nan_ok=True)
     log = [json.loads(line) for line in (tmp_path / "model.pt.log.jsonl").read_text().splitlines()]
     validations = [(entry["step"], np.nan_to_num(entry["validation"]["f1"])) for entry in log if "validation" in entry]
     assert [step for step, _ in validations] == [2, 4]
     # The checkpoint is the validation with the best F1 (the first of equals).
     assert best["step"] == max(validations, key=lambda v: v[1])[0]
     assert np.nan_to_num(best["f1"]) == max(f1 for _, f1 in validations)
-    calibration = info["metrics"]["calibration"]
+    calibration = card.metrics["calibration"]
     assert calibration["n_images"] == 4 and calibration["seed"] == 1_500_000
-    settings = info["inference"]
+    settings = card.inference
     assert settings.sigma_style == calibration["sigma_style"] and settings.calibrated
     assert [d.samples for d in settings.detection] == [1, 10] and settings.samples == 10
     assert settings.detection_for(1).min_reliability == calibration["direct"]["min_reliability"]
@@ -66,11 +66,11 @@ def test_train_resume_and_checkpoint(tmp_path):
 def test_mse_baseline_trains(tmp_path):
     config = TrainingConfig(**{**TINY, "model": {"architecture": "mse_unet", "base_channels": 4, "depth": 2}})
     train(config, tmp_path / "mse.pt", progress=False)
-    model, info = load_checkpoint(tmp_path / "mse.pt")
-    settings = info["inference"]
+    model, card = load_checkpoint(tmp_path / "mse.pt")
+    settings = card.inference
     assert model.architecture == "mse_unet" and settings.sigma_style == 0 and settings.uncertainty is None
     assert [d.samples for d in settings.detection] == [1] and settings.samples == 1
-    assert settings.detection[0].min_reliability == info["metrics"]["calibration"]["direct"]["min_reliability"]
+    assert settings.detection[0].min_reliability == card.metrics["calibration"]["direct"]["min_reliability"]
 
 
 def test_calibrate_checkpoint(tmp_path, capsys):
@@ -87,11 +87,14 @@ def test_calibrate_checkpoint(tmp_path, capsys):
         calibrate_checkpoint(trained, trained, n_images=4)  # in place only with overwrite
     assert trained.read_bytes() == before
     result = calibrate_checkpoint(trained, tmp_path / "out.pt", n_images=5, seed=77)
-    _, info = load_checkpoint(tmp_path / "out.pt")
-    assert info["metrics"]["calibration"]["n_images"] == 5 and info["metrics"]["calibration"]["seed"] == 77
-    assert info["inference"].detection[0].min_reliability == result["direct"]["min_reliability"]
+    _, card = load_checkpoint(tmp_path / "out.pt")
+    assert card.metrics["calibration"]["n_images"] == 5 and card.metrics["calibration"]["seed"] == 77
+    assert card.inference.detection[0].min_reliability == result["direct"]["min_reliability"]
     assert 0 < result["direct"]["min_reliability"] < 1
-    assert info["training"] == load_checkpoint(trained)[1]["training"]  # the rest is carried over
+    original = load_checkpoint(trained)[1]
+    assert card.training == original.training  # the rest is carried over
+    raw = (torch.load(path, weights_only=True)["simulation"] for path in (tmp_path / "out.pt", trained))
+    assert next(raw) == next(raw)  # the simulation record as written
     command = ["calibrate", str(trained), "-o", str(trained), "--n-images", "4", "--seed", "78"]
     with pytest.raises(SystemExit) as exit_info:
         main(command)
@@ -99,7 +102,7 @@ def test_calibrate_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(command + ["--overwrite"])
     assert exit_info.value.code == 0 and "direct: F1" in capsys.readouterr().out
-    assert load_checkpoint(trained)[1]["metrics"]["calibration"]["seed"] == 78
+    assert load_checkpoint(trained)[1].metrics["calibration"]["seed"] == 78
 
 
 def test_config_errors(tmp_path):
@@ -116,7 +119,7 @@ def test_config_errors(tmp_path):
 
 
 def test_best_checkpoint_is_tracked_past_empty_validations():
-    from astro_i2i.training import _improves
+    from astro_i2i.training.train import _improves
 
     best = {"f1": -1.0}
     assert _improves({"f1": float("nan")}, best)  # nothing found yet: still the best so far
@@ -134,8 +137,8 @@ def test_ddpm_trains_calibrates_and_reconstructs(tmp_path):
     tiny = {"architecture": "ddpm", "base_channels": 4, "depth": 2, "timesteps": 50, "sampling_steps": 3}
     config = TrainingConfig(**{**TINY, "model": tiny})
     train(config, tmp_path / "ddpm.pt", progress=False)
-    model, info = load_checkpoint(tmp_path / "ddpm.pt")
-    settings = info["inference"]
+    model, card = load_checkpoint(tmp_path / "ddpm.pt")
+    settings = card.inference
     assert model.architecture == "ddpm" and model.sampling_steps == 3 and model.stochastic
     # Calibrated for its own default K (20, as the reference work), without a style perturbation.
     assert [d.samples for d in settings.detection] == [1, 20] and settings.samples == 20

@@ -12,31 +12,27 @@
 
 from ._measure import DEFAULT_SOURCE_FWHM, REFERENCE_BEAM_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
 from ._posterior import (FEATURES_DIRECT, FEATURES_SAMPLES, POSTERIOR_COLUMNS, REFINE_RADIUS, candidate_features,
-                         posterior_catalog)  # fmt: skip
+                         local_peaks, posterior_catalog)  # fmt: skip
 from ._reliability import DetectionSettings, ReliabilityModel, reliability_diagram
 from ._segment import (CATALOG_COLUMNS, DEBLEND_MAX_FRACTION, find_sources, noise_sigma,
                        sky_model_threshold)  # fmt: skip
 
+# ``__all__`` is what a user calls (and what the API reference lists); the other names imported above are
+# public for astro-i2i's own packages, the benchmarks and tests, so that none of them reaches into a private module.
 __all__ = [
+    "posterior_catalog",
     "find_sources",
     "noise_sigma",
     "sky_model_threshold",
-    "CATALOG_COLUMNS",
-    "DEBLEND_MAX_FRACTION",
+    "local_peaks",
     "matched_filter_snr",
     "refine_positions",
     "fit_fluxes",
     "gaussian_psf",
-    "DEFAULT_SOURCE_FWHM",
-    "REFERENCE_BEAM_FWHM",
     "beam_scale",
-    "candidate_features",
-    "posterior_catalog",
-    "POSTERIOR_COLUMNS",
-    "REFINE_RADIUS",
-    "FEATURES_DIRECT",
-    "FEATURES_SAMPLES",
     "DetectionSettings",
     "ReliabilityModel",
     "reliability_diagram",
+    "POSTERIOR_COLUMNS",
+    "CATALOG_COLUMNS",
 ]

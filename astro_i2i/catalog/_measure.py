@@ -14,7 +14,7 @@ from 26.8 to 30.2 for the shipped 2-to-1 model, and 0.5" F1 stays the same).
 import numpy as np
 from astropy import units as u
 from astropy.stats import mad_std
-from scipy import ndimage, signal
+from scipy import ndimage
 
 __all__ = ["matched_filter_snr", "refine_positions", "fit_fluxes", "gaussian_psf", "beam_scale", "DEFAULT_SOURCE_FWHM",
            "REFERENCE_BEAM_FWHM"]
@@ -212,7 +212,7 @@ def fit_fluxes(dirty, x, y, *, psf, pixel_scale, primary_beam=None, source_fwhm=
         cx, cy = int(round(px)), int(round(py))
         source = np.exp(-0.5 * ((xx - (px - cx)) ** 2 + (yy - (py - cy)) ** 2) / sigma**2)
         source /= source.sum()
-        template = signal.fftconvolve(source, kernel, mode="same")
+        template = _fftconvolve_same(source, kernel)
         y0, x0 = cy - half_width, cx - half_width
         full = np.zeros((size, size))
         inside = (slice(max(0, y0), min(ny, y0 + size)), slice(max(0, x0), min(nx, x0 + size)))
@@ -241,7 +241,7 @@ def fit_fluxes(dirty, x, y, *, psf, pixel_scale, primary_beam=None, source_fwhm=
     gram, rhs = np.zeros((n, n)), np.zeros(n)
     correlated = np.zeros((n, n))
     # The noise correlation of a template: the stamp convolved with the PSF, on a window half_width wider.
-    convolved = [signal.fftconvolve(np.pad(t, half_width), kernel, mode="same") for t in stamps] if noise is not None \
+    convolved = [_fftconvolve_same(np.pad(t, half_width), kernel) for t in stamps] if noise is not None \
         else []  # fmt: skip
     centres = np.array(corners)
     for i in range(n):
@@ -257,3 +257,21 @@ def fit_fluxes(dirty, x, y, *, psf, pixel_scale, primary_beam=None, source_fwhm=
         return flux, np.full(n, np.nan)
     covariance = noise**2 * inverse @ correlated @ inverse.T
     return flux, np.sqrt(np.clip(np.diag(covariance), 0, None))
+
+
+def _fftconvolve_same(image, kernel):
+    """``scipy.signal.fftconvolve(image, kernel, mode="same")`` of two real 2-D arrays, bit for bit.
+
+    scipy.signal costs 0.46 s to import (with scipy.stats), a third of a
+    one-image ``astro-i2i reconstruct`` process on a 2-core CPU; this is its
+    arithmetic (`scipy.fft`, the same fast lengths and centring) without it.
+    """
+    import scipy.fft
+
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    full = [a + b - 1 for a, b in zip(image.shape, kernel.shape)]
+    fast = [scipy.fft.next_fast_len(n, True) for n in full]
+    product = scipy.fft.rfftn(image, fast, axes=(0, 1)) * scipy.fft.rfftn(kernel, fast, axes=(0, 1))
+    result = scipy.fft.irfftn(product, fast, axes=(0, 1))[: full[0], : full[1]]
+    start = [(n - m) // 2 for n, m in zip(full, image.shape)]
+    return result[start[0] : start[0] + image.shape[0], start[1] : start[1] + image.shape[1]].copy()

@@ -258,7 +258,7 @@ def evaluate(products, truth, radius, json_path, image_id, overwrite):
         raise InputError(truth, f"none of the {len(detections)} product(s) pairs with an image of the truth table "
                                 f"(images {sorted(detections)[:5]}); give --image N")  # fmt: skip
     score = score_catalogs(detections, truth_table, radius=radius * u.arcsec)
-    for line in format_score(score, len(detections)):
+    for line in score.summary_lines(len(detections)):
         click.echo(line)
     unscored = images_in_truth - set(detections)
     if unscored:
@@ -295,21 +295,6 @@ def _standard_truth(table, name):
     if missing:
         raise InputError(name, f"truth table needs column(s) {', '.join(missing)}; it has {', '.join(table.colnames)}")
     return out
-
-
-def format_score(score, n_images):
-    """Lines of text for a `~astro_i2i.metrics.CatalogScore`."""
-    lines = [
-        f"images: {n_images}",
-        f"{'P':>7} {'C':>7} {'F1':>7} {'n_true':>7} {'n_det':>7} {'flux<=20%':>10} {'med|dS/S|':>10}",
-        f"{100 * score.purity:7.2f} {100 * score.completeness:7.2f} {100 * score.f1:7.2f} {score.n_true:7d} "
-        f"{score.n_detected:7d} {100 * score.flux_within_20_percent:9.1f}% {score.median_relative_flux_error:10.3f}",
-        "completeness by S/N (truth snr = flux / 50 uJy):",
-    ]
-    for low, high, n, completeness in score.completeness_by_snr():
-        label = f"[{low:g}, {high:g})" if high != float("inf") else f">= {low:g}"
-        lines.append(f"  {label:>10}: {100 * completeness:6.1f} % of {n}")
-    return lines
 
 
 def _json_safe(value):

@@ -24,34 +24,12 @@ def info(file, hdu, psf, beam):
         from ..models import load_checkpoint
         from ..models.checkpoint import checkpoint_summary
 
-        _, checkpoint = load_checkpoint(file)
-        try:
-            lines = checkpoint_summary(checkpoint, file)
-        except (KeyError, TypeError, IndexError, ValueError):  # a partial simulation record: say what is there
-            lines = _partial_checkpoint_lines(checkpoint, file)
-        for line in lines:
+        _, card = load_checkpoint(file)
+        for line in checkpoint_summary(card, file):
             click.echo(line)
         return
     for line in describe(file, hdu=parse_hdu(hdu), psf=psf, beam=beam):
         click.echo(line)
-
-
-def _partial_checkpoint_lines(checkpoint, name):
-    """A checkpoint's architecture, set-up (beam, frequency, pixel scale) and metrics, from a partial record."""
-    record = checkpoint.get("simulation") or {}
-    image, obs, beam = record.get("image") or {}, record.get("observation") or {}, record.get("beam")
-    size, scale = image.get("size"), image.get("pixel_scale_arcsec")
-    frequency = obs.get("frequency_ghz")
-    lines = [
-        f"model:       {name} ({checkpoint['architecture']}, astro-i2i {checkpoint.get('package_version', '?')})",
-        f"grid:        {f'{size} x {size}' if size else 'unknown'}"
-        + (f" at {scale:.4g}\"" if scale else ""),
-        "beam:        " + (f"{beam[0]:.3g}\" x {beam[1]:.3g}\", PA {beam[2]:.0f} deg" if beam else "unknown"),
-        f"frequency:   {f'{frequency:.4g} GHz' if frequency else 'unknown'}",
-    ]
-    metrics = checkpoint.get("metrics") or {}
-    lines.append(f"metrics:     {', '.join(sorted(metrics)) if metrics else 'none recorded'}")
-    return lines
 
 
 def _extension_names(path):

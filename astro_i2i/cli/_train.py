@@ -10,16 +10,15 @@ from ._common import CONTEXT_SETTINGS, overwrite_option
 
 def config_path(name_or_path):
     """A shipped training config by name (``two_to_one``, ``mse``, ``*_gpu``) or a YAML path."""
-    from ..data import _data_dir
+    from ..data import list_training_configs, training_config_path
     from ..exceptions import InputError
 
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         return path
-    shipped = _data_dir() / "configs" / f"{name_or_path}.yaml"
+    shipped = training_config_path(name_or_path)
     if not shipped.exists():
-        names = sorted(p.stem for p in (_data_dir() / "configs").glob("*.yaml"))
-        raise InputError(name_or_path, f"no such file or shipped config; shipped: {', '.join(names)}")
+        raise InputError(name_or_path, f"no such file or shipped config; shipped: {', '.join(list_training_configs())}")
     return shipped
 
 

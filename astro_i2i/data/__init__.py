@@ -6,7 +6,7 @@ from pathlib import Path
 from ..exceptions import InputError
 
 __all__ = ["example_path", "list_examples", "antenna_config_path", "list_antenna_configs", "model_path",
-           "population_path"]
+           "models_dir", "population_path", "training_config_path", "list_training_configs"]
 
 _EXAMPLES = {
     "dirty": ("examples/example_dirty.fits.gz", "simulated ALMA Cycle 5.3 Band 6 dirty image (Jy/beam)"),
@@ -25,7 +25,22 @@ def model_path(name_or_path):
     path = Path(name_or_path)
     if path.suffix == ".pt" or path.exists():
         return path
-    return _data_dir() / "models" / f"{name_or_path}.pt"
+    return models_dir() / f"{name_or_path}.pt"
+
+
+def models_dir():
+    """The folder of the shipped models' checkpoints (``astro_i2i/data/models``)."""
+    return _data_dir() / "models"
+
+
+def training_config_path(name):
+    """A shipped training configuration's YAML file (``astro_i2i/data/configs/NAME.yaml``), as ``train`` takes it."""
+    return _data_dir() / "configs" / f"{name}.yaml"
+
+
+def list_training_configs():
+    """Names of the shipped training configurations (``astro-i2i train --config NAME``)."""
+    return sorted(p.stem for p in (_data_dir() / "configs").glob("*.yaml"))
 
 
 def population_path(name):

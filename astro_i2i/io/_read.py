@@ -674,6 +674,35 @@ def _primary_beam_planes(data, header, name):
                                 dtype=np.float64) for k in range(data.shape[numpy_axis])])  # fmt: skip
 
 
+def rescaled_wcs(wcs, factor, *, name="<wcs>"):
+    """The celestial WCS of the same sky on pixels ``factor`` times smaller (``factor`` > 1: finer pixels).
+
+    The pixel edges stay where they were: pixel ``(0, 0)``'s lower-left corner
+    is the same point on the sky, so an image of ``ceil(n * factor)`` pixels
+    covers the original's ``n``. It is how images reach a model's pixel scale.
+
+    Parameters
+    ----------
+    wcs : `~astropy.wcs.WCS`
+        A 2-D celestial WCS.
+    factor : float
+        Old pixel size / new pixel size.
+    name : str, optional
+        The file, for messages.
+
+    Returns
+    -------
+    wcs : `~astropy.wcs.WCS`
+    """
+    rescaled = quiet_wcs(wcs.to_header(), name)
+    if rescaled.wcs.has_cd():
+        rescaled.wcs.cd = rescaled.wcs.cd / factor
+    else:
+        rescaled.wcs.cdelt = rescaled.wcs.cdelt / factor
+    rescaled.wcs.crpix = (np.asarray(wcs.wcs.crpix) - 0.5) * factor + 0.5
+    return rescaled
+
+
 #: File-name endings of a FITS file, longest first.
 _FITS_ENDINGS = (".fits.gz", ".fits", ".fit", ".fts")
 

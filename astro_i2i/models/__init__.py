@@ -6,7 +6,7 @@ sampling (`SkyModel`); `ARCHITECTURES` maps checkpoint names to classes.
 
 from ._base import SkyModel
 from ._layers import PixelNorm, UNet
-from .checkpoint import ARCHITECTURES, file_checksum, load_checkpoint, save_checkpoint
+from .checkpoint import ARCHITECTURES, ModelCard, file_checksum, load_checkpoint, save_checkpoint
 from .ddpm import DDPM
 from .losses import distance_correlation
 from .mse_unet import MSEUNet
@@ -14,19 +14,17 @@ from .normalisation import Normalisation
 from .settings import InferenceSettings, UncertaintyCalibration
 from .two_to_one import TwoToOne
 
+# ``__all__`` is what a user calls (and what the API reference lists); the other names imported above are
+# public for astro-i2i's own packages, the benchmarks and tests, so that none of them reaches into a private module.
 __all__ = [
     "SkyModel",
-    "MSEUNet",
     "TwoToOne",
+    "MSEUNet",
     "DDPM",
-    "UNet",
-    "PixelNorm",
-    "ARCHITECTURES",
-    "distance_correlation",
     "Normalisation",
     "InferenceSettings",
     "UncertaintyCalibration",
-    "save_checkpoint",
+    "ModelCard",
     "load_checkpoint",
-    "file_checksum",
+    "save_checkpoint",
 ]

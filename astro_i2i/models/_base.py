@@ -1,5 +1,8 @@
 """What every astro-i2i model provides, so that training, inference and the CLI never ask which one they hold."""
 
+import functools
+import inspect
+
 import torch
 from torch import nn
 
@@ -9,12 +12,21 @@ __all__ = ["SkyModel"]
 class SkyModel(nn.Module):
     """Base class of the models: a network from a dirty image to its sky, with its loss and its sampling.
 
-    Subclasses set ``architecture`` (the name in checkpoints), keep their
-    constructor's keyword arguments in ``self.config`` (saved with the
-    weights), and implement `loss` and `sample`.
+    Subclasses set ``architecture`` (the name in checkpoints) and implement
+    `loss` and `sample`. Their constructor's arguments are recorded in
+    ``self.config`` by the base class (as diffusers' ``register_to_config``
+    does): each call of a subclass's ``__init__`` stores its keyword
+    arguments, defaults filled in, before the body runs, so that
+    ``type(model)(**model.config)`` rebuilds the model and the config is
+    saved with the weights (`~astro_i2i.models.save_checkpoint`). A
+    constructor that resolves an argument (``content_channels=None``: the
+    same as ``base_channels``) records the resolved value with
+    `register_to_config`.
 
     Attributes
     ----------
+    config : dict
+        The constructor's keyword arguments (set automatically).
     stochastic : bool
         Whether `sample` gives different skies for ``samples > 1``.
     has_style : bool
@@ -33,6 +45,15 @@ class SkyModel(nn.Module):
     has_style = False
     default_samples = 10
     sampling_steps = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_config(cls.__init__)
+
+    def register_to_config(self, **values):
+        """Record (or correct) constructor arguments in ``self.config``, e.g. an argument the constructor resolved."""
+        self.__dict__.setdefault("config", {}).update(values)
 
     @property
     def multiple(self):
@@ -98,6 +119,37 @@ class SkyModel(nn.Module):
 
     def forward(self, dirty):
         return self.sample(dirty, 1)[0][:, 0]
+
+
+def _recording_config(init):
+    """Wrap a model's ``__init__`` so that its arguments (defaults filled in) become ``self.config``.
+
+    The arguments are recorded before the body runs (so that it may use ``self.config``); a subclass's
+    constructor calling its parent's records once, with its own arguments.
+    """
+    signature = inspect.signature(init)
+    parameters = list(signature.parameters.values())[1:]  # without self
+    if any(p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL) for p in parameters):
+        raise TypeError(f"{init.__qualname__}: a model's constructor arguments must be nameable (they are saved "
+                        f"as keyword arguments)")  # fmt: skip
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if "config" not in self.__dict__:  # the outermost constructor records; a parent's call does not
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            config = {}
+            for parameter in parameters:
+                value = bound.arguments[parameter.name]
+                if parameter.kind == parameter.VAR_KEYWORD:
+                    config.update(value)
+                else:
+                    config[parameter.name] = value
+            # In the instance's __dict__ directly: nn.Module.__init__ has not run yet.
+            self.__dict__["config"] = config
+        init(self, *args, **kwargs)
+
+    return __init__
 
 
 def _noise(shape, generator, like):

@@ -16,11 +16,18 @@ A checkpoint holds only tensors and plain Python values, so it loads with
   model was adapted to (PSF, primary beam, blank mask, noise power, noise
   RMS; `~astro_i2i.simulate.ImagedObservation.to_arrays`), so that it can be
   recalibrated and compared with other observations from the file alone.
+
+`load_checkpoint` returns these as a typed, frozen `ModelCard`; the string
+keys above are read and written in this module only.
 """
+
+from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,7 +41,12 @@ from .normalisation import Normalisation
 from .settings import InferenceSettings
 from .two_to_one import TwoToOne
 
-__all__ = ["save_checkpoint", "load_checkpoint", "file_checksum", "checkpoint_summary", "ARCHITECTURES"]
+if TYPE_CHECKING:
+    from radio_beam import Beam
+
+    from ..simulate import SimulationConfig
+
+__all__ = ["ModelCard", "save_checkpoint", "load_checkpoint", "file_checksum", "checkpoint_summary", "ARCHITECTURES"]
 
 #: Checkpoint ``architecture`` name -> model class.
 ARCHITECTURES = {cls.architecture: cls for cls in (MSEUNet, TwoToOne, DDPM)}
@@ -65,17 +77,331 @@ def _plain(values):
     return json.loads(json.dumps(values, default=convert))
 
 
-def save_checkpoint(path, model, *, normalisation, simulation=None, training=None, metrics=None, inference=None,
-                    observation=None, overwrite=False):  # fmt: skip
+def _beam_from_record(values, source="checkpoint"):
+    """The `~radio_beam.Beam` of a simulation record's ``beam`` (major and minor FWHM in arcsec, PA in deg)."""
+    if values is None:
+        return None
+    from astropy import units as u
+    from radio_beam import Beam
+
+    try:
+        major, minor, pa = (float(value) for value in values)
+        return Beam(major * u.arcsec, minor * u.arcsec, pa * u.deg)
+    except (TypeError, ValueError) as exc:
+        raise InputError(source, f"the simulation record's beam {values!r} is not [major, minor, PA] ({exc})") from None
+
+
+def _beam_record(beam):
+    """`_beam_from_record`'s inverse: ``[major, minor]`` in arcsec and the PA in degrees."""
+    from astropy import units as u
+
+    return [beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec), beam.pa.to_value(u.deg)]
+
+
+def _simulation_from_record(record, source="checkpoint"):
+    """`SimulationConfig` of a simulation record and the sections it holds; keys this version does not know are
+    dropped (a record of another version loads), missing ones take the defaults."""
+    from ..simulate import SimulationConfig
+
+    if not record:
+        return None, frozenset()
+    known = SimulationConfig().to_dict()
+    sections = {name: ({key: value for key, value in values.items() if key in known[name]}
+                       if isinstance(values, dict) else values)
+                for name, values in record.items() if name in known}  # fmt: skip
+    return SimulationConfig.from_dict(sections, source=source), frozenset(sections)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelCard:
+    """What a checkpoint says about its model besides the weights: typed and read-only.
+
+    `load_checkpoint` returns one with the model; `save_checkpoint` writes one
+    back (``card=``). Its attributes cannot be reassigned (use `replace` for a
+    changed copy); the dicts it holds are the values read from the file.
+
+    Parameters
+    ----------
+    architecture : str, optional
+        The model's name in `ARCHITECTURES` (``'two_to_one'``, ``'mse_unet'``,
+        ``'ddpm'``).
+    model_config : dict, optional
+        The model's constructor arguments (``model.config``).
+    normalisation : `~astro_i2i.models.Normalisation`, optional
+        The network's units.
+    inference : `~astro_i2i.models.InferenceSettings`, optional
+        Style perturbation, detection settings per K, uncertainty calibration
+        (uncalibrated defaults for a checkpoint without).
+    simulation : `~astro_i2i.simulate.SimulationConfig`, optional
+        The set-up the model was trained on (array, frequency, grid, noise,
+        sources); None for a checkpoint without a simulation record. Sections
+        the record lacks take `~astro_i2i.simulate.SimulationConfig`'s
+        defaults; `simulation_sections` names those it holds.
+    beam : `~radio_beam.Beam`, optional
+        The synthesized beam of that set-up (fitted to its PSF); None if not
+        recorded.
+    adapted : dict, optional
+        For a model adapted to one observation (`~astro_i2i.training.adapt`),
+        what it was adapted to: ``dirty``, ``psf``, ``primary_beam``,
+        ``noise_rms_jy``, ``noise_texture``, ``beam_fwhm_arcsec``,
+        ``frequency_ghz``, ``base_model``, ``base_checksum``, ``minutes``.
+        None for other models.
+    observation : dict, optional
+        An adapted model's observation as arrays (PSF, primary beam, blank
+        mask, noise power, noise RMS;
+        `~astro_i2i.simulate.ImagedObservation.to_arrays`), rebuilt by
+        `imaged_observation`. None for other models.
+    training : dict, optional
+        How it was trained (``steps``, ``time_s``, ``hardware``, ``torch``,
+        ``config``); empty if not recorded.
+    metrics : dict, optional
+        Validation and calibration figures (``validation``,
+        ``calibration``); empty if not recorded.
+    package_version : str, optional
+        The astro-i2i version that wrote the checkpoint.
+    format_version : int, optional
+        The checkpoint format's version.
+    checksum : str, optional
+        SHA-256 of the file (hex); None for a card not read from a file.
+    simulation_sections : frozenset of str, optional
+        The `~astro_i2i.simulate.SimulationConfig` sections the simulation
+        record holds (``'observation'``, ``'image'``, ...); default all of
+        them with a ``simulation``, none without. Only these are written back.
+
+    Examples
+    --------
+    >>> from astro_i2i.data import model_path
+    >>> from astro_i2i.models import load_checkpoint
+    >>> model, card = load_checkpoint(model_path("two_to_one"))
+    >>> card.architecture, card.image_size, card.pixel_scale
+    ('two_to_one', 512, <Quantity 0.1 arcsec>)
+    >>> round(card.beam.major.to_value("arcsec"), 2)
+    0.89
+    """
+
+    architecture: str | None = None
+    model_config: dict = field(default_factory=dict)
+    normalisation: Normalisation = field(default_factory=Normalisation)
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
+    simulation: SimulationConfig | None = None
+    beam: Beam | None = None
+    adapted: dict | None = None
+    observation: dict | None = None
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    package_version: str | None = None
+    format_version: int = FORMAT_VERSION
+    checksum: str | None = None
+    simulation_sections: frozenset | None = None
+
+    def __post_init__(self):
+        if self.simulation_sections is None:
+            sections = frozenset(self.simulation.to_dict()) if self.simulation is not None else frozenset()
+        else:
+            sections = frozenset(self.simulation_sections) if self.simulation is not None else frozenset()
+        object.__setattr__(self, "simulation_sections", sections)
+
+    @classmethod
+    def describe(cls, described):
+        """A card of a card, a `~astro_i2i.simulate.SimulationConfig` or a checkpoint's simulation record.
+
+        Parameters
+        ----------
+        described : `ModelCard`, `~astro_i2i.simulate.SimulationConfig` or dict
+            A card is returned as it is; a config or a record (the
+            ``simulation`` section of a checkpoint) gives a card without
+            weights-related fields, for its derived beam, grid and population.
+
+        Returns
+        -------
+        card : `ModelCard`
+        """
+        from ..simulate import SimulationConfig
+
+        if isinstance(described, cls):
+            return described
+        if isinstance(described, SimulationConfig):
+            return cls(simulation=described)
+        simulation, sections = _simulation_from_record(described)
+        return cls(simulation=simulation, simulation_sections=sections,
+                   beam=_beam_from_record((described or {}).get("beam")))  # fmt: skip
+
+    @classmethod
+    def _from_payload(cls, payload, *, checksum=None, source="checkpoint"):
+        """The card of a checkpoint's contents (``torch.load``'s dict); missing keys take the defaults."""
+        record = payload.get("simulation") or {}
+        if not isinstance(record, dict):
+            raise InputError(source, "the simulation record is not a mapping")
+        simulation, sections = _simulation_from_record(record, source=source)
+        try:
+            inference = _settings(payload.get("inference"))
+        except (TypeError, ValueError) as exc:
+            raise InputError(source, f"inference settings are not valid: {exc}") from None
+        try:
+            normalisation = Normalisation.from_dict(payload.get("normalisation") or {})
+        except (TypeError, ValueError) as exc:
+            raise InputError(source, f"normalisation is not valid: {exc}") from None
+        observation = payload.get("observation")
+        if isinstance(observation, dict):
+            observation = {key: value.numpy() if torch.is_tensor(value) else value
+                           for key, value in observation.items()}  # fmt: skip
+        else:
+            observation = None
+        return cls(architecture=payload.get("architecture"), model_config=dict(payload.get("model_config") or {}),
+                   normalisation=normalisation, inference=inference, simulation=simulation,
+                   beam=_beam_from_record(record.get("beam"), source), adapted=record.get("adapted") or None,
+                   observation=observation, training=payload.get("training") or {},
+                   metrics=payload.get("metrics") or {}, package_version=payload.get("package_version"),
+                   format_version=int(payload.get("format_version", FORMAT_VERSION)), checksum=checksum,
+                   simulation_sections=sections)  # fmt: skip
+
+    def _simulation_record(self):
+        """The simulation record to write: the sections held, the beam and the adaptation notes."""
+        return _simulation_record(self.simulation, self.beam, self.adapted, sections=self.simulation_sections)
+
+    def __repr__(self):
+        grid = "no simulation record" if self.simulation is None else \
+            f"{self.image_size} x {self.image_size} at {self.simulation.image.pixel_scale_arcsec:.4g}\""  # fmt: skip
+        beam = "" if self.beam_fwhm is None else f", beam {self.beam_fwhm.value:.3g}\""
+        state = "calibrated" if self.inference.calibrated else "uncalibrated"
+        adapted = ", adapted" if self.adapted else ""
+        return (f"<ModelCard {self.architecture} (astro-i2i {self.package_version or '?'}): {grid}{beam}{adapted}, "
+                f"{state}>")
+
+    def replace(self, **changes):
+        """A copy with some attributes changed (`dataclasses.replace`)."""
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def pixel_scale(self):
+        """The training grid's pixel scale (`~astropy.units.Quantity`, arcsec); None without a simulation record."""
+        if self.simulation is None:
+            return None
+        from astropy import units as u
+
+        return self.simulation.image.pixel_scale_arcsec * u.arcsec
+
+    @property
+    def image_size(self):
+        """The training images' size in pixels (int); None without a simulation record."""
+        return None if self.simulation is None else int(self.simulation.image.size)
+
+    @property
+    def frequency(self):
+        """The training set-up's frequency (`~astropy.units.Quantity`, GHz); None if the record has none."""
+        if "observation" not in self.simulation_sections:
+            return None
+        from astropy import units as u
+
+        return self.simulation.observation.frequency_ghz * u.GHz
+
+    @property
+    def primary_beam(self):
+        """The antenna the model was trained with (`~astro_i2i.simulate.config.PrimaryBeamConfig`); None if the
+        record does not say."""
+        return self.simulation.primary_beam if "primary_beam" in self.simulation_sections else None
+
+    @property
+    def flux_max(self):
+        """The brightest faint source of the training population (`~astropy.units.Quantity`, Jy); None if the
+        record does not say."""
+        if "sources" not in self.simulation_sections:
+            return None
+        from astropy import units as u
+
+        return self.simulation.sources.flux_max_jy * u.Jy
+
+    @property
+    def source_fwhm(self):
+        """The typical source of the training population, the middle of its size range (`~astropy.units.Quantity`,
+        arcsec); None without a simulation record."""
+        if self.simulation is None:
+            return None
+        from astropy import units as u
+
+        sources = self.simulation.sources
+        return 0.5 * (float(sources.fwhm_min_arcsec) + float(sources.fwhm_max_arcsec)) * u.arcsec
+
+    @property
+    def beam_fwhm(self):
+        """The beam's geometric-mean FWHM, ``sqrt(major minor)`` (`~astropy.units.Quantity`, arcsec); None
+        without a beam."""
+        if self.beam is None:
+            return None
+        from astropy import units as u
+
+        return float(np.sqrt(self.beam.major.to_value(u.arcsec) * self.beam.minor.to_value(u.arcsec))) * u.arcsec
+
+    @property
+    def beam_area_pixels(self):
+        """The beam's area in training-grid pixels (float); None without a beam or a simulation record."""
+        if self.beam is None or self.simulation is None:
+            return None
+        from astropy import units as u
+
+        major, minor = self.beam.major.to_value(u.arcsec), self.beam.minor.to_value(u.arcsec)
+        return float(np.pi / (4 * np.log(2)) * major * minor / self.pixel_scale.to_value(u.arcsec) ** 2)
+
+    @property
+    def training_config(self):
+        """The training config the model was trained with (`~astro_i2i.training.TrainingConfig.to_dict`); an
+        empty dict if not recorded."""
+        return dict(self.training.get("config") or {})
+
+    @property
+    def psf(self):
+        """An adapted model's PSF as stored (`~numpy.ndarray`, possibly larger than the image); None for a model
+        of a simulated set-up (simulate it from `simulation`)."""
+        return None if not self.observation else np.asarray(self.observation["psf"])
+
+    def imaged_observation(self):
+        """An adapted model's observation (`~astro_i2i.simulate.ImagedObservation`); None for other models."""
+        if not self.observation:
+            return None
+        from ..simulate import ImagedObservation
+
+        return ImagedObservation.from_arrays(self.observation)
+
+
+def _simulation_record(simulation, beam=None, adapted=None, *, sections=None):
+    """A checkpoint's ``simulation`` record: a `SimulationConfig`'s sections (or a record as given), the beam and
+    an adapted model's notes."""
+    if simulation is None:
+        record = {}
+    elif isinstance(simulation, dict):
+        record = dict(simulation)
+    else:
+        record = {name: values for name, values in simulation.to_dict().items() if sections is None or name in sections}
+    if beam is not None:
+        record["beam"] = _beam_record(beam)
+    if adapted:
+        record["adapted"] = dict(adapted)
+    return record
+
+
+def save_checkpoint(path, model, *, normalisation=None, simulation=None, beam=None, adapted=None, training=None,
+                    metrics=None, inference=None, observation=None, card=None, overwrite=False):  # fmt: skip
     """Write ``model`` and everything needed to use it to one file (atomically).
 
     Parameters
     ----------
     path : str or path-like
-    model : `~astro_i2i.models.MSEUNet` or `~astro_i2i.models.TwoToOne`
+    model : `~astro_i2i.models.SkyModel`
+        An astro-i2i model (`~astro_i2i.models.MSEUNet`,
+        `~astro_i2i.models.TwoToOne`, `~astro_i2i.models.DDPM`); its
+        ``architecture`` and ``config`` are written with its weights.
     normalisation : `~astro_i2i.models.normalisation.Normalisation`
-    simulation : dict, optional
-        The simulation config (``SimulationConfig.to_dict()``) and beam.
+        Needed unless ``card`` gives it.
+    simulation : `~astro_i2i.simulate.SimulationConfig` or dict, optional
+        The set-up the model was trained on, or a simulation record as
+        written before (``SimulationConfig.to_dict()`` with ``beam`` and
+        ``adapted``).
+    beam : `~radio_beam.Beam`, optional
+        The set-up's synthesized beam (stored in the simulation record).
+    adapted : dict, optional
+        An adapted model's notes (`ModelCard.adapted`).
     training, metrics : dict, optional
         Plain values only (numbers, strings, lists, dicts).
     inference : `~astro_i2i.models.InferenceSettings` or dict, optional
@@ -84,10 +410,31 @@ def save_checkpoint(path, model, *, normalisation, simulation=None, training=Non
     observation : dict, optional
         Arrays (and numbers) describing the observation of an adapted model
         (`~astro_i2i.simulate.ImagedObservation.to_arrays`).
+    card : `ModelCard`, optional
+        A loaded checkpoint's card: what the other arguments leave as None is
+        taken from it (its simulation record as read: the sections it holds,
+        its beam and notes).
     overwrite : bool, optional
+
+    Returns
+    -------
+    path : `pathlib.Path`
     """
     if getattr(model, "architecture", None) not in ARCHITECTURES:
         raise TypeError(f"cannot save a {type(model).__name__!r}: not an astro-i2i model")
+    sections = None
+    if card is not None:
+        normalisation = card.normalisation if normalisation is None else normalisation
+        if simulation is None:
+            simulation, sections = card.simulation, card.simulation_sections
+        beam = card.beam if beam is None else beam
+        adapted = card.adapted if adapted is None else adapted
+        training = card.training if training is None else training
+        metrics = card.metrics if metrics is None else metrics
+        inference = card.inference if inference is None else inference
+        observation = card.observation if observation is None else observation
+    if normalisation is None:
+        raise TypeError("save_checkpoint needs normalisation= (or card=)")
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -95,7 +442,7 @@ def save_checkpoint(path, model, *, normalisation, simulation=None, training=Non
         "model_config": dict(model.config),
         "state_dict": {key: value.detach().cpu() for key, value in model.state_dict().items()},
         "normalisation": normalisation.to_dict(),
-        "simulation": _plain(simulation or {}),
+        "simulation": _plain(_simulation_record(simulation, beam, adapted, sections=sections)),
         "package_version": __version__,
         "training": _plain(training or {}),
         "metrics": _plain(metrics or {}),
@@ -116,22 +463,49 @@ def _settings(inference):
 
 
 def load_checkpoint(path, *, device="cpu"):
-    """Rebuild a model from a checkpoint.
+    """Rebuild a model from a checkpoint, with its model card.
+
+    The file is read with ``torch.load(..., weights_only=True)``: it holds
+    only tensors and plain values, never pickled objects. Checkpoints of
+    earlier versions load: what they do not record takes the defaults (or
+    None), and keys this version does not know are ignored.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A checkpoint written by `save_checkpoint` (``astro-i2i train``,
+        ``adapt``, ``calibrate``), e.g. a shipped model's
+        (`astro_i2i.data.model_path`).
+    device : str or `torch.device`, optional
+        Where the model's weights go; default ``'cpu'``.
 
     Returns
     -------
-    model : `torch.nn.Module`
+    model : `~astro_i2i.models.SkyModel`
         In evaluation mode, on ``device``.
-    info : dict
-        The checkpoint without its ``state_dict``, with ``normalisation`` as a
-        `Normalisation`, ``inference`` as `InferenceSettings`, and the file's
-        ``checksum``.
+    card : `ModelCard`
+        Everything else the file holds, typed: the simulation config it was
+        trained on (`~astro_i2i.simulate.SimulationConfig`), its beam
+        (`~radio_beam.Beam`), the observation of an adapted model, the
+        inference settings (`InferenceSettings`), the normalisation
+        (`Normalisation`), the training record and metrics, the version
+        that wrote it and the file's SHA-256 ``checksum``.
 
     Raises
     ------
     astro_i2i.exceptions.InputError
-        If the file is missing, not a checkpoint, corrupt, or its weights do
-        not fit its architecture.
+        If the file is missing, not a checkpoint, corrupt, its weights do
+        not fit its architecture, or a record (inference settings,
+        normalisation, simulation config, beam) is not valid.
+
+    Examples
+    --------
+    >>> from astro_i2i.data import model_path
+    >>> model, card = load_checkpoint(model_path("mse"))
+    >>> model.architecture == card.architecture == "mse_unet"
+    True
+    >>> card.simulation.observation.frequency_ghz
+    230.0
     """
     path = Path(path)
     if not path.exists():
@@ -148,7 +522,7 @@ def load_checkpoint(path, *, device="cpu"):
     if architecture not in ARCHITECTURES:
         raise InputError(path, f"unknown architecture {architecture!r}; known: {sorted(ARCHITECTURES)}")
     try:
-        model = ARCHITECTURES[architecture](**payload["model_config"])
+        model = ARCHITECTURES[architecture](**(payload.get("model_config") or {}))
     except TypeError as exc:
         raise InputError(path, f"model config does not fit architecture {architecture!r}: {exc}") from None
     try:
@@ -157,61 +531,92 @@ def load_checkpoint(path, *, device="cpu"):
         first = str(exc).splitlines()[0]
         raise InputError(path, f"weights do not fit architecture {architecture!r} ({first})") from None
     model.eval().to(device)
-    info = {key: value for key, value in payload.items() if key != "state_dict"}
-    info["normalisation"] = Normalisation.from_dict(payload["normalisation"])
+    card = ModelCard._from_payload(payload, checksum=file_checksum(path), source=path)
+    return model, card
+
+
+def _figure(value, fmt, scale=1.0):
+    """``value`` (times ``scale``) formatted, or '?' when not recorded."""
     try:
-        info["inference"] = _settings(payload.get("inference"))
-    except (TypeError, ValueError) as exc:
-        raise InputError(path, f"inference settings are not valid: {exc}") from None
-    if isinstance(payload.get("observation"), dict):
-        info["observation"] = {key: value.numpy() if torch.is_tensor(value) else value
-                               for key, value in payload["observation"].items()}  # fmt: skip
-    info["checksum"] = file_checksum(path)
-    return model, info
+        return format(scale * float(value), fmt)
+    except (TypeError, ValueError):
+        return "?"
 
 
-def checkpoint_summary(info, name):
-    """Lines describing a checkpoint (`load_checkpoint`'s ``info``), for ``astro-i2i info MODEL.pt``."""
-    record = info.get("simulation") or {}
-    lines = [f"model:       {name} ({info['architecture']}, astro-i2i {info.get('package_version', '?')})"]
-    if record:
-        obs, image, noise, sources = record["observation"], record["image"], record["noise"], record["sources"]
-        beam = record.get("beam")
-        beam_text = f"{beam[0]:.3g}\" x {beam[1]:.3g}\", PA {beam[2]:.0f} deg" if beam else "unknown"
-        adapted = record.get("adapted")
-        array = f"PSF {adapted['psf']}" if adapted else f"{obs['array']}, {obs['duration_s'] / 60:g} min"
-        lines += [
-            f"set-up:      {array}, {obs['frequency_ghz']:.4g} GHz",
-            f"grid:        {image['size']} x {image['size']} at {image['pixel_scale_arcsec']:.4g}\"",
-            f"beam:        {beam_text}",
-            f"noise:       {1e6 * noise['rms_jy']:.3g} uJy/beam",
-            f"sources:     {sources['n_min']}-{sources['n_max']} per image, {1e3 * sources['flux_min_jy']:.3g}-"
-            f"{1e3 * sources['flux_max_jy']:.3g} mJy, FWHM {sources['fwhm_min_arcsec']:.3g}-"
-            f"{sources['fwhm_max_arcsec']:.3g}\", within {sources['max_radius_arcsec']:.3g}\"",
-        ]  # fmt: skip
-    adapted = record.get("adapted")
+def checkpoint_summary(card, name):
+    """Lines describing a checkpoint, for ``astro-i2i info MODEL.pt``.
+
+    What the checkpoint does not record is said to be unknown (a partial
+    simulation record is described as far as it goes).
+
+    Parameters
+    ----------
+    card : `ModelCard`
+        `load_checkpoint`'s card.
+    name : str
+        The checkpoint's name or path, for the first line.
+
+    Returns
+    -------
+    lines : list of str
+    """
+    from astropy import units as u
+
+    lines = [f"model:       {name} ({card.architecture}, astro-i2i {card.package_version or '?'})"]
+    simulation, sections, adapted = card.simulation, card.simulation_sections, card.adapted or {}
+    if "observation" in sections:
+        obs = simulation.observation
+        array = f"PSF {adapted.get('psf', '?')}" if adapted else f"{obs.array}, {obs.duration_s / 60:g} min"
+        lines.append(f"set-up:      {array}, {obs.frequency_ghz:.4g} GHz")
+    else:
+        lines.append("frequency:   unknown")
+    if "image" in sections:
+        lines.append(f"grid:        {simulation.image.size} x {simulation.image.size} at "
+                     f"{simulation.image.pixel_scale_arcsec:.4g}\"")  # fmt: skip
+    else:
+        lines.append("grid:        unknown")
+    if card.beam is not None:
+        major, minor = card.beam.major.to_value(u.arcsec), card.beam.minor.to_value(u.arcsec)
+        lines.append(f"beam:        {major:.3g}\" x {minor:.3g}\", PA {card.beam.pa.to_value(u.deg):.0f} deg")
+    else:
+        lines.append("beam:        unknown")
+    if "noise" in sections:
+        lines.append(f"noise:       {1e6 * simulation.noise.rms_jy:.3g} uJy/beam")
+    if "sources" in sections:
+        sources = simulation.sources
+        lines.append(f"sources:     {sources.n_min}-{sources.n_max} per image, {1e3 * sources.flux_min_jy:.3g}-"
+                     f"{1e3 * sources.flux_max_jy:.3g} mJy, FWHM {sources.fwhm_min_arcsec:.3g}-"
+                     f"{sources.fwhm_max_arcsec:.3g}\", within {sources.max_radius_arcsec:.3g}\"")  # fmt: skip
     if adapted:
         lines += [
-            f"adapted to:  {adapted['dirty']} (from {adapted['base_model']}, {adapted['minutes']:g} min of fine-tuning)",
-            f"  PSF:       {adapted['psf']}",
-            f"  primary beam: {adapted['primary_beam']}",
-            f"  noise:     {1e6 * adapted['noise_rms_jy']:.3g} uJy/beam, texture from the {adapted['noise_texture']}",
+            f"adapted to:  {adapted.get('dirty', '?')} (from {adapted.get('base_model', '?')}, "
+            f"{_figure(adapted.get('minutes'), 'g')} min of fine-tuning)",
+            f"  PSF:       {adapted.get('psf', '?')}",
+            f"  primary beam: {adapted.get('primary_beam', '?')}",
+            f"  noise:     {_figure(adapted.get('noise_rms_jy'), '.3g', 1e6)} uJy/beam, texture from the "
+            f"{adapted.get('noise_texture', '?')}",
         ]  # fmt: skip
-    training = info.get("training") or {}
+    training = card.training
     if training:
         lines.append(f"training:    {training.get('steps', '?')} steps, {training.get('time_s', 0) / 60:.0f} min "
                      f"({training.get('hardware', '?')})")  # fmt: skip
-    calibration = (info.get("metrics") or {}).get("calibration") or {}
+    calibration = card.metrics.get("calibration") or {}
+    n_images = calibration.get("n_images", "?")
+    described = False
     for key in ("direct", "samples"):
-        if key in calibration:
-            figures = calibration[key]
-            mode = "direct" if figures["samples"] == 1 else f"K = {figures['samples']}"
-            lines.append(f"calibrated:  {mode}: F1 {100 * figures['f1']:.1f} at reliability >= "
-                         f"{figures['min_reliability']:.2f} ({calibration['n_images']} simulated images)")  # fmt: skip
-    if "uncertainty" in calibration:
-        coverage = calibration["uncertainty"]["coverage"]
+        figures = calibration.get(key)
+        if isinstance(figures, dict):
+            mode = "direct" if figures.get("samples") == 1 else f"K = {figures.get('samples', '?')}"
+            lines.append(f"calibrated:  {mode}: F1 {_figure(figures.get('f1'), '.1f', 100)} at reliability >= "
+                         f"{_figure(figures.get('min_reliability'), '.2f')} ({n_images} simulated images)")  # fmt: skip
+            described = True
+    coverage = (calibration.get("uncertainty") or {}).get("coverage")
+    if isinstance(coverage, dict):
         # On the calibration images the map was fitted to (the README's 94.8 % is the independent test set's).
-        lines.append(f"uncertainty: coverage {100 * coverage['source']:.1f} % on source pixels, "
-                     f"{100 * coverage['disc']:.1f} % over the disc (its {calibration['n_images']} calibration "
+        lines.append(f"uncertainty: coverage {_figure(coverage.get('source'), '.1f', 100)} % on source pixels, "
+                     f"{_figure(coverage.get('disc'), '.1f', 100)} % over the disc (its {n_images} calibration "
                      f"images; on independent test images see docs/models.rst)")  # fmt: skip
+        described = True
+    if not described:
+        lines.append(f"metrics:     {', '.join(sorted(card.metrics)) if card.metrics else 'none recorded'}")
     return lines

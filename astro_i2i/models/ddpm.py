@@ -63,8 +63,6 @@ class DDPM(SkyModel):
         super().__init__()
         if not 1 <= sampling_steps <= timesteps:
             raise ValueError(f"sampling_steps must be in [1, timesteps={timesteps}], not {sampling_steps!r}")
-        self.config = {"base_channels": base_channels, "depth": depth, "norm": norm, "timesteps": timesteps,
-                       "sampling_steps": sampling_steps, "clip": clip}  # fmt: skip
         self.timesteps = timesteps
         self.sampling_steps = sampling_steps
         self.clip = clip

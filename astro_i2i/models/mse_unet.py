@@ -22,7 +22,6 @@ class MSEUNet(SkyModel):
 
     def __init__(self, *, base_channels=16, depth=3, norm="group"):
         super().__init__()
-        self.config = {"base_channels": base_channels, "depth": depth, "norm": norm}
         self.net = UNet(1, 1, base_channels=base_channels, depth=depth, norm=norm)
 
     def reconstruct(self, dirty):

@@ -53,8 +53,7 @@ class TwoToOne(SkyModel):
                  content_channels=None):  # fmt: skip
         super().__init__()
         content_channels = content_channels or base_channels
-        self.config = {"base_channels": base_channels, "depth": depth, "style_channels": style_channels,
-                       "style_levels": style_levels, "norm": norm, "content_channels": content_channels}  # fmt: skip
+        self.register_to_config(content_channels=content_channels)  # saved resolved, as since 0.1
         self.style_channels = style_channels
         self.style_levels = style_levels
         sizes = {"base_channels": base_channels, "norm": norm}

@@ -15,6 +15,8 @@ from .cube import CubeReconstruction, merge_channels, reconstruct_cube
 from ._options import DEFAULT_SEED, ReconstructOptions
 from .reconstructor import BEAM_RATIO_LIMIT, PIXEL_SCALE_TOLERANCE, Reconstruction, Reconstructor
 
+# ``__all__`` is what a user calls (and what the API reference lists); the other names imported above are
+# public for astro-i2i's own packages, the benchmarks and tests, so that none of them reaches into a private module.
 __all__ = [
     "Reconstructor",
     "Reconstruction",
@@ -25,14 +27,8 @@ __all__ = [
     "ManyResult",
     "product_path",
     "preload_model",
-    "merge_channels",
-    "reconstruct_sky",
     "reconstruct_array",
+    "reconstruct_sky",
     "tiled",
-    "tile_starts",
-    "edge_weights",
-    "TILE_MARGIN_FRACTION",
-    "PIXEL_SCALE_TOLERANCE",
-    "BEAM_RATIO_LIMIT",
     "DEFAULT_SEED",
 ]

@@ -18,16 +18,14 @@ import numpy as np
 import torch
 from astropy import units as u
 from astropy.io import fits
-from radio_beam import Beam
 
 from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
 from ..exceptions import BeamWarning, BrightSourceWarning, InputError, SetupWarning, warn_user
 from .._validate import positive_int
-from ..io import (RadioCube, RadioImage, find_primary_beam, is_cube, psf_similarity, read_cube, read_image,
-                  read_primary_beam, read_psf, read_sky_image, unitless_image_kind, write_products)  # fmt: skip
-from ..io._pbcor import check_not_pb_corrected, undo_pb_correction
-from ..io._read import quiet_wcs
+from ..io import (RadioCube, RadioImage, check_not_pb_corrected, find_primary_beam, is_cube, psf_similarity, read_cube,
+                  read_image, read_primary_beam, read_psf, read_sky_image, rescaled_wcs, undo_pb_correction,
+                  unitless_image_kind, write_products)  # fmt: skip
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
 from ..deconvolve import bright_sky
@@ -137,9 +135,9 @@ class Reconstruction:
 
 
 def _models_dir():
-    from ..data import _data_dir
+    from ..data import models_dir
 
-    return _data_dir() / "models"
+    return models_dir()
 
 
 class Reconstructor:
@@ -148,22 +146,25 @@ class Reconstructor:
     Use `from_pretrained` to build one.
     """
 
-    def __init__(self, model, info, *, name, path, device="cpu"):
+    def __init__(self, model, card, *, name, path, device="cpu"):
         self.model = model.eval()
-        self.info = info
+        self.card = card
         self.name = name
         self.path = Path(path)
         self.device = torch.device(device)
-        self.normalisation = info["normalisation"]
-        self.settings = info["inference"]
-        simulation = info["simulation"] or {}
-        self.pixel_scale = simulation.get("image", {}).get("pixel_scale_arcsec", 0.1) * u.arcsec
-        self.tile = int(simulation.get("image", {}).get("size", 512))
-        beam = simulation.get("beam")
-        self.beam = None if beam is None else Beam(beam[0] * u.arcsec, beam[1] * u.arcsec, beam[2] * u.deg)
-        self.checksum = info.get("checksum") or file_checksum(path)
+        self.normalisation = card.normalisation
+        self.settings = card.inference
+        self.pixel_scale = card.pixel_scale if card.pixel_scale is not None else 0.1 * u.arcsec
+        self.tile = card.image_size or 512
+        self.beam = card.beam
+        self.checksum = card.checksum or file_checksum(path)
         self._setup_warned = False
         self._model_psf = None
+
+    @property
+    def info(self):
+        """The model's `~astro_i2i.models.ModelCard` (the name before 0.3; use `card`)."""
+        return self.card
 
     def __repr__(self):
         return f"<Reconstructor {self.name!r}: {self.model.architecture}, {self.device}>"
@@ -203,9 +204,9 @@ class Reconstructor:
             if not path.exists():
                 raise InputError(name_or_path, f"no such model file or shipped model; shipped: "
                                                f"{', '.join(cls.available_models()) or 'none'}")  # fmt: skip
-        model, info = load_checkpoint(path, device=device)
+        model, card = load_checkpoint(path, device=device)
         name = path.stem if path.parent == _models_dir() else str(path)
-        return cls(model, info, name=name, path=path, device=device)
+        return cls(model, card, name=name, path=path, device=device)
 
     # ------------------------------------------------------------------ helpers
 
@@ -230,7 +231,7 @@ class Reconstructor:
 
         Bright emission CLEANed first (``bright``) is not the network's: its entries are left out.
         """
-        limit = ((self.info.get("simulation") or {}).get("sources") or {}).get("flux_max_jy")
+        limit = None if self.card.flux_max is None else self.card.flux_max.to_value(u.Jy)
         if not limit or not len(catalog):
             return
         if bright is not None:
@@ -272,7 +273,7 @@ class Reconstructor:
         sigma = noise_sigma(image.data)
         if psf is not None:
             psf_array = read_psf(psf, image=image)
-        elif self.info.get("simulation") and abs(image.pixel_scale / self.pixel_scale - 1) <= PIXEL_SCALE_TOLERANCE:
+        elif self.card.simulation and abs(image.pixel_scale / self.pixel_scale - 1) <= PIXEL_SCALE_TOLERANCE:
             psf_array = _pad_to(self._reference_psf(), image.data.shape)
         else:
             warn_user(f"{image.name}: bright emission (peak {np.nanmax(image.data) / sigma:.0f} x the noise) and "
@@ -284,19 +285,19 @@ class Reconstructor:
     def _reference_psf(self):
         """The PSF of the model's set-up: stored in an adapted checkpoint, else simulated from its record."""
         if self._model_psf is None:
-            stored = self.info.get("observation")
-            if stored:
-                self._model_psf = np.asarray(stored["psf"])
+            stored = self.card.psf
+            if stored is not None:
+                self._model_psf = stored
             else:
                 from ..simulate import Observation, SimulationConfig
 
-                config = SimulationConfig.from_record(self.info["simulation"])
+                config = self.card.simulation or SimulationConfig()
                 self._model_psf = Observation(config, config.pointing.dec_deg).psf()
         return self._model_psf
 
     def _check_setup(self, image, psf):
         """Warn (once per reconstructor) if the observation is not the model's set-up, naming ``astro-i2i adapt``."""
-        if self._setup_warned or not self.info.get("simulation"):
+        if self._setup_warned or self.card.simulation is None:
             return
         reasons = []
         if image.beam is not None and self.beam is not None:
@@ -332,13 +333,7 @@ class Reconstructor:
         from reproject import reproject_interp
 
         factor = scale / target
-        header = image.wcs.to_header()
-        wcs = quiet_wcs(header, image.name)
-        if wcs.wcs.has_cd():
-            wcs.wcs.cd = wcs.wcs.cd / factor
-        else:
-            wcs.wcs.cdelt = wcs.wcs.cdelt / factor
-        wcs.wcs.crpix = (np.asarray(image.wcs.wcs.crpix) - 0.5) * factor + 0.5
+        wcs = rescaled_wcs(image.wcs, factor, name=image.name)
         shape = tuple(int(np.ceil(n * factor)) for n in image.data.shape)
         data, _ = reproject_interp((image.data, image.wcs), wcs, shape_out=shape)
         logger.info("%s: reprojected from %.4g\" to the model's %.4g\" pixels", image.name, scale, target)
@@ -576,13 +571,13 @@ class Reconstructor:
 
     def _model_primary_beam(self, image):
         """The model's antenna at the image's frequency, centred on the reference position; None without one."""
-        record = self.info.get("simulation") or {}
-        if "primary_beam" not in record or "observation" not in record:
+        antenna, model_frequency = self.card.primary_beam, self.card.frequency
+        if antenna is None or model_frequency is None:
             return None
         from ..simulate import airy_primary_beam
 
         frequency = image.frequency.to_value(u.Hz) if image.frequency is not None else \
-            record["observation"]["frequency_ghz"] * 1e9  # fmt: skip
+            model_frequency.to_value(u.GHz) * 1e9  # fmt: skip
         # The phase centre is the reference pixel of CASA and WSClean images; a flat sky is exact enough over the
         # primary beam (26" FWHM at 230 GHz). Blank pixels are never used (templates and candidates are finite),
         # so the beam is evaluated on the finite ones only.
@@ -590,8 +585,7 @@ class Reconstructor:
         yy, xx = np.nonzero(np.isfinite(image.data))
         radius = np.hypot(xx - x0, yy - y0) * image.pixel_scale.to_value(u.rad)
         pb = np.zeros(image.data.shape)
-        antenna = record["primary_beam"]
-        pb[yy, xx] = airy_primary_beam(radius, frequency, antenna["dish_diameter_m"], antenna["blockage_diameter_m"])
+        pb[yy, xx] = airy_primary_beam(radius, frequency, antenna.dish_diameter_m, antenna.blockage_diameter_m)
         return pb
 
     @torch.no_grad()
@@ -744,10 +738,10 @@ class Reconstructor:
         """A noise-only dirty image of the model's instrument, as ``(array, header)``."""
         from ..simulate import ImagedObservation, Observation, SimulationConfig, image_wcs
 
-        config = SimulationConfig.from_record(self.info["simulation"])
+        config = self.card.simulation or SimulationConfig()
         rng = np.random.default_rng(seed)
         dec = config.pointing.dec_deg
-        stored = self.info.get("observation")
+        stored = self.card.observation
         observation = ImagedObservation.from_arrays(stored) if stored else Observation(config, dec)
         noise = observation.noise_field(rng).astype(np.float32)
         noise[observation.blank_mask] = np.nan

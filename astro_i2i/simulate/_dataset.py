@@ -18,7 +18,7 @@ from ._sky import draw_pointing, draw_sources, render_sky
 from ._targets import draw_targets, render_targets
 from .config import SimulationConfig
 
-__all__ = ["simulate_image", "write_dataset", "TrainingPairs", "image_wcs", "truth_rows"]
+__all__ = ["simulate_image", "write_dataset", "validation_set", "TrainingPairs", "image_wcs", "truth_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -298,3 +298,55 @@ class TrainingPairs:
     def __iter__(self):
         while True:
             yield self.sample()
+
+
+def validation_set(simulation, n_images, seed, *, psf=False, observation=None, subtract_bright=False):
+    """Fixed-seed images and their truth: what training runs, calibration and the benchmarks are judged on.
+
+    Image ``i`` is drawn with the generator ``default_rng([seed, i])``, so a
+    set is the same whatever else runs, and any prefix of it is the smaller set.
+
+    Each image is a dict of ``dirty``, ``sky``, ``wcs``, ``primary_beam`` and,
+    with ``psf=True``, ``psf``. With ``observation`` (an
+    `~astro_i2i.simulate.ImagedObservation`) the images are observed with it.
+    With ``subtract_bright=True`` each image is the pair the network sees at
+    inference (`~astro_i2i.deconvolve.residual_pair`: its bright emission
+    CLEANed with its PSF; ``dirty`` the residual, ``sky`` the faint sources), and the
+    truth holds the faint sources only where something was CLEANed (the
+    targets are CLEAN's, not the network's).
+
+    Parameters
+    ----------
+    simulation : `SimulationConfig`
+    n_images : int
+    seed : int
+    psf : bool, optional
+        Keep each image's PSF.
+    observation : `ImagedObservation`, optional
+    subtract_bright : bool, optional
+
+    Returns
+    -------
+    images : list of dict
+    truth : `~astropy.table.Table`
+        One row per true source, with its image's index.
+    """
+    from ..deconvolve import residual_pair
+
+    images, columns, beam_pixels = [], {}, None
+    for i in range(n_images):
+        result = simulate_image(simulation, np.random.default_rng([seed, i]), observation=observation)
+        dirty, sky, bright = result["dirty"], result["sky"], None
+        if subtract_bright:
+            if beam_pixels is None:
+                beam = fit_psf_beam(result["psf"], result["wcs"])
+                beam_pixels = float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2))) / \
+                    simulation.image.pixel_scale_arcsec  # fmt: skip
+            dirty, sky, bright = residual_pair(dirty, sky, result["psf"], faint_sky=result["faint_sky"],
+                                               beam_fwhm_pixels=beam_pixels)  # fmt: skip
+        targets = result["targets"] if bright is None else None
+        for key, values in truth_rows(i, result["sources"], result["wcs"], simulation, targets).items():
+            columns.setdefault(key, []).append(values)
+        images.append({"dirty": dirty, "sky": sky, "wcs": result["wcs"],
+                       "primary_beam": result["primary_beam"], **({"psf": result["psf"]} if psf else {})})
+    return images, Table({key: np.concatenate(values) for key, values in columns.items()})

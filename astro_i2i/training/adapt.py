@@ -16,8 +16,7 @@ from astropy import units as u
 
 from ..catalog import noise_sigma
 from ..exceptions import InputError
-from ..io import read_image, read_primary_beam, read_psf
-from ..io._pbcor import check_not_pb_corrected
+from ..io import check_not_pb_corrected, read_image, read_primary_beam, read_psf
 from ..models import Normalisation, load_checkpoint
 from ..simulate import ImagedObservation, Observation, SimulationConfig, airy_primary_beam, noise_power_from_image
 from ..simulate import render_sky
@@ -205,20 +204,23 @@ def describe_observation(dirty, *, psf=None, primary_beam=None, array=None, dura
     return simulation, observation, notes
 
 
-def _adapted_normalisation(base, base_record, simulation, beam_fwhm, downsample=None):
-    """The network's units for the new set-up: the same S/N, beam size in network pixels and source peaks."""
-    old_scale = base_record["image"]["pixel_scale_arcsec"]
-    old_beam = float(np.sqrt(base_record["beam"][0] * base_record["beam"][1]))
+def _adapted_normalisation(base, base_card, simulation, beam_fwhm, downsample=None):
+    """The network's units for the new set-up: the same S/N, beam size in network pixels and source peaks.
+
+    ``base_card`` is the base model's `~astro_i2i.models.ModelCard`, ``simulation`` the new set-up.
+    """
+    old_scale = base_card.simulation.image.pixel_scale_arcsec
+    old_beam = base_card.beam_fwhm.to_value(u.arcsec)
     new_scale = simulation.image.pixel_scale_arcsec
     if downsample is None:
         # Keep the beam's size in network pixels (2.1 for the shipped models), to the nearest power of 2.
         wanted = base.downsample * (beam_fwhm / new_scale) / (old_beam / old_scale)
         downsample = int(2 ** max(0, round(math.log2(max(wanted, 1)))))
-    old_sources, new_sources = base_record["sources"], simulation.sources
-    old_peak = _network_grid_peak(old_sources["flux_max_jy"], old_sources["fwhm_min_arcsec"], old_scale,
+    old_sources, new_sources = base_card.simulation.sources, simulation.sources
+    old_peak = _network_grid_peak(old_sources.flux_max_jy, old_sources.fwhm_min_arcsec, old_scale,
                                   base.downsample)  # fmt: skip
     new_peak = _network_grid_peak(new_sources.flux_max_jy, new_sources.fwhm_min_arcsec, new_scale, downsample)
-    return Normalisation(dirty_scale=base.dirty_scale * simulation.noise.rms_jy / base_record["noise"]["rms_jy"],
+    return Normalisation(dirty_scale=base.dirty_scale * simulation.noise.rms_jy / base_card.simulation.noise.rms_jy,
                          sky_scale=base.sky_scale * new_peak / old_peak, sky_power=base.sky_power,
                          downsample=downsample)  # fmt: skip
 
@@ -271,24 +273,22 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
 
     clock_start = time.perf_counter()
     base_path = model_path(base)
-    model, info = load_checkpoint(base_path, device=device)
-    record = info["simulation"]
-    if "beam" not in (record or {}):
+    model, card = load_checkpoint(base_path, device=device)
+    if card.simulation is None or card.beam is None:
         raise InputError(base_path, "has no simulation record with a beam: cannot scale it to a new set-up")
-    training = dict((info.get("training") or {}).get("config") or {})
+    training = card.training_config
     if not training:
         raise InputError(base_path, "has no training config: cannot fine-tune it")
     simulation, observation, notes = describe_observation(
         dirty, psf=psf, primary_beam=primary_beam, array=array, duration=duration, dish_diameter=dish_diameter,
         noise_texture=noise_texture, flux_range=flux_range, size_range=size_range, source_radius=source_radius,
         hdu=hdu)  # fmt: skip
-    normalisation = _adapted_normalisation(info["normalisation"], record, simulation, notes["beam_fwhm_arcsec"])
-    depth = int(info["model_config"].get("depth", 3))
-    multiple = normalisation.downsample * 2**depth
-    old_network_crop = training["data"]["crop"] // info["normalisation"].downsample
+    normalisation = _adapted_normalisation(card.normalisation, card, simulation, notes["beam_fwhm_arcsec"])
+    multiple = normalisation.downsample * model.multiple
+    old_network_crop = training["data"]["crop"] // card.normalisation.downsample
     crop = min(old_network_crop * normalisation.downsample, simulation.image.size) // multiple * multiple
     config = TrainingConfig(
-        model={"architecture": info["architecture"], **info["model_config"]},
+        model={"architecture": card.architecture, **card.model_config},
         normalisation=normalisation.to_dict(),
         simulation=simulation.to_dict(),
         data={**training.get("data", {}), "crop": int(crop), "n_pointings": 1, "seed": ADAPT_SEED},
@@ -299,7 +299,7 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
         validation={"every": 200, "n_images": int(validation_images), "seed": 1_000_000,
                     "calibration_images": int(calibration_images)},
     )  # fmt: skip
-    notes = {**notes, "base_model": str(base), "base_checksum": info["checksum"], "minutes": float(minutes)}
+    notes = {**notes, "base_model": str(base), "base_checksum": card.checksum, "minutes": float(minutes)}
     logger.info("adapting %s to %s: %d x %d at %.4g\", noise %.3g uJy/beam, network grid %dx coarser",
                 base, notes["dirty"], simulation.image.size, simulation.image.size,
                 simulation.image.pixel_scale_arcsec, 1e6 * simulation.noise.rms_jy, normalisation.downsample)  # fmt: skip

@@ -23,12 +23,14 @@ from astropy.table import Table
 from .._atomic import check_output_path
 from ..catalog import (DEFAULT_SOURCE_FWHM, FEATURES_DIRECT, FEATURES_SAMPLES, DetectionSettings, ReliabilityModel, candidate_features,
                        beam_scale, matched_filter_snr, noise_sigma, reliability_diagram)  # fmt: skip
+from ..exceptions import InputError
 from ..metrics import DEFAULT_MATCH_RADIUS, match_radius, match_sources
 from ..models import InferenceSettings, UncertaintyCalibration, load_checkpoint, save_checkpoint
 from ..reconstruct import reconstruct_array
-from ..simulate import ImagedObservation, SimulationConfig
+from ..simulate import SimulationConfig
 from ._sigma import calibrate_sigma_style
-from .evaluate import CALIBRATION_IMAGES, CALIBRATION_SEED, record_beam, record_source_fwhm, validation_set
+from ..simulate import validation_set
+from .evaluate import CALIBRATION_IMAGES, CALIBRATION_SEED, record_source_fwhm
 
 __all__ = ["calibrate_checkpoint", "calibrate_detection", "calibrate_uncertainty", "labelled_candidates",
            "CANDIDATE_NSIGMA", "COVERAGE_TARGET"]
@@ -241,20 +243,21 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
                                 or samples < 2):  # fmt: skip
         raise ValueError(f"samples must be an integer >= 2, not {samples!r}")
     output = check_output_path(output, overwrite=overwrite)
-    model, info = load_checkpoint(path, device=device)
+    model, card = load_checkpoint(path, device=device)
     samples = model.default_samples if samples is None else int(samples)
-    normalisation, record = info["normalisation"], info["simulation"]
-    simulation = SimulationConfig.from_record(record)
-    if observation is None and info.get("observation"):
-        observation = ImagedObservation.from_arrays(info["observation"])
+    if card.beam is None:
+        raise InputError(path, "has no beam in its simulation record: cannot calibrate it")
+    normalisation, beam = card.normalisation, card.beam
+    simulation = card.simulation or SimulationConfig()
+    if observation is None:
+        observation = card.imaged_observation()
     images, truth = validation_set(simulation, int(n_images), int(seed), observation=observation,
                                    subtract_bright=True)  # fmt: skip
-    beam = record_beam(record)
     radius = match_radius(beam)
     n_true = len(truth)
     calibration = {"n_images": int(n_images), "seed": int(seed), "n_true": n_true,
                    "match_radius_arcsec": float(radius.to_value(u.arcsec))}  # fmt: skip
-    source_fwhm = record_source_fwhm(record)
+    source_fwhm = record_source_fwhm(simulation)
     base = DetectionSettings(candidate_nsigma=CANDIDATE_NSIGMA, source_fwhm_arcsec=source_fwhm)
     candidates, _ = labelled_candidates(model, normalisation, images, truth, beam=beam, samples=1, sigma_style=0.0,
                                         settings=base, device=device, radius=radius)  # fmt: skip
@@ -264,7 +267,7 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     calibration["direct"] = figures
     detection, uncertainty, sigma = [direct], None, 0.0
     if model.stochastic:
-        previous = info["inference"].sigma_style
+        previous = card.inference.sigma_style
         if not model.has_style:
             sigma = 0.0  # its samples' spread is its own (a diffusion model's starting noise)
         elif sigma_style is not None:
@@ -291,8 +294,7 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
                                  calibration={"n_images": int(n_images), "seed": int(seed)})  # fmt: skip
     if log is not None:
         log({"calibration": calibration})
-    metrics = {k: v for k, v in info["metrics"].items() if k not in ("calibration", "coverage_by_sigma_style")}
-    save_checkpoint(output, model, normalisation=normalisation, simulation=record, training=info["training"],
-                    metrics={**metrics, "calibration": calibration}, inference=settings,
-                    observation=info.get("observation"), overwrite=True)  # fmt: skip
+    metrics = {k: v for k, v in card.metrics.items() if k not in ("calibration", "coverage_by_sigma_style")}
+    save_checkpoint(output, model, card=card, metrics={**metrics, "calibration": calibration}, inference=settings,
+                    overwrite=True)  # fmt: skip
     return calibration

@@ -7,9 +7,8 @@ from astropy.table import Table
 from ..catalog import DetectionSettings, candidate_features
 from ..metrics import DEFAULT_MATCH_RADIUS, score_catalogs, uncertainty_calibration
 from ..reconstruct import reconstruct_sky
-from ..simulate import simulate_image, truth_rows
 
-__all__ = ["validation_set", "beam_area_pixels", "record_beam", "record_source_fwhm", "evaluate_model",
+__all__ = ["beam_area_pixels", "record_beam", "record_source_fwhm", "evaluate_model",
            "DETECTION_NSIGMA_GRID", "CALIBRATION_IMAGES", "CALIBRATION_SEED"]
 
 #: Sky-model thresholds tried on validation data during training (`~astro_i2i.catalog.sky_model_threshold`).
@@ -20,58 +19,58 @@ CALIBRATION_IMAGES = 600
 CALIBRATION_SEED = 1_500_000  #: disjoint from training (1, 2), validation (1e6) and the benchmarks' test seeds
 
 
-def validation_set(simulation, n_images, seed, *, psf=False, observation=None, subtract_bright=False):
-    """Fixed validation images: list of ``simulate_image`` results and the truth table.
+def _card(described):
+    """A `~astro_i2i.models.ModelCard` of a card, a `~astro_i2i.simulate.SimulationConfig` or a simulation record."""
+    from ..models import ModelCard
 
-    Each image is a dict of ``dirty``, ``sky``, ``wcs``, ``primary_beam`` and,
-    with ``psf=True``, ``psf``. With ``observation`` (an
-    `~astro_i2i.simulate.ImagedObservation`) the images are observed with it.
-    With ``subtract_bright=True`` each image is the pair the network sees at
-    inference (`~astro_i2i.deconvolve.residual_pair`: its bright emission
-    CLEANed with its PSF; ``dirty`` the residual, ``sky`` the faint sources), and the
-    truth holds the faint sources only where something was CLEANed (the
-    targets are CLEAN's, not the network's).
+    return ModelCard.describe(described)
+
+
+def _needs(value, what, described):
+    if value is None:
+        raise ValueError(f"{type(described).__name__} has no {what}")
+    return value
+
+
+def beam_area_pixels(card):
+    """The synthesized beam's area in pixels of a model's training grid.
+
+    Parameters
+    ----------
+    card : `~astro_i2i.models.ModelCard` or dict
+        A checkpoint's card (`~astro_i2i.models.load_checkpoint`), or its
+        ``simulation`` record.
     """
-    from ..deconvolve import residual_pair
-    from ..io import fit_psf_beam
-
-    images, columns, beam_pixels = [], {}, None
-    for i in range(n_images):
-        result = simulate_image(simulation, np.random.default_rng([seed, i]), observation=observation)
-        dirty, sky, bright = result["dirty"], result["sky"], None
-        if subtract_bright:
-            if beam_pixels is None:
-                beam = fit_psf_beam(result["psf"], result["wcs"])
-                beam_pixels = float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2))) / \
-                    simulation.image.pixel_scale_arcsec  # fmt: skip
-            dirty, sky, bright = residual_pair(dirty, sky, result["psf"], faint_sky=result["faint_sky"],
-                                               beam_fwhm_pixels=beam_pixels)  # fmt: skip
-        targets = result["targets"] if bright is None else None
-        for key, values in truth_rows(i, result["sources"], result["wcs"], simulation, targets).items():
-            columns.setdefault(key, []).append(values)
-        images.append({"dirty": dirty, "sky": sky, "wcs": result["wcs"],
-                       "primary_beam": result["primary_beam"], **({"psf": result["psf"]} if psf else {})})
-    return images, Table({key: np.concatenate(values) for key, values in columns.items()})
+    return _needs(_card(card).beam_area_pixels, "beam and pixel scale", card)
 
 
-def beam_area_pixels(simulation_record):
-    """The synthesized beam's area in pixels, from a checkpoint's ``simulation`` record."""
-    bmaj, bmin = simulation_record["beam"][:2]
-    return float(np.pi / (4 * np.log(2)) * bmaj * bmin / simulation_record["image"]["pixel_scale_arcsec"] ** 2)
+def record_beam(card):
+    """The synthesized beam (`~radio_beam.Beam`) a model was trained with.
+
+    Parameters
+    ----------
+    card : `~astro_i2i.models.ModelCard` or dict
+        A checkpoint's card (`~astro_i2i.models.load_checkpoint`), or its
+        ``simulation`` record.
+    """
+    return _needs(_card(card).beam, "beam", card)
 
 
-def record_beam(simulation_record):
-    """The synthesized beam (`~radio_beam.Beam`) of a checkpoint's ``simulation`` record."""
-    from radio_beam import Beam
+def record_source_fwhm(card):
+    """The typical source (FWHM, arcsec) of a model's training population: the middle of its size range.
 
-    bmaj, bmin, bpa = simulation_record["beam"]
-    return Beam(bmaj * u.arcsec, bmin * u.arcsec, bpa * u.deg)
+    Parameters
+    ----------
+    card : `~astro_i2i.models.ModelCard`, `~astro_i2i.simulate.SimulationConfig` or dict
+        A checkpoint's card, a simulation config, or a simulation record
+        (``SimulationConfig.to_dict()``).
 
-
-def record_source_fwhm(simulation_record):
-    """The typical source (FWHM, arcsec) of a checkpoint's training population: the middle of its size range."""
-    sources = simulation_record["sources"]
-    return 0.5 * (float(sources["fwhm_min_arcsec"]) + float(sources["fwhm_max_arcsec"]))
+    Returns
+    -------
+    fwhm : float
+        Arcsec.
+    """
+    return float(_needs(_card(card).source_fwhm, "simulation config", card).to_value(u.arcsec))
 
 
 def evaluate_model(model, normalisation, images, truth, *, beam, radius=DEFAULT_MATCH_RADIUS, source_fwhm=None,
@@ -92,7 +91,7 @@ def evaluate_model(model, normalisation, images, truth, *, beam, radius=DEFAULT_
     ----------
     model, normalisation
     images, truth
-        From `validation_set`.
+        From `~astro_i2i.simulate.validation_set`.
     beam : `~radio_beam.Beam`
         The synthesized beam (`record_beam`).
     radius : `~astropy.units.Quantity`, optional

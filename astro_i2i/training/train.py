@@ -28,7 +28,8 @@ from ..metrics import match_radius
 from ..models import InferenceSettings, Normalisation, save_checkpoint
 from ..simulate import Observation, SimulationConfig, TrainingPairs, image_wcs
 from .calibrate import calibrate_checkpoint
-from .evaluate import evaluate_model, record_beam, record_source_fwhm, validation_set
+from ..simulate import validation_set
+from .evaluate import evaluate_model, record_source_fwhm
 
 __all__ = ["train"]
 
@@ -95,14 +96,11 @@ def _improves(metrics, best):
     return float(np.nan_to_num(metrics["f1"])) >= float(np.nan_to_num(best["f1"]))
 
 
-def _simulation_record(simulation, observation=None):
-    """What the model was trained on, beam included, for its checkpoint."""
-    record = simulation.to_dict()
+def _fitted_beam(simulation, observation=None):
+    """The synthesized beam of the set-up the model is trained on (a fit to its PSF), for its checkpoint."""
     dec = simulation.pointing.dec_deg
     psf = (observation or Observation(simulation, dec)).psf()
-    beam = fit_psf_beam(psf, image_wcs(simulation, simulation.pointing.ra_deg, dec))
-    record["beam"] = [beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec), beam.pa.to_value(u.deg)]
-    return record
+    return fit_psf_beam(psf, image_wcs(simulation, simulation.pointing.ra_deg, dec))
 
 
 def train(config, output, *, resume=False, device="cpu", overwrite=False, progress=True, observation=None,
@@ -211,12 +209,9 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     per_image = (time.perf_counter() - simulated) / max(len(images), 1)
     batches = _batches(config, simulation, normalisation, seed=int(config.data["seed"]) + 7919 * step,
                        observation=observation)  # fmt: skip
-    record = _simulation_record(simulation, observation)
-    if notes:
-        record["adapted"] = notes
+    beam = _fitted_beam(simulation, observation)
     stored = observation.to_arrays() if observation is not None else None
-    beam = record_beam(record)
-    scoring = {"beam": beam, "radius": match_radius(beam), "source_fwhm": record_source_fwhm(record) * u.arcsec}
+    scoring = {"beam": beam, "radius": match_radius(beam), "source_fwhm": record_source_fwhm(simulation) * u.arcsec}
     hardware = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {device}"
 
     # The checkpoint is staged beside the output while it may still be refused.
@@ -313,7 +308,8 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
                         metrics["purity"], metrics["completeness"], metrics["detection_nsigma"])  # fmt: skip
             if _improves(metrics, best):
                 best = {**metrics, "step": step}
-                save_checkpoint(output, model, normalisation=normalisation, simulation=record,
+                save_checkpoint(output, model, normalisation=normalisation, simulation=simulation, beam=beam,
+                                adapted=notes or None,
                                 training={"steps": step, "time_s": elapsed, "hardware": hardware,
                                           "config": config.to_dict(), "torch": torch.__version__},
                                 metrics={"validation": best}, inference=InferenceSettings(), observation=stored,

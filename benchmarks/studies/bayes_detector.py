@@ -1,6 +1,6 @@
 """The Bayes detector: matched-filter candidates ranked by their exact posterior under the simulation's own prior.
 
-Usage: python benchmarks/bayes_detector.py [N] [SEED] [--calibration-images M]
+Usage: python benchmarks/studies/bayes_detector.py [N] [SEED] [--calibration-images M]
        (default 500 test images, seed 2000000, as evaluate_models.py; thresholds chosen on M = 200 calibration
        images, seed 1500000)
 
@@ -28,20 +28,23 @@ import time
 
 import numpy as np
 from astropy import units as u
+from astropy.stats import gaussian_fwhm_to_sigma as FWHM_TO_SIGMA
 from astropy.table import Table, vstack
 from scipy import ndimage, signal
 
-from astro_i2i.catalog import matched_filter_snr, noise_sigma, refine_positions, reliability_diagram
+from astro_i2i.baselines import matched_filter_catalog
+from astro_i2i.catalog import noise_sigma, reliability_diagram
 from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.simulate import SimulationConfig
-from astro_i2i.simulate._sky import FWHM_TO_SIGMA
-from astro_i2i.training import validation_set
+from astro_i2i.training import CALIBRATION_SEED
+from astro_i2i.simulate import validation_set
 
-from _common import header_of, local_peaks, per_image_counts
+import _benchmarks_path  # noqa: F401  (benchmarks/ on sys.path, for _common)
+from _common import TEST_SEED, header_of, per_image_counts
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("n", nargs="?", type=int, default=500)
-parser.add_argument("seed", nargs="?", type=int, default=2_000_000)
+parser.add_argument("seed", nargs="?", type=int, default=TEST_SEED)
 parser.add_argument("--calibration-images", type=int, default=200)
 parser.add_argument("--candidate-nsigma", type=float, default=2.5, help="matched-filter S/N of the candidates")
 parser.add_argument("--model", help="also score this model's catalogue (a shipped name or a .pt), alone and with "
@@ -115,13 +118,12 @@ def bayes_score(image, x, y):
 
 def candidates(image):
     """The image's matched-filter candidates with their Bayes score; a Table (x, y, ra, dec, mf_snr, score)."""
-    snr = matched_filter_snr(image["dirty"], pixel_scale=pixel * u.arcsec)
-    ix, iy = local_peaks(snr, args.candidate_nsigma)
-    x, y, mf = refine_positions(ix, iy, snr, radius=0.0)
+    mf = matched_filter_catalog(image["dirty"], image["wcs"], pixel_scale=pixel * u.arcsec,
+                                nsigma=args.candidate_nsigma)  # fmt: skip
+    x, y = mf["x"].value, mf["y"].value
     score, radius = bayes_score(image, x, y)
-    coords = image["wcs"].pixel_to_world(x, y)
-    return Table({"x": x, "y": y, "ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg),
-                  "flux": np.zeros(len(x)), "mf_snr": mf, "radius": radius, "score": score})  # fmt: skip
+    return Table({"x": x, "y": y, "ra": mf["ra"].value, "dec": mf["dec"].value, "flux": np.zeros(len(x)),
+                  "mf_snr": np.asarray(mf["mf_snr"]), "radius": radius, "score": score})  # fmt: skip
 
 
 def catalogue_set(images):
@@ -177,12 +179,12 @@ def row(label, tables, truth, n):
 
 
 start = time.perf_counter()
-calibration, calibration_truth = validation_set(config, args.calibration_images, 1_500_000, psf=True)
+calibration, calibration_truth = validation_set(config, args.calibration_images, CALIBRATION_SEED, psf=True)
 cal = catalogue_set(calibration)
 images, truth = validation_set(config, args.n, args.seed, psf=True)
 test = catalogue_set(images)
 print(f"{args.n} test images (seed {args.seed}, {len(truth)} sources), {args.calibration_images} calibration images "
-      f"(seed 1500000), candidates at matched-filter S/N >= {args.candidate_nsigma}: "
+      f"(seed {CALIBRATION_SEED}), candidates at matched-filter S/N >= {args.candidate_nsigma}: "
       f"{time.perf_counter() - start:.0f} s")  # fmt: skip
 
 mf_grid = np.round(np.arange(3.0, 6.01, 0.25), 2)

@@ -1,6 +1,6 @@
 """Where the positions should come from: the network's grid, a finer grid, or the dirty image (issue 11, item 1).
 
-Usage: python benchmarks/position_options.py [N] [SEED] --model LABEL=PATH[:K] [--model ...]
+Usage: python benchmarks/studies/position_options.py [N] [SEED] --model LABEL=PATH[:K] [--model ...]
 
 For each model (a checkpoint, with its training-time sky-model threshold
 ``candidate_nsigma``, e.g. the 0.1.0 checkpoints that carry ``detection_nsigma``)
@@ -24,15 +24,19 @@ from astropy import units as u
 from astropy.table import Table
 
 from astro_i2i.catalog import REFINE_RADIUS, find_sources, matched_filter_snr, refine_positions, sky_model_threshold
-from astro_i2i.metrics import _separation_arcsec, match_sources, score_catalogs
+from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.models import load_checkpoint
 from astro_i2i.reconstruct import reconstruct_array
 from astro_i2i.simulate import SimulationConfig
-from astro_i2i.training import beam_area_pixels, validation_set
+from astro_i2i.training import beam_area_pixels
+from astro_i2i.simulate import validation_set
+
+import _benchmarks_path  # noqa: F401  (benchmarks/ on sys.path, for _common)
+from _common import TEST_SEED, separation_arcsec
 
 parser = argparse.ArgumentParser()
 parser.add_argument("n", nargs="?", type=int, default=500)
-parser.add_argument("seed", nargs="?", type=int, default=2_000_000)
+parser.add_argument("seed", nargs="?", type=int, default=TEST_SEED)
 parser.add_argument("--model", action="append", required=True, metavar="LABEL=PATH[:K]")
 args = parser.parse_args()
 
@@ -56,7 +60,7 @@ def report(label, catalogs, seconds):
         pairs = match_sources(catalog, true, radius=0.5 * u.arcsec)
         if len(pairs):
             d, t = catalog[pairs[:, 0]], true[pairs[:, 1]]
-            errors.extend(np.diag(_separation_arcsec(d["ra"], d["dec"], np.asarray(t["ra"]), np.asarray(t["dec"]))))
+            errors.extend(separation_arcsec(d["ra"], d["dec"], t["ra"], t["dec"]))
             snrs.extend(np.asarray(t["snr"]))
     errors, snrs = np.asarray(errors), np.asarray(snrs)
     bins = "  ".join(f"[{lo:g},{min(hi, 10):g}) {np.median(errors[(snrs >= lo) & (snrs < hi)]):.3f}\""
@@ -70,14 +74,14 @@ for spec in args.model:
     label, rest = spec.split("=", 1)
     path, _, k = rest.partition(":")
     samples = int(k or 1)
-    model, info = load_checkpoint(path)
-    settings = info["inference"].detection_for(samples)
-    beam_pixels = beam_area_pixels(info["simulation"])
+    model, card = load_checkpoint(path)
+    settings = card.inference.detection_for(samples)
+    beam_pixels = beam_area_pixels(card)
     segment, refined, seconds, refine_seconds = {}, {}, 0.0, 0.0
     for i, image in enumerate(images):
         begin = time.perf_counter()
-        skies, _ = reconstruct_array(model, info["normalisation"], image["dirty"], samples=samples,
-                                     sigma_style=info["inference"].sigma_style, seed=i, tile=512, batch_size=1,
+        skies, _ = reconstruct_array(model, card.normalisation, image["dirty"], samples=samples,
+                                     sigma_style=card.inference.sigma_style, seed=i, tile=512, batch_size=1,
                                      device="cpu")  # fmt: skip
         sky = skies.mean(axis=0)
         threshold = sky_model_threshold(image["dirty"], beam_pixels, nsigma=settings.candidate_nsigma)

@@ -1,6 +1,6 @@
 """Where the catalogue's flux bias comes from: template, position, size and selection, per S/N bin.
 
-Usage: python benchmarks/flux_bias.py [N] [SEED] [--model two_to_one] [--samples 10]
+Usage: python benchmarks/studies/flux_bias.py [N] [SEED] [--model two_to_one] [--samples 10]
 
 The catalogue's flux is a least-squares fit, to the dirty image, of a 0.6"
 Gaussian convolved with a Gaussian of the beam, at the catalogue's position,
@@ -23,18 +23,21 @@ import argparse
 import time
 
 import numpy as np
-from _common import header_of
 from astropy import units as u
 
 from astro_i2i.catalog import DEFAULT_SOURCE_FWHM, fit_fluxes, gaussian_psf, noise_sigma
 from astro_i2i.metrics import match_sources
 from astro_i2i.reconstruct import Reconstructor
 from astro_i2i.simulate import SimulationConfig
-from astro_i2i.training import validation_set
+from astro_i2i.training import CALIBRATION_SEED
+from astro_i2i.simulate import validation_set
+
+import _benchmarks_path  # noqa: F401  (benchmarks/ on sys.path, for _common)
+from _common import header_of
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("n", nargs="?", type=int, default=500)
-parser.add_argument("seed", nargs="?", type=int, default=1_500_000)
+parser.add_argument("seed", nargs="?", type=int, default=CALIBRATION_SEED)
 parser.add_argument("--model", default="two_to_one")
 parser.add_argument("--samples", type=int, default=10)
 args = parser.parse_args()

@@ -1,6 +1,6 @@
 """The true sky's catalogue: its noiseless threshold, and what the networks' coarser grid costs.
 
-Usage: python benchmarks/true_sky.py [N] [SEED]   (default 500 test images, seed 2000000)
+Usage: python benchmarks/studies/true_sky.py [N] [SEED]   (default 500 test images, seed 2000000)
 
 1. A true sky has no noise, so `~astro_i2i.catalog.find_sources` thresholds it
    at a fraction of its peak (``_NOISELESS_FRACTION`` in ``catalog/_segment.py``).
@@ -20,10 +20,13 @@ import numpy as np
 from astro_i2i.catalog import find_sources
 from astro_i2i.metrics import score_catalogs
 from astro_i2i.simulate import SimulationConfig
-from astro_i2i.training import validation_set
+from astro_i2i.simulate import validation_set
+
+import _benchmarks_path  # noqa: F401  (benchmarks/ on sys.path, for _common)
+from _common import TEST_SEED
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-seed = int(sys.argv[2]) if len(sys.argv) > 2 else 2_000_000
+seed = int(sys.argv[2]) if len(sys.argv) > 2 else TEST_SEED
 images, truth = validation_set(SimulationConfig(), n, seed)
 print(f"{n} test images (seed {seed}), {len(truth)} sources")
 print(f"{'fraction of peak':>16} {'P':>6} {'C':>6} {'F1':>6}")

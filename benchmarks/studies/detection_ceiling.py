@@ -1,14 +1,15 @@
 """What the dirty images allow: classical detection and flux limits at the dataset's noise.
 
-Usage: python benchmarks/detection_ceiling.py [N] [SEED] [--casa DIR]
+Usage: python benchmarks/studies/detection_ceiling.py [N] [SEED] [--casa DIR]
        (default 500 images, seed 2000000: the test images of evaluate_models.py; --casa scores the same detector on
        the CASA-made reference images in DIR, e.g. ../shared/reference/casa)
 
-1. Matched filter: the dirty image (natural weighting: already the point-source
-   matched filter) smoothed by a 0.6" Gaussian (a typical source), local peaks
-   above t x its robust noise, positions refined by a quadratic fit; scored
-   against the truth within 0.18" (and 0.5", to show how much is lost to
-   position errors alone) for a grid of t.
+1. Matched filter (`astro_i2i.baselines.matched_filter_catalog`): the dirty
+   image (natural weighting: already the point-source matched filter) smoothed
+   by a 0.6" Gaussian (a typical source), local peaks above t x its robust
+   noise, positions refined by a quadratic fit (``centroid='quadratic'``);
+   scored against the truth within 0.18" (and 0.5", to show how much is lost
+   to position errors alone) for a grid of t.
 2. Flux with everything but the flux known: the least-squares amplitude of each
    source's exact noiseless response (primary beam, PSF) fitted to the dirty
    image at its true position and shape. No method that estimates the flux
@@ -19,58 +20,50 @@ Usage: python benchmarks/detection_ceiling.py [N] [SEED] [--casa DIR]
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
-from photutils.centroids import centroid_quadratic
-from photutils.detection import find_peaks
-from scipy import ndimage
 
+from astro_i2i.baselines import matched_filter_catalog
 from astro_i2i.catalog import noise_sigma
-from astro_i2i.cli._catalog import format_score
 from astro_i2i.metrics import score_catalogs
-from astro_i2i.simulate import SimulationConfig, simulate_image, truth_rows
-from astro_i2i.simulate._sky import SOURCE_FIELDS, render_sky
+from astro_i2i.simulate import SimulationConfig, render_sky, simulate_image, truth_rows
+
+import _benchmarks_path  # noqa: F401  (benchmarks/ on sys.path, for _common)
+from _common import TEST_SEED, read_casa_reference
 
 THRESHOLDS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5)
-SMOOTH_FWHM_ARCSEC = 0.6
+SMOOTH_FWHM = 0.6 * u.arcsec
+SOURCE_FIELDS = ("x", "y", "flux", "fwhm_maj", "fwhm_min", "pa")  # a simulated source, as render_sky reads it
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("n", nargs="?", type=int, default=500)
-parser.add_argument("seed", nargs="?", type=int, default=2000000)
+parser.add_argument("seed", nargs="?", type=int, default=TEST_SEED)
 parser.add_argument("--casa", help="directory of CASA-made reference images (dirty_XXX.fits, truth.ecsv)")
 args = parser.parse_args()
 
 
-def filtered_snr(dirty, pixel_scale_arcsec):
-    """Dirty image smoothed by a source-sized Gaussian, in units of its robust noise."""
-    finite = np.isfinite(dirty)
-    smooth = ndimage.gaussian_filter(np.where(finite, dirty, 0.0), SMOOTH_FWHM_ARCSEC / pixel_scale_arcsec / 2.3548)
-    smooth[~finite] = np.nan
-    return smooth / noise_sigma(smooth)
+def peak_catalog(dirty, wcs):
+    """The matched filter's peaks above the lowest threshold (positions only); each threshold is a cut on mf_snr."""
+    return matched_filter_catalog(dirty, wcs, pixel_scale=pixel_scale * u.arcsec, nsigma=min(THRESHOLDS),
+                                  source_fwhm=SMOOTH_FWHM, centroid="quadratic")  # fmt: skip
 
 
-def peak_catalog(snr_map, wcs, threshold):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an empty field has no peaks
-        peaks = find_peaks(np.nan_to_num(snr_map, nan=-np.inf), threshold, box_size=7,
-                           centroid_func=centroid_quadratic)  # fmt: skip
-    if peaks is None:
-        return Table({"ra": np.zeros(0), "dec": np.zeros(0), "flux": np.zeros(0)})
-    x = np.where(np.isfinite(peaks["x_centroid"]), peaks["x_centroid"], peaks["x_peak"])
-    y = np.where(np.isfinite(peaks["y_centroid"]), peaks["y_centroid"], peaks["y_peak"])
-    coords = wcs.pixel_to_world(x, y)
-    return Table({"ra": coords.ra.deg, "dec": coords.dec.deg, "flux": np.full(len(peaks), np.nan)})
+def completeness_lines(score):
+    """The completeness per S/N bin of a `~astro_i2i.metrics.CatalogScore`, one string per bin."""
+    return [f"{f'[{low:g}, {high:g})' if high != np.inf else f'>= {low:g}':>10}: {100 * completeness:6.1f} % of {n}"
+            for low, high, n, completeness in score.completeness_by_snr()]  # fmt: skip
 
 
-def score_thresholds(snr_maps, truth, label):
+def score_thresholds(tables, truth, label):
     print(f"\n== matched filter on the dirty image: {label}")
     best = None
     for threshold in THRESHOLDS:
-        detections = {i: peak_catalog(m, w, threshold) for i, (m, w) in snr_maps.items()}
+        detections = {i: table[np.asarray(table["mf_snr"]) > threshold] for i, table in tables.items()}
         near = score_catalogs(detections, truth)
         far = score_catalogs(detections, truth, radius=0.5 * u.arcsec)
         print(f"t = {threshold:.1f}: P {100 * near.purity:5.1f}  C {100 * near.completeness:5.1f}  "
@@ -78,8 +71,7 @@ def score_thresholds(snr_maps, truth, label):
               f"F1 {100 * far.f1:5.1f})")  # fmt: skip
         if best is None or near.f1 > best[1].f1:
             best = (threshold, near)
-    print(f"best F1 at t = {best[0]:.1f}; " + ", ".join(
-        line.strip() for line in format_score(best[1], len(snr_maps))[4:]))
+    print(f"best F1 at t = {best[0]:.1f}; " + ", ".join(line.strip() for line in completeness_lines(best[1])))
 
 
 def known_source_fluxes(result, pixel_scale_arcsec):
@@ -118,19 +110,19 @@ def print_peak_snr(values, label):
 config = SimulationConfig()
 pixel_scale = config.image.pixel_scale_arcsec
 start = time.perf_counter()
-snr_maps, truth_columns, flux_ratios, peaks = {}, {}, [], []
+catalogs, truth_columns, flux_ratios, peaks = {}, {}, [], []
 for i in range(args.n):
     result = simulate_image(config, np.random.default_rng([args.seed, i]))
     rows = truth_rows(i, result["sources"], result["wcs"], config)
     for key, values in rows.items():
         truth_columns.setdefault(key, []).append(values)
     peaks.extend(peak_snr(result["dirty"], result["wcs"], rows["ra"], rows["dec"]))
-    snr_maps[i] = (filtered_snr(result["dirty"], pixel_scale), result["wcs"])
+    catalogs[i] = peak_catalog(result["dirty"], result["wcs"])
     flux_ratios.extend(known_source_fluxes(result, pixel_scale) / np.atleast_1d(result["sources"]["flux"]))
 truth = Table({key: np.concatenate(values) for key, values in truth_columns.items()})
 flux_ratios = np.asarray(flux_ratios)
 print(f"{args.n} simulated images (seed {args.seed}), {len(truth)} sources, {time.perf_counter() - start:.0f} s")
-score_thresholds(snr_maps, truth, f"{args.n} simulated images")
+score_thresholds(catalogs, truth, f"{args.n} simulated images")
 print_peak_snr(peaks, f"{args.n} simulated images")
 within = np.abs(flux_ratios - 1) <= 0.2
 snr = np.asarray(truth["snr"])
@@ -142,15 +134,13 @@ for lo, hi in ((1, 3), (3, 5), (5, 10.01)):
     print(f"  flux/50 uJy in [{lo:g}, {min(hi, 10):g}): {100 * within[sel].mean():.1f} % of {sel.sum()}")
 
 if args.casa:
-    table = Table.read(f"{args.casa}/truth.ecsv")
-    casa_truth = Table({"image": [int(name) for name in table["image"]], "ra": table["ra_deg"],
-                        "dec": table["dec_deg"], "flux": table["flux_jy"], "snr": table["snr"]})  # fmt: skip
+    casa_truth, names, _ = read_casa_reference(Path(args.casa))
     casa_maps, casa_peaks = {}, []
-    for name in sorted(set(Table.read(f"{args.casa}/images.ecsv")["image"])):
+    for name in names:
         with fits.open(f"{args.casa}/dirty_{name}.fits") as hdul, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # CASA's OBSGEO/MJD-OBS header fixes
             data, wcs = hdul[0].data.squeeze().astype(float), WCS(hdul[0].header).celestial
-        casa_maps[int(name)] = (filtered_snr(data, pixel_scale), wcs)
+        casa_maps[int(name)] = peak_catalog(data, wcs)
         here = casa_truth[casa_truth["image"] == int(name)]
         casa_peaks.extend(peak_snr(data, wcs, here["ra"], here["dec"]))
     score_thresholds(casa_maps, casa_truth, f"{len(casa_maps)} CASA-made reference images (too few to judge; a check)")
