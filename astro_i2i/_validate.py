@@ -47,14 +47,8 @@ def positive_int(value, name, *, optional=False):
 def unit_interval(value, name, *, optional=False):
     """``value`` as a `float` in [0, 1] (None passes through when ``optional``).
 
-    Parameters
-    ----------
-    value : object
-        The argument (a real number).
-    name : str
-        Its name, for the message.
-    optional : bool, optional
-        Accept None (returned as it is).
+    ``value``, ``name`` and ``optional`` are as for `positive_int`; the value
+    must be a real number (not a `bool`).
 
     Returns
     -------
