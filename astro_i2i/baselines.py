@@ -245,7 +245,23 @@ def matched_filter_catalog(dirty, wcs=None, *, pixel_scale=None, nsigma=4.0, sou
 
 
 def true_sky_catalog(sky, wcs, **kwargs):
-    """Catalogue of a true sky model (Jy/pixel): the upper bound of any reconstruction."""
+    """Catalogue of a true sky model (Jy/pixel): the upper bound of any reconstruction.
+
+    Parameters
+    ----------
+    sky : `~numpy.ndarray`
+        The true sky model, Jy/pixel.
+    wcs : `~astropy.wcs.WCS`
+        Its 2-D celestial WCS.
+    **kwargs
+        Passed to `~astro_i2i.catalog.find_sources` (``nsigma``,
+        ``threshold``, ``npixels``, ...); ``unit`` is ``'Jy/pixel'``.
+
+    Returns
+    -------
+    catalog : `~astropy.table.QTable`
+        As `~astro_i2i.catalog.find_sources` gives it.
+    """
     return find_sources(sky, wcs, unit="Jy/pixel", **kwargs)
 
 
@@ -293,6 +309,13 @@ def clean(dirty, psf, beam, *, pixel_scale, nsigma=3.0, gain=0.1, max_iterations
         Pixel size.
     nsigma : float, optional
         Stopping threshold in units of the dirty image's robust noise.
+    gain : float, optional
+        radler's minor-loop gain. Default 0.1.
+    max_iterations : int, optional
+        radler's minor iteration count. Default 20000.
+    multiscale : bool, optional
+        radler's multi-scale algorithm rather than its generic CLEAN.
+        Default True.
 
     Returns
     -------
@@ -345,10 +368,33 @@ def clean_catalog(dirty, psf, beam, wcs, *, pixel_scale, primary_beam=None, nsig
     defaults, 3 and 5), measured by Gaussian fits; with ``primary_beam``,
     fluxes are corrected by the primary beam at each source's position.
 
+    Parameters
+    ----------
+    dirty : `~numpy.ndarray`
+        Dirty image, Jy/beam; NaN pixels are blank.
+    psf : `~numpy.ndarray`
+        PSF on the same grid, peak 1 at pixel (n/2, n/2).
+    beam : `~radio_beam.Beam`
+        Restoring beam.
+    wcs : `~astropy.wcs.WCS`
+        The image's 2-D celestial WCS.
+    pixel_scale : `~astropy.units.Quantity`
+        Pixel size.
+    primary_beam : `~numpy.ndarray`, optional
+        Primary-beam gain on the image's grid; default None, no correction.
+    nsigma_clean : float, optional
+        CLEAN stopping threshold in units of the dirty image's robust noise
+        (`clean`). Default 3.0.
+    nsigma_detect : float, optional
+        Peak threshold of a source. Default 5.0.
+    nsigma_island : float, optional
+        Island threshold. Default 3.0.
+
     Returns
     -------
     catalog : `~astropy.table.QTable`
     restored : `~numpy.ndarray`
+        The restored image, Jy/beam.
     """
     restored, _, _ = clean(dirty, psf, beam, pixel_scale=pixel_scale, nsigma=nsigma_clean)
     catalog = restored_catalog(restored, wcs, beam, primary_beam=primary_beam, nsigma_detect=nsigma_detect,
@@ -357,7 +403,30 @@ def clean_catalog(dirty, psf, beam, wcs, *, pixel_scale, primary_beam=None, nsig
 
 
 def restored_catalog(restored, wcs, beam, *, primary_beam=None, nsigma_detect=5.0, nsigma_island=3.0):
-    """The package's catalogue of a restored (CLEAN) image: `clean_catalog` without the CLEAN."""
+    """The package's catalogue of a restored (CLEAN) image: `clean_catalog` without the CLEAN.
+
+    Parameters
+    ----------
+    restored : `~numpy.ndarray`
+        Restored image, Jy/beam.
+    wcs : `~astropy.wcs.WCS`
+        Its 2-D celestial WCS.
+    beam : `~radio_beam.Beam`
+        Restoring beam (fluxes are sums over the beam area).
+    primary_beam : `~numpy.ndarray`, optional
+        Primary-beam gain; ``flux`` and ``peak`` are divided by it at each
+        source's nearest pixel. Default None.
+    nsigma_detect : float, optional
+        Peak threshold in units of the robust noise. Default 5.0.
+    nsigma_island : float, optional
+        Island threshold. Default 3.0.
+
+    Returns
+    -------
+    catalog : `~astropy.table.QTable`
+        As `~astro_i2i.catalog.find_sources` gives it; ``meta['primary_beam_corrected']``
+        is True after a correction.
+    """
     catalog = find_sources(restored, wcs, unit="Jy/beam", beam=beam, nsigma=nsigma_detect, island_nsigma=nsigma_island)
     if primary_beam is not None and len(catalog):
         x = np.clip(np.rint(catalog["x"].value).astype(int), 0, restored.shape[1] - 1)

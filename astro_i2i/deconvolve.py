@@ -170,7 +170,26 @@ def _clean(dirty, convolve, patch, model, residual, search, threshold, iteration
 
 
 def has_bright_emission(dirty, *, beam_fwhm_pixels, bright_nsigma=BRIGHT_NSIGMA, extended_nsigma=EXTENDED_NSIGMA):
-    """Whether `subtract_bright` would find anything to CLEAN (no PSF needed: a quick test, 20-40 ms at 512^2)."""
+    """Whether `subtract_bright` would find anything to CLEAN (no PSF needed: a quick test, 20-40 ms at 512^2).
+
+    Parameters
+    ----------
+    dirty : `~numpy.ndarray`
+        2-D dirty image, Jy/beam; NaN pixels are blank.
+    beam_fwhm_pixels : float
+        The beam's FWHM in pixels (geometric mean).
+    bright_nsigma : float, optional
+        A pixel above this many robust noise sigmas is bright. Default
+        `BRIGHT_NSIGMA` (12).
+    extended_nsigma : float, optional
+        So is emission above this many sigmas once smoothed to
+        `EXTENDED_SCALES` beams. Default `EXTENDED_NSIGMA` (8).
+
+    Returns
+    -------
+    bright : bool
+        False also when the image's noise is not positive.
+    """
     dirty = np.asarray(dirty, dtype=np.float64)
     finite = np.isfinite(dirty)
     sigma = _robust_sigma(dirty)
@@ -221,6 +240,32 @@ def hogbom_clean(dirty, psf, *, beam_fwhm_pixels, nsigma=3.0):
     The noise is re-measured on the residual as bright emission goes. Returns
     ``(model, residual, sigma)``: components (Jy/pixel), residual (Jy/beam,
     NaN where ``dirty`` is) and the residual's robust noise.
+
+    Parameters
+    ----------
+    dirty : `~numpy.ndarray`
+        2-D dirty image, Jy/beam; NaN pixels are blank.
+    psf : `~numpy.ndarray`
+        The PSF on the same pixel grid, peak 1 at pixel ``(ny/2, nx/2)``, at
+        least as large as ``dirty``.
+    beam_fwhm_pixels : float
+        The beam's FWHM in pixels (geometric mean): sets the truncated PSF's size.
+    nsigma : float, optional
+        CLEAN depth in units of the residual's robust noise. Default 3.0.
+
+    Returns
+    -------
+    model : `~numpy.ndarray`
+        CLEAN components, Jy/pixel (float64).
+    residual : `~numpy.ndarray`
+        Jy/beam; NaN where ``dirty`` is.
+    sigma : float
+        Robust noise of the residual, Jy/beam.
+
+    Raises
+    ------
+    ValueError
+        ``dirty`` or ``psf`` not 2-D, or the PSF smaller than the image.
     """
     dirty, convolve, patch = _prepare(dirty, psf, beam_fwhm_pixels)
     finite = np.isfinite(dirty)
@@ -298,6 +343,21 @@ def bright_sky(bright, beam_fwhm_pixels, primary_beam=None):
     Its sum is the catalogue's flux of the bright entries. Divided by
     ``primary_beam`` where given: the sky model is the sky's own brightness,
     as the networks give it. NaN where the residual is.
+
+    Parameters
+    ----------
+    bright : `BrightModel`
+        The CLEANed bright emission (`subtract_bright`).
+    beam_fwhm_pixels : float
+        The beam's FWHM in pixels (geometric mean).
+    primary_beam : `~numpy.ndarray`, optional
+        The primary beam on the image's grid; the sky is 0 where it is not
+        positive. Default None (apparent brightness).
+
+    Returns
+    -------
+    sky : `~numpy.ndarray`
+        float32, Jy/pixel.
     """
     sigma = BRIGHT_SKY_FWHM * beam_fwhm_pixels / np.sqrt(8 * np.log(2))
     beam_area = np.pi / (4 * np.log(2)) * beam_fwhm_pixels**2
@@ -320,6 +380,28 @@ def residual_pair(dirty, sky, psf, *, faint_sky, beam_fwhm_pixels):
     ``sky - bright_sky`` instead -- CLEAN's pixel errors on a 100 mJy target
     -- took the validation F1 from 24.7 to 14.5 in 150 steps of fine-tuning.)
     Training, validation and calibration all use it.
+
+    Parameters
+    ----------
+    dirty : `~numpy.ndarray`
+        The simulated dirty image, Jy/beam.
+    sky : `~numpy.ndarray`
+        Its true sky, faint sources and targets, Jy/pixel.
+    psf : `~numpy.ndarray`
+        The PSF (as `subtract_bright` takes it).
+    faint_sky : `~numpy.ndarray`
+        The faint sources' sky alone, Jy/pixel.
+    beam_fwhm_pixels : float
+        The beam's FWHM in pixels.
+
+    Returns
+    -------
+    dirty : `~numpy.ndarray`
+        The residual (float32, Jy/beam), or ``dirty`` itself.
+    sky : `~numpy.ndarray`
+        ``faint_sky`` (float32, Jy/pixel), or ``sky`` itself.
+    bright : `BrightModel` or None
+        None where nothing is bright.
     """
     bright = subtract_bright(dirty, psf, beam_fwhm_pixels=beam_fwhm_pixels)
     if bright is None:

@@ -45,6 +45,16 @@ def match_radius(beam):
     0.18" within 10 % of the reference beam or without one. Validation and
     calibration of a model adapted to another beam match at this radius
     (at a fixed 0.18", 0.15 of a Band 3 beam, the validation F1 was noise).
+
+    Parameters
+    ----------
+    beam : `~radio_beam.Beam` or None
+        The synthesized beam.
+
+    Returns
+    -------
+    radius : `~astropy.units.Quantity`
+        ``DEFAULT_MATCH_RADIUS * beam_scale(beam)``, arcsec.
     """
     from .catalog import beam_scale
 
@@ -85,7 +95,28 @@ def match_sources(detected, truth, *, radius=DEFAULT_MATCH_RADIUS):
 
 @dataclass
 class CatalogScore:
-    """Purity, completeness and F1 over a set of images, with flux accuracy."""
+    """Purity, completeness and F1 over a set of images, with flux accuracy.
+
+    Usually made by `score_catalogs`.
+
+    Attributes
+    ----------
+    n_true : int
+        True sources scored.
+    n_detected : int
+        Detections scored.
+    n_matched : int
+        One-to-one matches.
+    flux_ratios : list of float
+        Detected over true flux of each match.
+    true_snr : list of float
+        S/N of every true source (its ``snr`` column).
+    matched_snr : list of float
+        S/N of the true sources that were matched.
+    snr_bins : tuple of float
+        Edges of the S/N bins of `completeness_by_snr`
+        (default ``DEFAULT_SNR_BINS``, 0, 2, 3, 5, 7.5, inf).
+    """
 
     n_true: int = 0
     n_detected: int = 0
@@ -125,7 +156,14 @@ class CatalogScore:
         return float(np.median(np.abs(ratios - 1))) if ratios.size else float("nan")
 
     def completeness_by_snr(self):
-        """List of (low, high, n_true, completeness) per S/N bin of the truth."""
+        """List of (low, high, n_true, completeness) per S/N bin of the truth.
+
+        Returns
+        -------
+        rows : list of tuple
+            ``(low, high, n_true, completeness)`` per bin ``[low, high)`` of
+            ``snr_bins``; completeness NaN for a bin without true sources.
+        """
         true, matched = np.asarray(self.true_snr), np.asarray(self.matched_snr)
         rows = []
         for low, high in zip(self.snr_bins[:-1], self.snr_bins[1:]):
@@ -159,7 +197,16 @@ class CatalogScore:
         return lines
 
     def as_dict(self):
-        """The figures as a JSON-ready dict."""
+        """The figures as a JSON-ready dict.
+
+        Returns
+        -------
+        figures : dict
+            ``purity``, ``completeness``, ``f1``, ``n_true``, ``n_detected``,
+            ``n_matched``, ``flux_within_20_percent``,
+            ``median_relative_flux_error`` and ``completeness_by_snr`` (a list
+            of dicts with ``snr_min``, ``snr_max``, ``n_true``, ``completeness``).
+        """
         return {
             "purity": self.purity, "completeness": self.completeness, "f1": self.f1,
             "n_true": self.n_true, "n_detected": self.n_detected, "n_matched": self.n_matched,
@@ -217,7 +264,26 @@ def score_catalogs(detections, truth, *, radius=DEFAULT_MATCH_RADIUS, snr_bins=D
 
 
 def psnr(estimate, truth, *, data_range=None):
-    """Peak signal-to-noise ratio (dB) of ``estimate`` against ``truth`` over their finite pixels."""
+    """Peak signal-to-noise ratio (dB) of ``estimate`` against ``truth`` over their finite pixels.
+
+    Parameters
+    ----------
+    estimate, truth : array-like
+        Images of the same shape and unit (e.g. Jy/pixel).
+    data_range : float, optional
+        The peak value range; default None, the peak-to-peak of ``truth``'s
+        finite pixels.
+
+    Returns
+    -------
+    psnr : float
+        ``10 log10(data_range**2 / MSE)``, dB; inf when the MSE is 0.
+
+    Raises
+    ------
+    ValueError
+        The shapes differ.
+    """
     estimate, truth = np.asarray(estimate, float), np.asarray(truth, float)
     if estimate.shape != truth.shape:
         raise ValueError(f"shapes differ: {estimate.shape} and {truth.shape}")
@@ -229,6 +295,17 @@ def psnr(estimate, truth, *, data_range=None):
 
 def uncertainty_calibration(mean, sigma, truth, *, z=1.96):
     """How well an uncertainty map describes the actual errors.
+
+    Parameters
+    ----------
+    mean : array-like
+        The estimate (e.g. the mean sky, Jy/pixel).
+    sigma : array-like
+        Its per-pixel uncertainty, same unit.
+    truth : array-like
+        The true image, same unit; only pixels finite in all three count.
+    z : float, optional
+        Half-width of the interval in sigmas. Default 1.96.
 
     Returns
     -------

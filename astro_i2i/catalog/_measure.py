@@ -32,6 +32,17 @@ def beam_scale(beam):
     The beam's geometric-mean FWHM over `REFERENCE_BEAM_FWHM`; 1 when the beam
     is unknown or within 10 % of the reference, where the constants were tuned
     (the shipped models' catalogues are unchanged by it).
+
+    Parameters
+    ----------
+    beam : `~radio_beam.Beam` or None
+        The synthesized beam.
+
+    Returns
+    -------
+    scale : float
+        ``sqrt(major * minor) / REFERENCE_BEAM_FWHM``, or 1.0 (no beam, or a
+        ratio within 10 % of 1).
     """
     if beam is None:
         return 1.0
@@ -136,7 +147,27 @@ def refine_positions(x, y, image, *, radius):
 
 
 def gaussian_psf(beam, pixel_scale, size):
-    """A Gaussian PSF (peak 1 at ``(size // 2, size // 2)``) for a `~radio_beam.Beam`, north up, east left."""
+    """A Gaussian PSF (peak 1 at ``(size // 2, size // 2)``) for a `~radio_beam.Beam`, north up, east left.
+
+    Parameters
+    ----------
+    beam : `~radio_beam.Beam`
+        The beam: FWHMs and position angle (east of north).
+    pixel_scale : `~astropy.units.Quantity` or float
+        Pixel size (angle; a float is taken in arcsec).
+    size : int
+        Side of the square PSF in pixels.
+
+    Returns
+    -------
+    psf : `~numpy.ndarray`
+        ``(size, size)`` float64 array, peak 1 (no unit).
+
+    Raises
+    ------
+    `~astropy.units.UnitTypeError`, ValueError
+        An axis that is not an angle, or not positive.
+    """
     major = _pixels(beam.major, pixel_scale, "beam major axis") * _FWHM_TO_SIGMA
     minor = _pixels(beam.minor, pixel_scale, "beam minor axis") * _FWHM_TO_SIGMA
     pa = beam.pa.to_value(u.rad)

@@ -233,8 +233,12 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
                       min_reliability=None, source_fwhm=None, bright=None):  # fmt: skip
     """The source catalogue of a reconstruction (`CATALOG_COLUMNS`), most reliable and brightest first.
 
-    Parameters are those of `candidate_features`, and:
-
+    Parameters
+    ----------
+    sky, dirty, wcs, beam, settings, samples, primary_beam, psf, source_fwhm
+        As in `candidate_features`: the sky model (Jy/pixel), the dirty image
+        (Jy/beam), their WCS, the beam, the `DetectionSettings`, and the
+        optional sky samples, primary beam, PSF and source FWHM.
     min_reliability : float, optional
         Keep candidates at least this reliable (default: the settings'
         operating point, which maximised F1 on the calibration images).

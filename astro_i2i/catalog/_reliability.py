@@ -51,7 +51,18 @@ class ReliabilityModel:
         object.__setattr__(self, "recalibration", tuple(tuple(float(v) for v in node) for node in self.recalibration))
 
     def predict(self, features):
-        """Reliabilities for a mapping ``name -> array`` (or a table) of features."""
+        """Reliabilities for a mapping ``name -> array`` (or a table) of features.
+
+        Parameters
+        ----------
+        features : mapping or `~astropy.table.Table`
+            A column for each of ``self.features``; NaN are taken as 0.
+
+        Returns
+        -------
+        reliability : `~numpy.ndarray`
+            P(real) per candidate, in [0, 1], after the recalibration if any.
+        """
         columns = [np.nan_to_num(np.asarray(features[name], dtype=float)) for name in self.features]
         if not columns:
             raise ValueError("a ReliabilityModel needs at least one feature")
@@ -74,6 +85,20 @@ class ReliabilityModel:
         at 0.24 and 0.84 at 0.94 on its own calibration images; bins of equal
         count left the sparse top of the range with one node and the same
         error there.
+
+        Parameters
+        ----------
+        features : mapping or `~astropy.table.Table`
+            The candidates' features (a column for each of ``self.features``).
+        labels : array-like
+            1 for a real candidate, 0 for a spurious one.
+        min_count : int, optional
+            Fewest candidates in a bin. Default 40.
+
+        Returns
+        -------
+        model : `ReliabilityModel`
+            A copy with ``recalibration`` set (any earlier one is replaced).
         """
         plain = dataclasses.replace(self, recalibration=())
         output = plain.predict(features)
@@ -103,7 +128,30 @@ class ReliabilityModel:
 
     @classmethod
     def fit(cls, features, labels, *, names, l2=1e-3):
-        """Maximum-likelihood logistic regression (with a small L2 penalty) of ``labels`` (0/1) on ``features``."""
+        """Maximum-likelihood logistic regression (with a small L2 penalty) of ``labels`` (0/1) on ``features``.
+
+        Parameters
+        ----------
+        features : mapping or `~astropy.table.Table`
+            A column per name in ``names``; NaN are taken as 0.
+        labels : array-like
+            1-D, 1 for real and 0 for spurious candidates; both must occur.
+        names : sequence of str
+            The features to use, in order.
+        l2 : float, optional
+            L2 penalty on the weights (not the bias), on standardised
+            features. Default 1e-3.
+
+        Returns
+        -------
+        model : `ReliabilityModel`
+            The fit, without recalibration.
+
+        Raises
+        ------
+        ValueError
+            ``labels`` empty, not 1-D, or all of one class.
+        """
         labels = np.asarray(labels, dtype=float)
         if labels.ndim != 1 or not len(labels):
             raise ValueError("labels must be a non-empty 1-D array")
@@ -126,17 +174,45 @@ class ReliabilityModel:
         return cls(tuple(names), tuple(mean), tuple(scale), tuple(result.x[:-1]), float(result.x[-1]))
 
     def to_dict(self):
+        """The model as plain lists and floats (for YAML and checkpoints); `from_dict` reads it back.
+
+        Returns
+        -------
+        values : dict
+        """
         values = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
         values["recalibration"] = [list(node) for node in self.recalibration]
         return values
 
     @classmethod
     def from_dict(cls, values):
+        """A `ReliabilityModel` from the output of `to_dict`.
+
+        Parameters
+        ----------
+        values : dict
+            The fields by name.
+
+        Returns
+        -------
+        model : `ReliabilityModel`
+        """
         return cls(**values)
 
 
 def reliability_diagram(reliability, labels, *, bins=10, min_count=10):
     """Predicted reliability against the observed fraction of real sources, per bin.
+
+    Parameters
+    ----------
+    reliability : array-like
+        Predicted reliabilities, in [0, 1].
+    labels : array-like
+        1 for a real detection, 0 for a spurious one.
+    bins : int, optional
+        Equal-width bins over [0, 1]. Default 10.
+    min_count : int, optional
+        Bins with fewer detections are left out. Default 10.
 
     Returns
     -------
@@ -212,10 +288,27 @@ class DetectionSettings:
             raise ValueError(f"source_fwhm_arcsec must be positive or None, not {self.source_fwhm_arcsec!r}")
 
     def to_dict(self):
+        """The settings as a plain dict (the reliability model's too); `from_dict` reads it back.
+
+        Returns
+        -------
+        values : dict
+        """
         values = asdict(self)
         values["reliability"] = None if self.reliability is None else self.reliability.to_dict()
         return values
 
     @classmethod
     def from_dict(cls, values):
+        """`DetectionSettings` from the output of `to_dict` (``reliability`` may be a dict).
+
+        Parameters
+        ----------
+        values : dict
+            The fields by name.
+
+        Returns
+        -------
+        settings : `DetectionSettings`
+        """
         return cls(**values)

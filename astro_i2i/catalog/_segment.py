@@ -41,7 +41,19 @@ _NOISELESS_FRACTION = 1e-3
 
 
 def noise_sigma(image):
-    """Robust noise of an image: the MAD-based standard deviation of its finite pixels."""
+    """Robust noise of an image: the MAD-based standard deviation of its finite pixels.
+
+    Parameters
+    ----------
+    image : array-like
+        The image (any unit); non-finite pixels are ignored.
+
+    Returns
+    -------
+    sigma : float
+        `~astropy.stats.mad_std` of the finite pixels, in the image's unit;
+        NaN when none is finite.
+    """
     finite = np.asarray(image)[np.isfinite(image)]
     return float(mad_std(finite)) if finite.size else float("nan")
 
@@ -63,6 +75,16 @@ def sky_model_threshold(dirty, beam_area_pixels, *, nsigma):
         The synthesized beam's area in pixels.
     nsigma : float
         The threshold in units of the dirty noise per beam area.
+
+    Returns
+    -------
+    threshold : float
+        ``nsigma * noise_sigma(dirty) / beam_area_pixels``, Jy/pixel.
+
+    Raises
+    ------
+    ValueError
+        ``beam_area_pixels`` or ``nsigma`` not positive.
     """
     if not beam_area_pixels > 0:
         raise ValueError(f"beam_area_pixels must be positive, not {beam_area_pixels!r}")

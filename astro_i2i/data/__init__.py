@@ -21,7 +21,19 @@ def _data_dir():
 
 
 def model_path(name_or_path):
-    """A checkpoint: a shipped model by name (``'two_to_one'``, ``'mse'``, ``'ddpm'``) or a path, as given."""
+    """A checkpoint: a shipped model by name (``'two_to_one'``, ``'mse'``, ``'ddpm'``) or a path, as given.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A ``.pt`` path or an existing file (returned as given), else a
+        shipped model's name.
+
+    Returns
+    -------
+    path : `pathlib.Path`
+        Not checked to exist for a name.
+    """
     path = Path(name_or_path)
     if path.suffix == ".pt" or path.exists():
         return path
@@ -29,27 +41,66 @@ def model_path(name_or_path):
 
 
 def models_dir():
-    """The folder of the shipped models' checkpoints (``astro_i2i/data/models``)."""
+    """The folder of the shipped models' checkpoints (``astro_i2i/data/models``).
+
+    Returns
+    -------
+    path : `pathlib.Path`
+    """
     return _data_dir() / "models"
 
 
 def training_config_path(name):
-    """A shipped training configuration's YAML file (``astro_i2i/data/configs/NAME.yaml``), as ``train`` takes it."""
+    """A shipped training configuration's YAML file (``astro_i2i/data/configs/NAME.yaml``), as ``train`` takes it.
+
+    Parameters
+    ----------
+    name : str
+        One of `list_training_configs`.
+
+    Returns
+    -------
+    path : `pathlib.Path`
+        Not checked to exist.
+    """
     return _data_dir() / "configs" / f"{name}.yaml"
 
 
 def list_training_configs():
-    """Names of the shipped training configurations (``astro-i2i train --config NAME``)."""
+    """Names of the shipped training configurations (``astro-i2i train --config NAME``).
+
+    Returns
+    -------
+    names : list of str
+        Sorted.
+    """
     return sorted(p.stem for p in (_data_dir() / "configs").glob("*.yaml"))
 
 
 def population_path(name):
-    """A shipped source population's YAML file (``astro_i2i/data/populations/NAME.yaml``)."""
+    """A shipped source population's YAML file (``astro_i2i/data/populations/NAME.yaml``).
+
+    Parameters
+    ----------
+    name : str
+        The population's name (one of ``astro_i2i.simulate.config.POPULATIONS``).
+
+    Returns
+    -------
+    path : `pathlib.Path`
+        Not checked to exist.
+    """
     return _data_dir() / "populations" / f"{name}.yaml"
 
 
 def list_examples():
-    """Names and descriptions of the example files that ship with astro-i2i."""
+    """Names and descriptions of the example files that ship with astro-i2i.
+
+    Returns
+    -------
+    examples : dict
+        ``{name: description}``: ``'dirty'``, ``'psf'``, ``'sky'``, ``'truth'``.
+    """
     return {name: description for name, (_, description) in _EXAMPLES.items()}
 
 
@@ -74,12 +125,33 @@ def example_path(name="dirty"):
 
 
 def list_antenna_configs():
-    """Names of the shipped CASA antenna lists (``alma.cycle5.1`` ... ``alma.cycle5.10``)."""
+    """Names of the shipped CASA antenna lists (``alma.cycle5.1`` ... ``alma.cycle5.10``).
+
+    Returns
+    -------
+    names : list of str
+        Sorted as strings.
+    """
     return sorted(p.name[: -len(".cfg")] for p in (_data_dir() / "alma").glob("*.cfg"))
 
 
 def antenna_config_path(name):
-    """Path of a shipped antenna list, by name (``'alma.cycle5.3'``) or a path to a ``.cfg`` file."""
+    """Path of a shipped antenna list, by name (``'alma.cycle5.3'``) or a path to a ``.cfg`` file.
+
+    Parameters
+    ----------
+    name : str or path-like
+        An existing ``.cfg`` file, or one of `list_antenna_configs`.
+
+    Returns
+    -------
+    path : `pathlib.Path`
+
+    Raises
+    ------
+    `~astro_i2i.exceptions.InputError`
+        No such shipped configuration.
+    """
     candidate = Path(name)
     if candidate.suffix == ".cfg" and candidate.exists():
         return candidate

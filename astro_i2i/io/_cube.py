@@ -145,7 +145,19 @@ class RadioCube:
         return [beam] * self.nchan if beam is not None else None
 
     def frequency(self, index):
-        """The channel's frequency (GHz), or None where the spectral axis cannot be converted."""
+        """The channel's frequency (GHz), or None where the spectral axis cannot be converted.
+
+        Parameters
+        ----------
+        index : int
+            Channel index (0-based).
+
+        Returns
+        -------
+        frequency : `~astropy.units.Quantity` or None
+            In GHz; a velocity axis is converted with the radio convention and
+            the header's RESTFRQ (or RESTFREQ); None without a rest frequency.
+        """
         value = self.spectral_axis[index]
         if value.unit.is_equivalent(u.Hz):
             return value.to(u.GHz)
@@ -175,7 +187,19 @@ class RadioCube:
         return np.asarray(self.cube.unmasked_data[index], dtype=np.float32)
 
     def channel(self, index):
-        """Channel ``index`` as a `~astro_i2i.io.RadioImage` (Jy/beam, its own beam and frequency)."""
+        """Channel ``index`` as a `~astro_i2i.io.RadioImage` (Jy/beam, its own beam and frequency).
+
+        Parameters
+        ----------
+        index : int
+            Channel index (0-based).
+
+        Returns
+        -------
+        image : `~astro_i2i.io.RadioImage`
+            The channel in Jy/beam (the cube's unit times ``scale``), non-finite
+            pixels NaN, with the channel's beam (None if the cube has none).
+        """
         data = self._plane(index) * np.float32(self.scale)
         data[~np.isfinite(data)] = np.nan
         beams = self.beams
@@ -248,7 +272,18 @@ def read_cube(cube, *, hdu=None):
 
 
 def cube_summary(cube):
-    """Lines describing a `RadioCube` (for ``astro-i2i info``): grid, spectral axis, beams, noise."""
+    """Lines describing a `RadioCube` (for ``astro-i2i info``): grid, spectral axis, beams, noise.
+
+    Parameters
+    ----------
+    cube : `RadioCube`
+        The cube; its first, middle and last channels are read for the noise.
+
+    Returns
+    -------
+    lines : list of str
+        File, shape, spectral axis, pixel scale, beams and noise (MAD, uJy/beam).
+    """
     from astropy.stats import mad_std
 
     nchan, ny, nx = cube.shape

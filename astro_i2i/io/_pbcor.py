@@ -62,6 +62,26 @@ def check_not_pb_corrected(name, data, pb, *, force=None, stacklevel=3):
     """Refuse an image whose noise grows towards the edge as 1 / PB (with ``force=True``, warn instead).
 
     ``force=None``: the caller has no way to go on, and the message offers none.
+
+    Parameters
+    ----------
+    name : str
+        The image's name, for the message.
+    data : `~numpy.ndarray`
+        The image (Jy/beam).
+    pb : `~numpy.ndarray`
+        The primary beam on the image's grid.
+    force : bool or None, optional
+        True: warn (`~astro_i2i.exceptions.PrimaryBeamWarning`) instead of
+        raising; False: raise, the message offering ``pb_corrected=True`` or
+        ``force=True``; None (default): raise, offering neither.
+    stacklevel : int, optional
+        Stack level of the warning. Default 3.
+
+    Raises
+    ------
+    `~astro_i2i.exceptions.InputError`
+        The image looks primary-beam corrected and ``force`` is not True.
     """
     ratios = pb_noise_ratios(data, pb)
     if not _verdict(ratios):
@@ -81,6 +101,27 @@ def undo_pb_correction(name, data, pb):
     """A primary-beam corrected image times its primary beam (NaN where the beam is not positive).
 
     Refused when the image's noise does not grow towards the edge as 1 / PB (it was not corrected).
+
+    Parameters
+    ----------
+    name : str
+        The image's name, for messages.
+    data : `~numpy.ndarray`
+        The primary-beam corrected image.
+    pb : `~numpy.ndarray`
+        The primary beam on the image's grid.
+
+    Returns
+    -------
+    data : `~numpy.ndarray`
+        ``data * pb`` in ``data``'s dtype; NaN where ``pb`` is not finite or
+        not positive.
+
+    Raises
+    ------
+    `~astro_i2i.exceptions.InputError`
+        The image looks uncorrected, or no pixel is finite where the primary
+        beam is positive.
     """
     ratios = pb_noise_ratios(data, pb)
     if _verdict(ratios) is False:

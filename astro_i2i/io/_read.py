@@ -410,6 +410,18 @@ def read_sky_image(image, *, hdu=None, beam=None, name=None):
     and its ``unit`` is Jy/pixel. Product files written by `write_products`
     are read from their ``SKY`` extension unless ``hdu`` says otherwise.
 
+    Parameters
+    ----------
+    image : str, path-like, HDU, `~astropy.io.fits.HDUList` or ``(array, header)``
+        The image, in any form `read_image` takes.
+    hdu : int or str, optional
+        The HDU to read; default None (a product's ``SKY``, else as
+        `read_image` chooses).
+    beam : `~radio_beam.Beam`, optional
+        The beam, where the header has none.
+    name : str, optional
+        Name used in messages; default from the input.
+
     Returns
     -------
     image : `RadioImage`
@@ -775,7 +787,18 @@ def check_primary_beam_values(plane, name, image):
 
 
 def image_summary(image):
-    """Lines describing what was understood of ``image`` (for ``astro-i2i info``)."""
+    """Lines describing what was understood of ``image`` (for ``astro-i2i info``).
+
+    Parameters
+    ----------
+    image : `RadioImage`
+        The image read.
+
+    Returns
+    -------
+    lines : list of str
+        Its grid, axes, beam, unit, frequency and the like, one per line.
+    """
     centre, reference = image.centre, image.reference_position
     ny, nx = image.shape
     crpix = np.asarray(image.wcs.wcs.crpix) - 1

@@ -52,7 +52,13 @@ class SkyModel(nn.Module):
             cls.__init__ = _recording_config(cls.__init__)
 
     def register_to_config(self, **values):
-        """Record (or correct) constructor arguments in ``self.config``, e.g. an argument the constructor resolved."""
+        """Record (or correct) constructor arguments in ``self.config``, e.g. an argument the constructor resolved.
+
+        Parameters
+        ----------
+        **values
+            Argument names and values, added to (or replacing those in) ``self.config``.
+        """
         self.__dict__.setdefault("config", {}).update(values)
 
     @property
@@ -107,17 +113,67 @@ class SkyModel(nn.Module):
         raise NotImplementedError
 
     def network_runs(self, samples):
-        """Network evaluations per tile for K = ``samples`` (the cost figure of the benchmarks)."""
+        """Network evaluations per tile for K = ``samples`` (the cost figure of the benchmarks).
+
+        Parameters
+        ----------
+        samples : int
+            K (values below 1 count as 1).
+
+        Returns
+        -------
+        runs : int
+            K for a stochastic model (1 for a deterministic one), times the
+            sampling steps of a diffusion model.
+        """
         runs = max(int(samples), 1) if self.stochastic else 1
         return runs * (self.sampling_steps or 1)
 
     def estimate_style(self, composite):
+        """The estimated style of a batch of dirty images; a model without style raises TypeError.
+
+        Parameters
+        ----------
+        composite : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised dirty images.
+
+        Returns
+        -------
+        style : `torch.Tensor`
+            ``(B, C, H / style_factor, W / style_factor)``.
+        """
         raise TypeError(f"the {self.architecture} model has no style")
 
     def generate(self, content, style):
+        """A dirty image of a sky with a style; a model without a composite generator raises TypeError.
+
+        Parameters
+        ----------
+        content : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised sky.
+        style : `torch.Tensor`
+            ``(B, C, h, w)`` style.
+
+        Returns
+        -------
+        dirty : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised dirty image.
+        """
         raise TypeError(f"the {self.architecture} model cannot generate dirty images (it has no composite generator)")
 
     def forward(self, dirty):
+        """One sky per dirty image: ``sample(dirty, 1)``'s first sample.
+
+        Parameters
+        ----------
+        dirty : `torch.Tensor`
+            ``(B, 1, H, W)``, normalised.
+
+        Returns
+        -------
+        sky : `torch.Tensor`
+            ``(B, 1, H, W)``, normalised.
+        """
         return self.sample(dirty, 1)[0][:, 0]
 
 

@@ -269,7 +269,18 @@ class ModelCard:
                 f"{state}>")
 
     def replace(self, **changes):
-        """A copy with some attributes changed (`dataclasses.replace`)."""
+        """A copy with some attributes changed (`dataclasses.replace`).
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by name.
+
+        Returns
+        -------
+        card : `ModelCard`
+            The changed copy.
+        """
         import dataclasses
 
         return dataclasses.replace(self, **changes)
@@ -357,7 +368,13 @@ class ModelCard:
         return None if not self.observation else np.asarray(self.observation["psf"])
 
     def imaged_observation(self):
-        """An adapted model's observation (`~astro_i2i.simulate.ImagedObservation`); None for other models."""
+        """An adapted model's observation (`~astro_i2i.simulate.ImagedObservation`); None for other models.
+
+        Returns
+        -------
+        observation : `~astro_i2i.simulate.ImagedObservation` or None
+            Rebuilt from the stored arrays (`~astro_i2i.simulate.ImagedObservation.from_arrays`).
+        """
         if not self.observation:
             return None
         from ..simulate import ImagedObservation

@@ -77,7 +77,22 @@ class DDPM(SkyModel):
         return self.net(torch.cat([y_t, dirty, level], dim=1))
 
     def loss(self, dirty, sky, weights):
-        """MSE of the predicted velocity ``v = sqrt(a) eps - sqrt(1 - a) y`` at a random level."""
+        """MSE of the predicted velocity ``v = sqrt(a) eps - sqrt(1 - a) y`` at a random level.
+
+        Parameters
+        ----------
+        dirty, sky : `torch.Tensor`
+            ``(N, 1, H, W)`` normalised network-grid tensors (``y = 2 sky - 1``).
+        weights : dict
+            The training config's ``losses`` section (unused).
+
+        Returns
+        -------
+        total : `torch.Tensor`
+            The loss.
+        parts : dict of float
+            ``{'v': loss}``.
+        """
         y = 2 * sky - 1
         t = torch.randint(1, self.timesteps + 1, (len(y),), device=y.device)
         a = self._alpha_bar(t).reshape(-1, 1, 1, 1)
@@ -109,7 +124,25 @@ class DDPM(SkyModel):
         return y
 
     def sample(self, dirty, samples, *, sigma_style=0.0, generators=None):
-        """K reverse diffusions per dirty image (the starting noise from ``generators``); no style."""
+        """K reverse diffusions per dirty image (the starting noise from ``generators``); no style.
+
+        Parameters
+        ----------
+        dirty : `torch.Tensor`
+            ``(B, 1, H, W)``, normalised.
+        samples : int
+            K (at least 1).
+        sigma_style : float, optional
+            Ignored (no style).
+        generators : list of `torch.Generator`, optional
+            One per batch element, for the starting noise.
+
+        Returns
+        -------
+        skies : `torch.Tensor`
+            ``(B, K, 1, H, W)`` normalised skies, clipped at 0 below.
+        style : None
+        """
         samples = max(int(samples), 1)
         noise = torch.cat([_noise((samples, *dirty.shape[1:]), None if generators is None else generators[b], dirty)
                            for b in range(len(dirty))])  # fmt: skip

@@ -25,7 +25,18 @@ class MSEUNet(SkyModel):
         self.net = UNet(1, 1, base_channels=base_channels, depth=depth, norm=norm)
 
     def reconstruct(self, dirty):
-        """Sky (normalised) from the dirty image (normalised)."""
+        """Sky (normalised) from the dirty image (normalised).
+
+        Parameters
+        ----------
+        dirty : `torch.Tensor`
+            ``(B, 1, H, W)``, normalised.
+
+        Returns
+        -------
+        sky : `torch.Tensor`
+            ``(B, 1, H, W)``, normalised.
+        """
         return self.net(dirty)
 
     def loss(self, dirty, sky, weights):

@@ -52,17 +52,50 @@ class UncertaintyCalibration:
             raise ValueError(f"uncertainty scales must be >= 0: {self!r}")
 
     def sigma(self, sample_std, matched_filter_snr, noise_per_pixel):
-        """The calibrated uncertainty map (Jy/pixel)."""
+        """The calibrated uncertainty map (Jy/pixel).
+
+        Parameters
+        ----------
+        sample_std : `~numpy.ndarray`
+            ``std_K``: the spread of the sky samples, Jy/pixel.
+        matched_filter_snr : `~numpy.ndarray`
+            ``m``: the dirty image's matched-filter S/N per pixel (NaN taken
+            as 0, negative values as 0).
+        noise_per_pixel : float
+            ``u``: the dirty noise per beam area, Jy/pixel.
+
+        Returns
+        -------
+        sigma : `~numpy.ndarray`
+            float32, Jy/pixel; NaN where ``sample_std`` is not finite.
+        """
         excess = np.clip(np.nan_to_num(matched_filter_snr), 0, None)
         total = np.hypot(self.sample_scale * np.asarray(sample_std), self.dirty_scale * noise_per_pixel * excess)
         return np.where(np.isfinite(sample_std), total, np.nan).astype(np.float32)
 
     def to_dict(self):
+        """The fields as plain numbers and a dict (as saved in checkpoints).
+
+        Returns
+        -------
+        values : dict
+        """
         return {"sample_scale": float(self.sample_scale), "dirty_scale": float(self.dirty_scale),
                 "samples": int(self.samples), "coverage": dict(self.coverage)}  # fmt: skip
 
     @classmethod
     def from_dict(cls, values):
+        """An `UncertaintyCalibration` from `to_dict`'s output.
+
+        Parameters
+        ----------
+        values : dict
+            The fields by name.
+
+        Returns
+        -------
+        calibration : `UncertaintyCalibration`
+        """
         return cls(**values)
 
 
@@ -110,7 +143,19 @@ class InferenceSettings:
 
     def detection_for(self, samples):
         """The detection settings for K = ``samples``: those calibrated for it, else for the nearest K of the
-        same kind (direct or sampled), with a warning."""
+        same kind (direct or sampled), with a warning.
+
+        Parameters
+        ----------
+        samples : int
+            K (1: direct mode).
+
+        Returns
+        -------
+        settings : `~astro_i2i.catalog.DetectionSettings`
+            A `~astro_i2i.exceptions.CalibrationWarning` is issued when they
+            were calibrated for another K.
+        """
         exact = [d for d in self.detection if d.samples == samples]
         if exact:
             return exact[0]
@@ -121,6 +166,12 @@ class InferenceSettings:
         return nearest
 
     def to_dict(self):
+        """The settings as plain values (as saved in a checkpoint's ``inference`` record).
+
+        Returns
+        -------
+        values : dict
+        """
         return {"samples": int(self.samples), "sigma_style": float(self.sigma_style),
                 "detection": [d.to_dict() for d in self.detection],
                 "uncertainty": None if self.uncertainty is None else self.uncertainty.to_dict(),
@@ -128,7 +179,17 @@ class InferenceSettings:
 
     @classmethod
     def from_dict(cls, values):
-        """From a checkpoint's ``inference`` record; records of astro-i2i 0.1 (a threshold per mode) load uncalibrated."""
+        """From a checkpoint's ``inference`` record; records of astro-i2i 0.1 (a threshold per mode) load uncalibrated.
+
+        Parameters
+        ----------
+        values : dict or None
+            The record (`to_dict`'s output); None or empty gives the defaults.
+
+        Returns
+        -------
+        settings : `InferenceSettings`
+        """
         values = dict(values or {})
         if "detection" not in values:
             direct = DetectionSettings(samples=1, candidate_nsigma=float(values.get("detection_nsigma", 1.0)))

@@ -70,21 +70,72 @@ class TwoToOne(SkyModel):
         return nnf.interpolate(style, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
     def encode_style(self, content, composite):
-        """``E(c, x)``: the style that, with ``content``, explains ``composite`` (values in (-1, 1))."""
+        """``E(c, x)``: the style that, with ``content``, explains ``composite`` (values in (-1, 1)).
+
+        Parameters
+        ----------
+        content : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised sky.
+        composite : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised dirty image.
+
+        Returns
+        -------
+        style : `torch.Tensor`
+            ``(B, C, H / style_factor, W / style_factor)``.
+        """
         return torch.tanh(self.style_encoder(torch.cat([content, composite], dim=1)))
 
     def estimate_style(self, composite):
-        """``F(x)``: the centre of the plausible styles of a dirty image (values in (-1, 1))."""
+        """``F(x)``: the centre of the plausible styles of a dirty image (values in (-1, 1)).
+
+        Parameters
+        ----------
+        composite : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised dirty image.
+
+        Returns
+        -------
+        style : `torch.Tensor`
+            ``(B, C, H / style_factor, W / style_factor)``.
+        """
         return torch.tanh(self.style_estimator(composite))
 
     def reconstruct(self, composite, style=None):
-        """``G_c(s, x)``: the sky; with ``style=None`` the estimated style is used (direct mode)."""
+        """``G_c(s, x)``: the sky; with ``style=None`` the estimated style is used (direct mode).
+
+        Parameters
+        ----------
+        composite : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised dirty image.
+        style : `torch.Tensor`, optional
+            ``(B, C, h, w)``, resampled (bilinear) to the image's size;
+            default None, `estimate_style` of ``composite``.
+
+        Returns
+        -------
+        sky : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised sky.
+        """
         if style is None:
             style = self.estimate_style(composite)
         return self.content_generator(torch.cat([composite, self._expand(style, composite)], dim=1))
 
     def generate(self, content, style):
-        """``G_x(c, s)``: a dirty image of sky ``content`` with noise ``style``."""
+        """``G_x(c, s)``: a dirty image of sky ``content`` with noise ``style``.
+
+        Parameters
+        ----------
+        content : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised sky.
+        style : `torch.Tensor`
+            ``(B, C, h, w)``, resampled (bilinear) to the sky's size.
+
+        Returns
+        -------
+        dirty : `torch.Tensor`
+            ``(B, 1, H, W)`` normalised dirty image.
+        """
         return self.composite_generator(torch.cat([content, self._expand(style, content)], dim=1))
 
     def loss(self, dirty, sky, weights):
@@ -101,7 +152,26 @@ class TwoToOne(SkyModel):
         return total, {name: float(value.detach()) for name, value in parts.items()}
 
     def sample(self, dirty, samples, *, sigma_style=0.0, generators=None):
-        """``G_c(F(x) + sigma_s eps_k, x)`` for k = 1..K; K = 1 is the direct mode ``G_c(F(x), x)``."""
+        """``G_c(F(x) + sigma_s eps_k, x)`` for k = 1..K; K = 1 is the direct mode ``G_c(F(x), x)``.
+
+        Parameters
+        ----------
+        dirty : `torch.Tensor`
+            ``(B, 1, H, W)``, normalised.
+        samples : int
+            K.
+        sigma_style : float, optional
+            ``sigma_s``, the standard deviation of the style perturbation. Default 0.0.
+        generators : list of `torch.Generator`, optional
+            One per batch element, for ``eps_k``.
+
+        Returns
+        -------
+        skies : `torch.Tensor`
+            ``(B, K, 1, H, W)`` normalised skies (K = 1 for ``samples <= 1``).
+        style : `torch.Tensor`
+            The estimated style ``F(x)``, ``(B, C, H / style_factor, W / style_factor)``.
+        """
         centre = self.estimate_style(dirty)
         if samples <= 1:
             return self.reconstruct(dirty, centre)[:, None], centre

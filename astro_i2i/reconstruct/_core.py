@@ -38,6 +38,37 @@ def reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed
     """Sky samples ``(K, H, W)`` (Jy/pixel) and the style of a dirty image array (Jy/beam); NaN where blanked.
 
     K is 1 for a deterministic model whatever ``samples`` says.
+
+    Parameters
+    ----------
+    model : `~astro_i2i.models.SkyModel`
+        The network.
+    normalisation : `~astro_i2i.models.Normalisation`
+        The model's normalisation (``card.normalisation``).
+    dirty : `~numpy.ndarray`
+        Dirty image ``(H, W)`` in Jy/beam on the model's pixel scale; NaN where blanked.
+    samples : int
+        Sky samples per pixel, K (used only by a stochastic model, and when > 1).
+    sigma_style : float
+        Spread of the style perturbation when sampling (0 for the estimated style).
+    seed : int
+        Seed; each tile draws from its own generator seeded by ``(seed, tile index)``.
+    tile : int
+        Tile size in pixels (`tiled`).
+    batch_size : int
+        Tiles run through the network at a time.
+    device : str or `torch.device`
+        torch device.
+    progress_bar : bool, optional
+        Show a progress bar over the tiles. Default False.
+
+    Returns
+    -------
+    skies : `~numpy.ndarray`
+        Sky samples ``(K, H, W)``, float32, Jy/pixel; NaN where ``dirty`` is not finite.
+    style : `~numpy.ndarray` or None
+        The style ``(channels, h, w)`` on the model's coarser style grid, or
+        None for a model without style.
     """
 
     def apply(tiles, indices):
@@ -60,6 +91,36 @@ def reconstruct_sky(model, normalisation, dirty, *, samples=1, sigma_style=0.0, 
     The array-level core of `~astro_i2i.Reconstructor.reconstruct` (no FITS,
     no reprojection, no catalogue); ``tile`` defaults to the whole image.
     Blanked (NaN) pixels are NaN in both outputs.
+
+    Parameters
+    ----------
+    model : `~astro_i2i.models.SkyModel`
+        The network.
+    normalisation : `~astro_i2i.models.Normalisation`
+        The model's normalisation.
+    dirty : `~numpy.ndarray`
+        Dirty image ``(H, W)`` in Jy/beam on the model's pixel scale.
+    samples : int, optional
+        Sky samples K (stochastic models only). Default 1.
+    sigma_style : float, optional
+        Spread of the style perturbation. Default 0.0.
+    seed : int, optional
+        Seed. Default 0.
+    device : str or `torch.device`, optional
+        torch device. Default ``'cpu'``.
+    tile : int, optional
+        Tile size in pixels; default None, the whole image (rounded up to the
+        model's size multiple).
+    batch_size : int, optional
+        Tiles run at a time. Default 4.
+
+    Returns
+    -------
+    mean : `~numpy.ndarray`
+        Mean of the sky samples ``(H, W)``, float64, Jy/pixel.
+    std : `~numpy.ndarray`
+        Per-pixel standard deviation of the samples ``(H, W)``, Jy/pixel; 0
+        with a single sample.
     """
     if tile is None:
         multiple = _multiple(model, normalisation)

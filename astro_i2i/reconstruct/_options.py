@@ -127,7 +127,18 @@ class ReconstructOptions:
         return options
 
     def replace(self, **changes):
-        """A copy with some fields changed (checked again)."""
+        """A copy with some fields changed (checked again).
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by name.
+
+        Returns
+        -------
+        options : `ReconstructOptions`
+            The changed copy; ``self`` is left as it is.
+        """
         return dataclasses.replace(self, **changes)
 
     @property

@@ -42,6 +42,39 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
     tiles' indices and returns ``(outputs (B, n_out, tile, tile), style)``,
     ``style`` being None or ``(B, C, tile / style_factor, tile / style_factor)``.
     Returns the blended ``(n_out, H, W)`` outputs and ``(C, h, w)`` style (or None).
+
+    Parameters
+    ----------
+    image : `~numpy.ndarray`
+        The 2-D image ``(H, W)``; NaN are replaced by 0 before tiling.
+    apply : callable
+        ``apply(tiles, indices) -> (outputs, style)``, as above.
+    tile : int
+        Tile size in pixels (square tiles).
+    margin : int
+        Pixels dropped next to each tile's inner edges.
+    ramp : int
+        Width in pixels of the raised-cosine cross-fade between neighbours.
+    multiple : int
+        The image is zero-padded to a multiple of this (and to at least
+        ``tile``) on each axis.
+    batch_size : int
+        Tiles passed to ``apply`` at a time.
+    n_out : int
+        Outputs per tile (the second axis of ``apply``'s outputs).
+    style_factor : int, optional
+        Downsampling of the style relative to the image; needed only when
+        ``apply`` returns a style. Default None.
+    progress_bar : bool, optional
+        Show a `tqdm` bar over the tiles. Default False.
+
+    Returns
+    -------
+    blended : `~numpy.ndarray`
+        The blended outputs ``(n_out, H, W)``, float32, in ``apply``'s units.
+    style : `~numpy.ndarray` or None
+        The blended style ``(C, ceil(H / style_factor), ceil(W / style_factor))``,
+        or None when ``apply`` returns none.
     """
     ny, nx = image.shape
     pad_y = max(tile, -(-ny // multiple) * multiple)

@@ -36,7 +36,25 @@ MERGE_RADIUS_BEAMS = 0.5
 
 @dataclass
 class CubeReconstruction:
-    """The result of `Reconstructor.reconstruct` on a cube, in memory (`reconstruct_cube` streams to a file)."""
+    """The result of `Reconstructor.reconstruct` on a cube, in memory (`reconstruct_cube` streams to a file).
+
+    Attributes
+    ----------
+    sky : `~numpy.ndarray`
+        Sky model cube ``(channels, ny, nx)``, Jy/pixel.
+    uncertainty : `~numpy.ndarray` or None
+        Per-pixel standard deviation, Jy/pixel; None in direct mode.
+    style : `~numpy.ndarray` or None
+        The estimated styles per channel, or None for a model without style.
+    catalog : `~astropy.table.QTable`
+        Detections in every channel.
+    sources : `~astropy.table.QTable`
+        Detections merged across channels (``CATALOG_SOURCES``).
+    cube : `~astro_i2i.io.RadioCube`
+        The input cube.
+    provenance : dict
+        What the product's headers record of the run.
+    """
 
     sky: np.ndarray
     uncertainty: np.ndarray | None
@@ -52,7 +70,20 @@ class CubeReconstruction:
                 f"{len(self.catalog)} detection(s), {len(self.sources)} source(s)>")  # fmt: skip
 
     def write(self, path, *, overwrite=False):
-        """Write the cube product file (SKY, UNCERTAINTY, STYLE cubes, BEAMS, CATALOG, CATALOG_SOURCES)."""
+        """Write the cube product file (SKY, UNCERTAINTY, STYLE cubes, BEAMS, CATALOG, CATALOG_SOURCES).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The product file.
+        overwrite : bool, optional
+            Replace an existing file. Default False.
+
+        Returns
+        -------
+        path : path
+            The file written.
+        """
         with CubeProductWriter(path, self.cube, provenance=self.provenance, overwrite=overwrite) as writer:
             writer.write(0, self.sky, self.uncertainty, self.style)
             return writer.finish(self.catalog, self.sources)

@@ -36,14 +36,30 @@ _CUBES = {}  # per process: (path, mtime, size) -> RadioCube, the last few opene
 
 @dataclass
 class ManyResult:
-    """What `reconstruct_many` did: product paths, skipped inputs, and failures with their reason."""
+    """What `reconstruct_many` did: product paths, skipped inputs, and failures with their reason.
+
+    Attributes
+    ----------
+    done : list
+        Paths of the products written.
+    skipped : list
+        Inputs skipped because their product exists.
+    failed : list of tuple
+        ``(input, reason)`` of each input that failed.
+    """
 
     done: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     failed: list = field(default_factory=list)  # (input, reason)
 
     def summary(self):
-        """One line: done, skipped, failed (with each failure's reason; inputs that failed alike together)."""
+        """One line: done, skipped, failed (with each failure's reason; inputs that failed alike together).
+
+        Returns
+        -------
+        text : str
+            E.g. ``'3 done, 1 skipped (product exists), 1 failed: a.fits: no beam'``.
+        """
         text = f"{len(self.done)} done, {len(self.skipped)} skipped (product exists), {len(self.failed)} failed"
         if self.failed:
             reasons = {}
@@ -54,7 +70,21 @@ class ManyResult:
 
 
 def product_path(input_path, outdir):
-    """The product file of an input in ``outdir``: its stem + ``_i2i.fits``."""
+    """The product file of an input in ``outdir``: its stem + ``_i2i.fits``.
+
+    Parameters
+    ----------
+    input_path : str or path-like
+        The input image; a ``.fits.gz``, ``.fits``, ``.fit`` or ``.fts``
+        suffix (any case) is dropped.
+    outdir : str or path-like
+        The output directory.
+
+    Returns
+    -------
+    path : `pathlib.Path`
+        ``outdir / (stem + '_i2i.fits')``.
+    """
     name = Path(input_path).name
     for suffix in (".fits.gz", ".fits", ".fit", ".fts"):
         if name.lower().endswith(suffix):
@@ -83,6 +113,20 @@ def preload_model(model=None, *, device="cpu"):
     """Load ``model`` into this process's cache, as a worker does on its first file (dask worker ``--preload``).
 
     Returns the `Reconstructor`.
+
+    Parameters
+    ----------
+    model : str or path-like, optional
+        A shipped model's name or a checkpoint path; default None, the default
+        shipped model.
+    device : str, optional
+        torch device. Default ``'cpu'``.
+
+    Returns
+    -------
+    reconstructor : `~astro_i2i.Reconstructor`
+        The cached reconstructor (the same object on later calls with the same
+        model and device).
     """
     return _reconstructor(_model_name(model), device)
 

@@ -144,6 +144,19 @@ class Reconstructor:
     """A trained model, ready to reconstruct dirty images.
 
     Use `from_pretrained` to build one.
+
+    Parameters
+    ----------
+    model : `~astro_i2i.models.SkyModel`
+        The network (put in eval mode).
+    card : `~astro_i2i.models.ModelCard`
+        Its card: normalisation, inference settings, pixel scale, beam.
+    name : str
+        The model's name (a shipped model's) or path.
+    path : str or path-like
+        The checkpoint file.
+    device : str, optional
+        torch device. Default ``'cpu'``.
     """
 
     def __init__(self, model, card, *, name, path, device="cpu"):
@@ -171,7 +184,15 @@ class Reconstructor:
 
     @staticmethod
     def available_models():
-        """Names of the models that ship with astro-i2i (the first is the default), with a description."""
+        """Names of the models that ship with astro-i2i (the first is the default), with a description.
+
+        Returns
+        -------
+        models : dict
+            ``{name: description}`` of the ``.pt`` files present in the
+            installation; the described ones first (``two_to_one``, ``mse``,
+            ``ddpm``), others after with an empty description.
+        """
         described = {"two_to_one": "2-to-1 content-style model (default)", "mse": "MSE-only U-Net baseline",
                      "ddpm": "conditional DDPM baseline (DDIM sampling)"}
         present = {p.stem for p in _models_dir().glob("*.pt")}
@@ -189,6 +210,15 @@ class Reconstructor:
             A name from `available_models` (default: the first) or a ``.pt`` path.
         device : str, optional
             torch device; default ``'cpu'``.
+
+        Returns
+        -------
+        reconstructor : `Reconstructor`
+
+        Raises
+        ------
+        `~astro_i2i.exceptions.InputError`
+            A CUDA device without a GPU, no shipped model, or no such model.
         """
         device = device or "cpu"
         if str(device).startswith("cuda") and not torch.cuda.is_available():
@@ -526,6 +556,28 @@ class Reconstructor:
         (memory stays bounded) and its path returned; without, a
         `~astro_i2i.reconstruct.CubeReconstruction` is returned. ``options``
         or ``**keywords``: the `~astro_i2i.reconstruct.ReconstructOptions`.
+
+        Parameters
+        ----------
+        cube : str, path-like, HDU or `~astro_i2i.io.RadioCube`
+            The dirty cube (Jy/beam).
+        output : str or path-like, optional
+            The product file to write; default None, keep the result in memory.
+        options : `~astro_i2i.reconstruct.ReconstructOptions`, optional
+            The reconstruction options (or give them as ``**keywords``).
+        block : int, optional
+            Channels per block; default None (`~astro_i2i.reconstruct.CUBE_BLOCK`).
+        overwrite : bool, optional
+            Replace an existing ``output``. Default False.
+        progress : callable, optional
+            Called with the channel index after each channel.
+        **keywords
+            `~astro_i2i.reconstruct.ReconstructOptions` fields.
+
+        Returns
+        -------
+        result : path or `~astro_i2i.reconstruct.CubeReconstruction`
+            The product's path with ``output``, else the reconstruction.
         """
         from .cube import reconstruct_cube
 
@@ -590,7 +642,25 @@ class Reconstructor:
 
     @torch.no_grad()
     def estimate_style(self, image, *, hdu=None):
-        """The estimated style ``(channels, ny, nx)`` of a dirty image (in any form `read_image` takes)."""
+        """The estimated style ``(channels, ny, nx)`` of a dirty image (in any form `read_image` takes).
+
+        Parameters
+        ----------
+        image : path, HDU, ``(array, header)`` or `~astro_i2i.io.RadioImage`
+            The dirty image (Jy/beam).
+        hdu : int or str, optional
+            The HDU to read when ``image`` is a file. Default None.
+
+        Returns
+        -------
+        style : `~numpy.ndarray`
+            The style ``(channels, ny, nx)`` on the model's coarser style grid (no unit).
+
+        Raises
+        ------
+        `~astro_i2i.exceptions.InputError`
+            The model has no style.
+        """
         if not self.model.has_style:
             raise InputError(self.name, f"the {self.model.architecture} model has no style")
         if not isinstance(image, RadioImage):
@@ -616,6 +686,8 @@ class Reconstructor:
             With neither ``style`` nor ``style_from``, the style of a noise-only
             image simulated with this seed (the model's instrument) is used.
             It also seeds the noise drawn below.
+        hdu : int or str, optional
+            The HDU of ``sky`` to read when it is a file (`~astro_i2i.io.read_sky_image`).
 
         Returns
         -------

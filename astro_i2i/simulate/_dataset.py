@@ -24,7 +24,20 @@ logger = logging.getLogger(__name__)
 
 
 def image_wcs(config, ra_deg, dec_deg):
-    """2-D celestial WCS of a simulated image: SIN projection, phase centre at pixel size/2."""
+    """2-D celestial WCS of a simulated image: SIN projection, phase centre at pixel size/2.
+
+    Parameters
+    ----------
+    config : `~astro_i2i.simulate.SimulationConfig`
+        Gives the image size and pixel scale.
+    ra_deg, dec_deg : float
+        The phase centre (FK5, J2000), degrees.
+
+    Returns
+    -------
+    wcs : `~astropy.wcs.WCS`
+        RA---SIN / DEC--SIN, reference pixel at 0-based ``(size / 2, size / 2)``.
+    """
     size, scale = config.image.size, config.image.pixel_scale_arcsec / 3600
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---SIN", "DEC--SIN"]
@@ -121,6 +134,27 @@ def truth_rows(index, sources, wcs, config, targets=None):
     A target's ``fwhm_maj``, ``fwhm_min`` and ``pa`` are those of the Gaussian
     with its second moments, and ``shape`` its kind (``point`` sources are
     ``gaussian``).
+
+    Parameters
+    ----------
+    index : int
+        The image's index (the ``image`` column).
+    sources : dict
+        The faint sources (`draw_sources`): ``x``, ``y`` (pixels), ``flux``
+        (Jy), ``fwhm_maj``, ``fwhm_min`` (arcsec), ``pa`` (deg).
+    wcs : `~astropy.wcs.WCS`
+        The image's WCS (`image_wcs`), for ``ra`` and ``dec``.
+    config : `~astro_i2i.simulate.SimulationConfig`
+        Gives the noise reference for ``snr`` (flux / ``noise.snr_reference_jy``).
+    targets : dict, optional
+        The bright targets (`draw_targets`), listed after the faint sources.
+
+    Returns
+    -------
+    rows : dict
+        Columns ``image``, ``source_id``, ``ra``, ``dec`` (deg), ``flux`` (Jy),
+        ``fwhm_maj``, ``fwhm_min`` (arcsec), ``pa`` (deg), ``snr``, ``x``,
+        ``y`` (pixels), ``kind`` and ``shape``, as plain arrays.
     """
     if targets is not None and len(targets["x"]):
         n_faint, n_target = len(sources["x"]), len(targets["x"])
@@ -282,7 +316,15 @@ class TrainingPairs:
 
     def sample(self):
         """One pair: dict with ``sky``, ``faint_sky``, ``dirty``, ``noise`` (float32 arrays), ``mask`` (True =
-        blanked), ``sources``, ``targets``."""
+        blanked), ``sources``, ``targets``.
+
+        Returns
+        -------
+        pair : dict
+            ``sky`` and ``faint_sky`` (Jy/pixel), ``dirty`` (Jy/beam, NaN where
+            ``mask``) and ``noise`` (Jy/beam), ``mask``, ``sources`` and
+            ``targets`` (as drawn), and ``pointing`` (index of the observation used).
+        """
         k = int(self.rng.integers(len(self.observations)))
         observation = self.observations[k]
         sources = draw_sources(self.rng, self.config)

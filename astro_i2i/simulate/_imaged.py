@@ -127,23 +127,62 @@ class ImagedObservation:
         self._unit_rms = float(np.sqrt(full.mean())) if full.mean() > 0 else 1.0
 
     def to_arrays(self):
-        """The arrays that rebuild this observation (`from_arrays`), as stored in adapted checkpoints."""
+        """The arrays that rebuild this observation (`from_arrays`), as stored in adapted checkpoints.
+
+        Returns
+        -------
+        arrays : dict
+            ``psf``, ``primary_beam``, ``noise_power`` (float32), ``blank_mask``
+            (uint8) and ``rms_jy`` (Jy/beam).
+        """
         return {"psf": self._psf.astype(np.float32), "primary_beam": self.primary_beam.astype(np.float32),
                 "blank_mask": self.blank_mask.astype(np.uint8), "noise_power": self._power.astype(np.float32),
                 "rms_jy": self.rms_jy}  # fmt: skip
 
     @classmethod
     def from_arrays(cls, arrays):
-        """Rebuild from `to_arrays`' dict."""
+        """Rebuild from `to_arrays`' dict.
+
+        Parameters
+        ----------
+        arrays : mapping
+            ``psf``, ``primary_beam``, ``rms_jy``, ``blank_mask`` and ``noise_power``.
+
+        Returns
+        -------
+        observation : `ImagedObservation`
+        """
         return cls(arrays["psf"], arrays["primary_beam"], float(arrays["rms_jy"]),
                    blank_mask=np.asarray(arrays["blank_mask"], dtype=bool), noise_power=arrays["noise_power"])
 
     def psf(self, size=None):
-        """The PSF on a ``size`` x ``size`` grid (default the image's), peak at ``(size // 2, size // 2)``."""
+        """The PSF on a ``size`` x ``size`` grid (default the image's), peak at ``(size // 2, size // 2)``.
+
+        Parameters
+        ----------
+        size : int, optional
+            Side of the grid in pixels; default None, the image's size.
+
+        Returns
+        -------
+        psf : `~numpy.ndarray`
+            ``(size, size)`` float32.
+        """
         return _centred(self._psf, size or self.size).astype(np.float32)
 
     def convolve(self, sky):
-        """(sky x primary beam) convolved with the PSF, by FFT on a grid twice the image size."""
+        """(sky x primary beam) convolved with the PSF, by FFT on a grid twice the image size.
+
+        Parameters
+        ----------
+        sky : `~numpy.ndarray`
+            Sky model ``(size, size)``, Jy/pixel.
+
+        Returns
+        -------
+        dirty : `~numpy.ndarray`
+            The noiseless dirty image, float32, Jy/beam.
+        """
         size, big = self.size, 2 * self.size
         padded = np.zeros((big, big), dtype=np.float32)
         padded[:size, :size] = np.asarray(sky, dtype=np.float32) * self.primary_beam
@@ -151,7 +190,25 @@ class ImagedObservation:
         return scipy.fft.irfft2(spectrum, s=(big, big))[:size, :size].astype(np.float32)
 
     def noise_field(self, rng, size=None):
-        """One noise image (Jy/beam) with the observation's RMS and texture."""
+        """One noise image (Jy/beam) with the observation's RMS and texture.
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+            Source of the white noise.
+        size : int, optional
+            Must be None or the image's size (the only grid offered).
+
+        Returns
+        -------
+        noise : `~numpy.ndarray`
+            ``(size, size)`` float32, Jy/beam, RMS ``rms_jy``.
+
+        Raises
+        ------
+        ValueError
+            Another ``size``.
+        """
         if size not in (None, self.size):
             raise ValueError(f"noise fields are made on the image's grid ({self.size}), not {size}")
         white = scipy.fft.rfft2(rng.standard_normal((self.size, self.size)))
@@ -159,14 +216,40 @@ class ImagedObservation:
         return (field * (self.rms_jy / self._unit_rms)).astype(np.float32)
 
     def dirty_image(self, sky, rng=None, *, noise=True):
-        """A dirty image: the sky through the PSF plus (with ``noise``) a noise field; not blanked."""
+        """A dirty image: the sky through the PSF plus (with ``noise``) a noise field; not blanked.
+
+        Parameters
+        ----------
+        sky : `~numpy.ndarray`
+            Sky model, Jy/pixel.
+        rng : `numpy.random.Generator`, optional
+            For the noise; default a fresh unseeded generator.
+        noise : bool, optional
+            Add a noise field (`noise_field`). Default True.
+
+        Returns
+        -------
+        dirty : `~numpy.ndarray`
+            Float32, Jy/beam.
+        """
         dirty = self.convolve(sky)
         if noise:
             dirty = dirty + self.noise_field(rng or np.random.default_rng())
         return dirty
 
     def noise_bank(self, rng):
-        """An object whose ``draw()`` gives fresh noise fields (the `NoiseBank` interface)."""
+        """An object whose ``draw()`` gives fresh noise fields (the `NoiseBank` interface).
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+            Used by every draw.
+
+        Returns
+        -------
+        bank : object
+            With a ``draw()`` method returning `noise_field` ``(rng)``.
+        """
         return _Draws(self, rng)
 
 

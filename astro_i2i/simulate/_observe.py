@@ -60,7 +60,13 @@ class Observation:
         return len(self.diameters)
 
     def uv_wavelengths(self):
-        """(u, v) in wavelengths, both signs of every baseline, as an imager grids them."""
+        """(u, v) in wavelengths, both signs of every baseline, as an imager grids them.
+
+        Returns
+        -------
+        uv : `~numpy.ndarray`
+            ``(2 * n_vis, 2)``: the visibilities' (u, v), then their negatives.
+        """
         uv = self.uvw[:, :2] * self.frequency_hz / 299792458.0
         return np.concatenate([uv, -uv])
 
@@ -81,11 +87,33 @@ class Observation:
         )[:, 0]  # fmt: skip
 
     def psf(self, size=None):
-        """Natural-weighting PSF, peak 1 at 0-based pixel (size/2, size/2)."""
+        """Natural-weighting PSF, peak 1 at 0-based pixel (size/2, size/2).
+
+        Parameters
+        ----------
+        size : int, optional
+            Side of the grid in pixels; default None, the image's size.
+
+        Returns
+        -------
+        psf : `~numpy.ndarray`
+            ``(size, size)``, float64.
+        """
         return self._grid(np.ones(self.n_vis, dtype=np.complex128), size or self.size)
 
     def visibility_noise_sigma(self, rms_jy):
-        """Per-component sigma of the visibility noise that gives image RMS ``rms_jy``."""
+        """Per-component sigma of the visibility noise that gives image RMS ``rms_jy``.
+
+        Parameters
+        ----------
+        rms_jy : float
+            The image noise RMS, Jy/beam.
+
+        Returns
+        -------
+        sigma : float
+            ``rms_jy * sqrt(n_vis)``, Jy, for the real and imaginary parts each.
+        """
         return rms_jy * np.sqrt(self.n_vis)
 
     @functools.cached_property
@@ -130,7 +158,18 @@ class Observation:
         return scipy.fft.rfft2(scipy.fft.ifftshift(big_psf)).real.astype(np.float32)
 
     def convolve(self, sky):
-        """(sky x primary beam) convolved with the PSF, by FFT (no wrap-around)."""
+        """(sky x primary beam) convolved with the PSF, by FFT (no wrap-around).
+
+        Parameters
+        ----------
+        sky : `~numpy.ndarray`
+            Sky model ``(size, size)``, Jy/pixel.
+
+        Returns
+        -------
+        dirty : `~numpy.ndarray`
+            The noiseless dirty image, float32, Jy/beam.
+        """
         size, big = self.size, 2 * self.size
         padded = np.zeros((big, big), dtype=np.float32)
         padded[:size, :size] = np.asarray(sky, dtype=np.float32) * self.primary_beam
@@ -138,7 +177,20 @@ class Observation:
         return scipy.fft.irfft2(spectrum, s=(big, big), workers=_threads())[:size, :size].astype(np.float32)
 
     def noise_field(self, rng, size=None):
-        """One exact thermal-noise image (Jy/beam): noisy visibilities gridded by ducc0."""
+        """One exact thermal-noise image (Jy/beam): noisy visibilities gridded by ducc0.
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+            Source of the visibility noise.
+        size : int, optional
+            Side of the grid in pixels; default None, the image's size.
+
+        Returns
+        -------
+        noise : `~numpy.ndarray`
+            ``(size, size)`` float32, Jy/beam, RMS ``config.noise.rms_jy``.
+        """
         sigma = self.visibility_noise_sigma(self.config.noise.rms_jy)
         vis = sigma * (rng.standard_normal(self.n_vis) + 1j * rng.standard_normal(self.n_vis))
         return self._grid(vis, size or self.size).astype(np.float32)
@@ -154,6 +206,19 @@ class NoiseBank:
     turned by 180 degrees (the PSF is symmetric), divided by ``sqrt(parts)``:
     again a Gaussian field with the same covariance. One field is replaced by
     a fresh one every ``refresh_every`` draws, so the supply never repeats.
+
+    Parameters
+    ----------
+    observation : `Observation`
+        Gives the noise fields (`Observation.noise_field`) and the image size.
+    rng : `numpy.random.Generator`
+        Used to make the fields and for every draw.
+    size : int, optional
+        Fields held. Default 8.
+    parts : int, optional
+        Crops summed per draw, ``1 <= parts <= size``. Default 4.
+    refresh_every : int, optional
+        Draws between replacing one field (0 or None: never). Default 8.
     """
 
     def __init__(self, observation, rng, *, size=8, parts=4, refresh_every=8):
@@ -167,6 +232,13 @@ class NoiseBank:
         self._draws = 0
 
     def draw(self):
+        """A fresh noise image, as `Observation.noise_field` would give.
+
+        Returns
+        -------
+        noise : `~numpy.ndarray`
+            ``(size, size)`` float32, Jy/beam.
+        """
         n = self.observation.size
         chosen = self.rng.choice(len(self.fields), size=self.parts, replace=False)
         total = np.zeros((n, n), dtype=np.float32)

@@ -29,6 +29,14 @@ def draw_pointing(rng, config):
 def draw_sources(rng, config):
     """Draw the sources of one image.
 
+    Parameters
+    ----------
+    rng : `numpy.random.Generator`
+        Source of the random draws.
+    config : `~astro_i2i.simulate.SimulationConfig`
+        Its ``sources`` section (counts, fluxes, sizes, radius, empty
+        fraction) and ``image`` section (size, pixel scale).
+
     Returns
     -------
     sources : dict of `~numpy.ndarray`
@@ -59,6 +67,23 @@ def render_sky(sources, size, pixel_scale_arcsec, *, dtype=np.float32):
 
     Each source is evaluated at pixel centres within 6 sigma of its centre;
     the pixel values sum to its integrated flux.
+
+    Parameters
+    ----------
+    sources : dict
+        ``x``, ``y`` (0-based pixel), ``flux`` (Jy), ``fwhm_maj``, ``fwhm_min``
+        (arcsec) and ``pa`` (deg east of north), as `draw_sources` gives.
+    size : int
+        Side of the square image in pixels.
+    pixel_scale_arcsec : float
+        Pixel size, arcsec.
+    dtype : dtype, optional
+        Of the result (summed in float64). Default float32.
+
+    Returns
+    -------
+    sky : `~numpy.ndarray`
+        ``(size, size)`` sky model, Jy/pixel.
     """
     sky = np.zeros((size, size), dtype=np.float64)
     for x0, y0, flux, fmaj, fmin, pa in zip(*(sources[k] for k in SOURCE_FIELDS)):
@@ -82,7 +107,24 @@ def render_sky(sources, size, pixel_scale_arcsec, *, dtype=np.float32):
 
 
 def airy_primary_beam(radius_rad, frequency_hz, dish_diameter_m, blockage_diameter_m):
-    """Power pattern of a uniformly illuminated, centrally blocked circular aperture."""
+    """Power pattern of a uniformly illuminated, centrally blocked circular aperture.
+
+    Parameters
+    ----------
+    radius_rad : float or array-like
+        Angular distance from the pointing centre, radians.
+    frequency_hz : float
+        Observing frequency, Hz.
+    dish_diameter_m : float
+        Dish diameter, m.
+    blockage_diameter_m : float
+        Diameter of the central blockage, m (less than the dish's).
+
+    Returns
+    -------
+    power : `~numpy.ndarray`
+        The normalised power pattern, 1 on axis, same shape as ``radius_rad``.
+    """
     wavelength = 299792458.0 / frequency_hz
     x = np.pi * dish_diameter_m * np.sin(np.asarray(radius_rad, dtype=float)) / wavelength
     ratio = blockage_diameter_m / dish_diameter_m
@@ -99,7 +141,20 @@ def airy_primary_beam(radius_rad, frequency_hz, dish_diameter_m, blockage_diamet
 
 
 def primary_beam(config):
-    """Primary beam on the image grid (peak 1 at the phase centre)."""
+    """Primary beam on the image grid (peak 1 at the phase centre).
+
+    Parameters
+    ----------
+    config : `~astro_i2i.simulate.SimulationConfig`
+        Its image size and pixel scale, observing frequency and the
+        ``primary_beam`` dish and blockage diameters.
+
+    Returns
+    -------
+    pb : `~numpy.ndarray`
+        ``(size, size)`` float32 `airy_primary_beam`, centred on 0-based pixel
+        ``(size / 2, size / 2)``.
+    """
     size, scale = config.image.size, config.image.pixel_scale_arcsec
     offsets = (np.arange(size) - size / 2) * scale * ARCSEC
     radius = np.hypot(offsets[np.newaxis, :], offsets[:, np.newaxis])

@@ -45,6 +45,13 @@ def draw_targets(rng, config):
     Nothing is drawn from ``rng`` when the fraction is 0, so a population
     without targets gives the same images as before targets existed.
 
+    Parameters
+    ----------
+    rng : `numpy.random.Generator`
+        Source of the random draws.
+    config : `~astro_i2i.simulate.SimulationConfig`
+        Its ``targets`` and ``image`` sections.
+
     Returns
     -------
     targets : dict
@@ -133,7 +140,25 @@ def _ellipse_stamp(x0, y0, diameter_pix, axis_ratio, pa, inner, size):
 
 
 def render_targets(targets, size, pixel_scale_arcsec, *, sky=None):
-    """Add the targets to ``sky`` (or to a new zero image), Jy/pixel; returns the image (float64)."""
+    """Add the targets to ``sky`` (or to a new zero image), Jy/pixel; returns the image (float64).
+
+    Parameters
+    ----------
+    targets : dict
+        As `draw_targets` gives; its ``components`` are drawn.
+    size : int
+        Side of the square image in pixels.
+    pixel_scale_arcsec : float
+        Pixel size, arcsec.
+    sky : `~numpy.ndarray`, optional
+        A sky model (Jy/pixel) to add the targets to; default None, zeros.
+
+    Returns
+    -------
+    sky : `~numpy.ndarray`
+        ``(size, size)`` float64, Jy/pixel (a new array: ``sky`` is copied
+        unless it is already float64).
+    """
     out = np.zeros((size, size), dtype=np.float64) if sky is None else np.asarray(sky, dtype=np.float64)
     for components in targets["components"]:
         gaussians = [p for kind, p in components if kind == "gaussian"]

@@ -130,6 +130,17 @@ class SimulationConfig:
     ``observation``, ``image``, ``primary_beam``, ``noise``, ``sources``,
     ``pointing`` and ``targets``, each with the fields of the matching class. Unknown sections
     or keys are errors.
+
+    Parameters
+    ----------
+    observation : `ObservationConfig`, optional
+    image : `ImageConfig`, optional
+    primary_beam : `PrimaryBeamConfig`, optional
+    noise : `NoiseConfig`, optional
+    sources : `SourceConfig`, optional
+    pointing : `PointingConfig`, optional
+    targets : `TargetConfig`, optional
+        The sections; each defaults to its class's defaults.
     """
 
     observation: ObservationConfig = field(default_factory=ObservationConfig)
@@ -144,7 +155,18 @@ class SimulationConfig:
         self.validate()
 
     def validate(self, source="config"):
-        """Raise `InputError` if a value is out of range."""
+        """Raise `InputError` if a value is out of range.
+
+        Parameters
+        ----------
+        source : str, optional
+            What the error names as its source. Default ``'config'``.
+
+        Raises
+        ------
+        `~astro_i2i.exceptions.InputError`
+            The first value out of range.
+        """
         o, i, p, n, s, pt = self.observation, self.image, self.primary_beam, self.noise, self.sources, self.pointing
         t = self.targets
         checks = [
@@ -181,7 +203,20 @@ class SimulationConfig:
 
     @classmethod
     def from_dict(cls, values, *, source="config"):
-        """Build from a nested dict; unknown sections or keys raise `InputError`."""
+        """Build from a nested dict; unknown sections or keys raise `InputError`.
+
+        Parameters
+        ----------
+        values : dict or None
+            ``{section: {key: value}}``; missing sections and keys take their
+            defaults, values are converted to the default's type.
+        source : str, optional
+            What errors name as their source. Default ``'config'``.
+
+        Returns
+        -------
+        config : `SimulationConfig`
+        """
         if values is None:
             values = {}
         if not isinstance(values, dict):
@@ -215,16 +250,45 @@ class SimulationConfig:
 
     @classmethod
     def from_record(cls, record, *, source="checkpoint"):
-        """The config in a checkpoint's ``simulation`` record (its ``beam``, ``adapted`` and other notes dropped)."""
+        """The config in a checkpoint's ``simulation`` record (its ``beam``, ``adapted`` and other notes dropped).
+
+        Parameters
+        ----------
+        record : dict or None
+            The record; keys that are not sections are ignored.
+        source : str, optional
+            What errors name as their source. Default ``'checkpoint'``.
+
+        Returns
+        -------
+        config : `SimulationConfig`
+        """
         return cls.from_dict({k: v for k, v in (record or {}).items() if k in _SECTIONS}, source=source)
 
     def to_dict(self):
-        """Nested plain dict (YAML- and JSON-serialisable)."""
+        """Nested plain dict (YAML- and JSON-serialisable).
+
+        Returns
+        -------
+        values : dict
+            ``{section: {key: value}}``; `from_dict` reads it back.
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_yaml(cls, path):
-        """Read a YAML file, or a shipped population by name (`POPULATIONS`); see the class docstring."""
+        """Read a YAML file, or a shipped population by name (`POPULATIONS`); see the class docstring.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A YAML file, or the name of a shipped population (used when no
+            file of that name exists).
+
+        Returns
+        -------
+        config : `SimulationConfig`
+        """
         from pathlib import Path
 
         if str(path) in POPULATIONS and not Path(path).exists():
@@ -234,5 +298,11 @@ class SimulationConfig:
         return cls.from_dict(read_yaml(path), source=str(path))
 
     def to_yaml(self):
-        """The config as YAML text."""
+        """The config as YAML text.
+
+        Returns
+        -------
+        text : str
+            YAML of `to_dict`, sections in order.
+        """
         return yaml.safe_dump(self.to_dict(), sort_keys=False)

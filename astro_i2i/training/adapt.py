@@ -93,6 +93,8 @@ def describe_observation(dirty, *, psf=None, primary_beam=None, array=None, dura
         models. A model calibrated on that population takes candidates further
         out for spurious; for a field whose sources may lie anywhere, give the
         radius of the imaged disc (the primary beam's cut-off).
+    hdu : int or str, optional
+        The HDU of ``dirty`` to read (`~astro_i2i.io.read_image`).
 
     Returns
     -------

@@ -20,6 +20,18 @@ class TrainingConfig:
     arguments), ``normalisation``, ``simulation`` (overrides of
     `~astro_i2i.simulate.SimulationConfig`), ``data``, ``optimisation``,
     ``losses`` and ``validation``.
+
+    Parameters
+    ----------
+    model : dict, optional
+        ``architecture`` (default ``'two_to_one'``) and the model's keyword arguments.
+    normalisation : dict, optional
+        `~astro_i2i.models.Normalisation` fields.
+    simulation : dict, optional
+        `~astro_i2i.simulate.SimulationConfig` sections.
+    data, optimisation, losses, validation : dict, optional
+        Overrides of `DEFAULTS`' sections (unknown keys raise
+        `~astro_i2i.exceptions.InputError`).
     """
 
     model: dict = field(default_factory=lambda: {"architecture": "two_to_one"})
@@ -57,6 +69,22 @@ class TrainingConfig:
 
     @classmethod
     def from_yaml(cls, path):
+        """Read a training config from a YAML file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The YAML file (e.g. `~astro_i2i.data.training_config_path`).
+
+        Returns
+        -------
+        config : `TrainingConfig`
+
+        Raises
+        ------
+        `~astro_i2i.exceptions.InputError`
+            Not a mapping, unknown sections or keys, or invalid values.
+        """
         values = read_yaml(path) or {}
         if not isinstance(values, dict):
             raise InputError(path, "a training config must be a mapping of sections")
@@ -71,8 +99,21 @@ class TrainingConfig:
             raise InputError(path, str(exc)) from None
 
     def to_dict(self):
+        """The sections, defaults filled in.
+
+        Returns
+        -------
+        values : dict
+            ``{section: dict}``.
+        """
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def build_model(self):
+        """A fresh (untrained) model of ``model['architecture']`` with the section's keyword arguments.
+
+        Returns
+        -------
+        model : `~astro_i2i.models.SkyModel`
+        """
         kwargs = {k: v for k, v in self.model.items() if k != "architecture"}
         return ARCHITECTURES[self.model["architecture"]](**kwargs)

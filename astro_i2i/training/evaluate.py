@@ -52,6 +52,15 @@ def record_beam(card):
     card : `~astro_i2i.models.ModelCard` or dict
         A checkpoint's card (`~astro_i2i.models.load_checkpoint`), or its
         ``simulation`` record.
+
+    Returns
+    -------
+    beam : `~radio_beam.Beam`
+
+    Raises
+    ------
+    ValueError
+        The card or record has no beam.
     """
     return _needs(_card(card).beam, "beam", card)
 
@@ -90,6 +99,8 @@ def evaluate_model(model, normalisation, images, truth, *, beam, radius=DEFAULT_
     Parameters
     ----------
     model, normalisation
+        The network (`~astro_i2i.models.SkyModel`) and its
+        `~astro_i2i.models.Normalisation`.
     images, truth
         From `~astro_i2i.simulate.validation_set`.
     beam : `~radio_beam.Beam`
@@ -99,6 +110,23 @@ def evaluate_model(model, normalisation, images, truth, *, beam, radius=DEFAULT_
     source_fwhm : `~astropy.units.Quantity`, optional
         The catalogue's source size (`record_source_fwhm`); default as in
         `~astro_i2i.catalog.candidate_features`.
+    samples : int, optional
+        K reconstructions averaged per image. Default 1.
+    sigma_style : float, optional
+        The style perturbation (stochastic models). Default 0.0.
+    detection_nsigma : float, optional
+        The candidate threshold (units of `~astro_i2i.catalog.sky_model_threshold`'s
+        ``nsigma``); default None, the best of `DETECTION_NSIGMA_GRID`.
+    device : str, optional
+        torch device. Default ``'cpu'``.
+
+    Returns
+    -------
+    figures : dict
+        ``purity``, ``completeness``, ``f1``, ``flux_within_20_percent``,
+        ``n_images``, ``detection_nsigma`` and ``radius_arcsec``; with
+        ``samples > 1`` also ``coverage`` (mean pixel coverage of the samples'
+        spread at 1.96 sigma, `~astro_i2i.metrics.uncertainty_calibration`).
     """
     grid = DETECTION_NSIGMA_GRID if detection_nsigma is None else (detection_nsigma,)
     settings = DetectionSettings(candidate_nsigma=min(grid))
