@@ -69,12 +69,3 @@ def beam_option(function):
         "--beam", default=None, metavar="BMAJ,BMIN,BPA",
         help="Beam: three values in arcsec, arcsec, deg, or with units (overrides the header).",
     )(function)
-
-
-def quiet_is_cube(path, *, hdu=None):
-    """`~astro_i2i.io.is_cube` without astropy's warnings on a damaged file: reading it then says what is wrong."""
-    from ..io import is_cube
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return is_cube(path, hdu=hdu)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, parse_hdu, psf_option, quiet_is_cube
+from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, parse_hdu, psf_option
 
 #: BUNIT values of a sky model (Jy/pixel), lower case, blanks collapsed.
 _SKY_MODEL_UNITS = ("jy/pixel", "jy/pix", "jy pixel-1", "jy pix-1", "mjy/pixel")
@@ -58,11 +58,11 @@ class _Held(logging.Handler):
 
 def describe(file, *, hdu=None, psf=None, beam=None):
     """Lines describing ``file`` for what it is (product, sky model, PSF, primary beam, cube or dirty image)."""
-    from ..io import cube_summary, image_summary, read_cube, read_image, read_sky_image
+    from ..io import cube_summary, image_summary, is_cube, read_cube, read_image, read_sky_image
 
     if hdu is None and Path(file).is_file() and "SKY" in _extension_names(file):
         return _product_lines(file)
-    if quiet_is_cube(file, hdu=hdu):
+    if is_cube(file, hdu=hdu):  # quiet on a damaged file: reading it then says what is wrong
         return cube_summary(read_cube(file, hdu=hdu))
     from ..io import read_hdu
 

@@ -147,6 +147,13 @@ class ReconstructOptions:
         return DEFAULT_SEED if self.seed is None else self.seed
 
 
+def _primary_beam_source(primary_beam):
+    """How a product records a given primary beam (``I2IPB``): its file name, ``'array'``, or the object's kind."""
+    if isinstance(primary_beam, (str, os.PathLike)):
+        return str(primary_beam)
+    return "array" if isinstance(primary_beam, np.ndarray) else type(primary_beam).__name__
+
+
 def _is_default(value, default):
     """Whether a keyword was left at its default (None, or the flag's default value)."""
     return value is None or value is default or (isinstance(value, (bool, np.bool_)) and value == default)

@@ -12,7 +12,7 @@ from ..catalog import noise_sigma
 from .._validate import positive_int
 from ..exceptions import BrightSourceWarning, ChannelWarning, InputError, warn_user
 from ..io import CubeProductWriter, RadioCube, find_primary_beam, read_cube, read_primary_beam
-from ._options import ReconstructOptions
+from ._options import ReconstructOptions, _primary_beam_source
 
 __all__ = [
     "reconstruct_cube",
@@ -340,8 +340,7 @@ def cube_primary_beam(cube, primary_beam):
             logger.info("%s: primary beam %s (found beside it)", cube.name, primary_beam)
     if primary_beam is None:
         return None, None
-    source = "array" if isinstance(primary_beam, np.ndarray) else str(primary_beam)
-    return read_primary_beam(primary_beam, image=cube), source
+    return read_primary_beam(primary_beam, image=cube), _primary_beam_source(primary_beam)
 
 
 def reconstruct_cube(reconstructor, cube, output=None, *, options=None, block=None, overwrite=False, progress=None,

@@ -10,7 +10,6 @@ in each model (`~astro_i2i.models.SkyModel.sample`), the catalogue in
 
 import dataclasses
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from ..models.checkpoint import file_checksum
 from ..deconvolve import bright_sky
 from ._bright import bright_uncertainty
 from ._core import _multiple, _style_factor, reconstruct_array
-from ._options import DEFAULT_SEED, ReconstructOptions
+from ._options import DEFAULT_SEED, ReconstructOptions, _primary_beam_source
 
 __all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
            "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY", "BRIGHT_SOURCE_FACTOR", "BRIGHT_SOURCE_RELIABILITY"]
@@ -616,7 +615,7 @@ class Reconstructor:
             if primary_beam is not None:
                 logger.info("%s: primary beam %s (found beside it)", image.name, primary_beam)
         if primary_beam is not None:
-            source = "array" if isinstance(primary_beam, np.ndarray) else _source_name(primary_beam)
+            source = _primary_beam_source(primary_beam)
             return read_primary_beam(primary_beam, image=image), source
         pb = self._model_primary_beam(image)
         return pb, None if pb is None else "model antenna (Airy)"
@@ -839,13 +838,6 @@ def _blank_style(style, data):
 def _not_a_dirty_image(image):
     """What a unitless image peaking at 1 at the reference pixel is instead: "a primary beam", "a PSF", or None."""
     return {"pb": "a primary beam", "psf": "a PSF"}.get(unitless_image_kind(image))
-
-
-def _source_name(source):
-    """How the product records a primary beam that was given: its file name, or the kind of object."""
-    if isinstance(source, (str, os.PathLike)):
-        return str(source)
-    return type(source).__name__
 
 
 def _beam_ratio(a, b):
