@@ -587,7 +587,8 @@ def test_catalog_hdu_carries_provenance_and_units(reconstructor, tmp_path):
     assert catalog_header["I2ISEED"] == 2 and catalog_header["I2INSAMP"] == 4
     assert catalog_header.comments["NOISE"].startswith("[Jy/beam]")
     units = {catalog_header[f"TTYPE{i}"]: catalog_header.get(f"TUNIT{i}") for i in range(1, catalog_header["TFIELDS"] + 1)}
-    assert units["peak"] == "Jy pix-1" and units["flux"] == "Jy" and units["ra"] == "deg"
+    assert units["model_peak"] == "Jy pix-1" and units["flux"] == "Jy" and units["ra"] == "deg"
+    assert units["peak_flux"] == "Jy beam-1" and units["ra_err"] == "arcsec"
 
 
 def test_a_file_that_is_not_a_primary_beam_is_refused_as_one(reconstructor, tmp_path):

@@ -47,8 +47,10 @@ def test_train_resume_and_checkpoint(tmp_path):
     settings = card.inference
     assert settings.sigma_style == calibration["sigma_style"] and settings.calibrated
     assert [d.samples for d in settings.detection] == [1, 10] and settings.samples == 10
-    assert settings.detection_for(1).min_reliability == calibration["direct"]["min_reliability"]
-    assert settings.detection_for(10).min_reliability == calibration["samples"]["min_reliability"]
+    # The figures are at the benchmark's operating point; the default cut is recorded beside it (issue 28).
+    assert settings.detection_for(1).benchmark_cut == calibration["direct"]["min_reliability"]
+    assert settings.detection_for(10).benchmark_cut == calibration["samples"]["min_reliability"]
+    assert settings.detection_for(10).min_reliability == calibration["samples"]["default_min_reliability"]
     assert settings.uncertainty.to_dict() == calibration["uncertainty"]
     assert [entry["calibration"]["sigma_style"] for entry in log if "calibration" in entry] == [calibration["sigma_style"]]
     state = torch.load(tmp_path / "model.pt.state.pt", weights_only=True)
@@ -70,7 +72,7 @@ def test_mse_baseline_trains(tmp_path):
     settings = card.inference
     assert model.architecture == "mse_unet" and settings.sigma_style == 0 and settings.uncertainty is None
     assert [d.samples for d in settings.detection] == [1] and settings.samples == 1
-    assert settings.detection[0].min_reliability == card.metrics["calibration"]["direct"]["min_reliability"]
+    assert settings.detection[0].benchmark_cut == card.metrics["calibration"]["direct"]["min_reliability"]
 
 
 def test_calibrate_checkpoint(tmp_path, capsys):
@@ -89,7 +91,7 @@ def test_calibrate_checkpoint(tmp_path, capsys):
     result = calibrate_checkpoint(trained, tmp_path / "out.pt", n_images=5, seed=77)
     _, card = load_checkpoint(tmp_path / "out.pt")
     assert card.metrics["calibration"]["n_images"] == 5 and card.metrics["calibration"]["seed"] == 77
-    assert card.inference.detection[0].min_reliability == result["direct"]["min_reliability"]
+    assert card.inference.detection[0].benchmark_cut == result["direct"]["min_reliability"]
     assert 0 < result["direct"]["min_reliability"] < 1
     original = load_checkpoint(trained)[1]
     assert card.training == original.training  # the rest is carried over

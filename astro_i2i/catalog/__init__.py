@@ -7,12 +7,18 @@
   reliability per source;
 - the measurements it is made of (`matched_filter_snr`, `refine_positions`,
   `fit_fluxes`) and its typed settings (`DetectionSettings`,
-  `ReliabilityModel`).
+  `ReliabilityModel`);
+- the files other tools read: `write_catalog` (FITS, VOTable, ECSV, CSV, with
+  each column's unit, description and UCD from `COLUMN_META`) and
+  `write_regions` (DS9, CRTF).
 """
 
-from ._measure import DEFAULT_SOURCE_FWHM, REFERENCE_BEAM_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
+from ._columns import COLUMN_META, column_cards, columns_from_header, describe_columns
+from ._files import CATALOG_FORMATS, REGION_FORMATS, catalog_format, regions_format, write_catalog, write_regions
+from ._measure import (DEFAULT_SOURCE_FWHM, REFERENCE_BEAM_FWHM, SIZE_GRID_BEAMS, beam_scale, fit_fluxes, gaussian_psf,
+                       matched_filter_snr, refine_positions, size_interval, size_profiles)  # fmt: skip
 from ._posterior import (FEATURES_DIRECT, FEATURES_SAMPLES, POSTERIOR_COLUMNS, REFINE_RADIUS, candidate_features,
-                         local_peaks, posterior_catalog)  # fmt: skip
+                         local_peaks, local_rms, position_errors, posterior_catalog, source_names)  # fmt: skip
 from ._reliability import DetectionSettings, ReliabilityModel, reliability_diagram
 from ._segment import (CATALOG_COLUMNS, DEBLEND_MAX_FRACTION, find_sources, noise_sigma,
                        sky_model_threshold)  # fmt: skip
@@ -35,4 +41,8 @@ __all__ = [
     "reliability_diagram",
     "POSTERIOR_COLUMNS",
     "CATALOG_COLUMNS",
+    "write_catalog",
+    "write_regions",
+    "describe_columns",
+    "COLUMN_META",
 ]

@@ -21,6 +21,8 @@ import numpy as np
 from astropy import units as u
 from scipy import ndimage
 
+from ._measure import _fftconvolve_same, gaussian_psf
+
 __all__ = ["bright_entries", "bright_reliability", "BRIGHT_FLUX_ERR_SCALE", "BRIGHT_FLUX_ERR_FRACTION",
            "BRIGHT_SIZE_ERR_SCALE", "BRIGHT_RELIABILITY"]
 
@@ -70,7 +72,9 @@ def bright_entries(bright, wcs, *, beam, primary_beam=None, sky=None):
     -------
     values : dict of `~numpy.ndarray`
         Columns ``x``, ``y``, ``ra``, ``dec``, ``flux``, ``flux_err``,
-        ``peak``, ``fwhm_maj``, ``fwhm_min``, ``pa`` (deconvolved),
+        ``model_peak`` (the sky model's, Jy/pixel), ``peak_flux`` (the restored
+        image's island maximum, PB-corrected, Jy/beam), ``peak_flux_err``,
+        ``local_rms`` (the residual's noise), ``fwhm_maj``, ``fwhm_min``, ``pa`` (deconvolved),
         ``size_err`` (1-sigma error of the axes, arcsec), ``pa_err`` (deg),
         ``mf_snr`` (the island's flux over its noise) and ``morphology``.
     """
@@ -80,9 +84,14 @@ def bright_entries(bright, wcs, *, beam, primary_beam=None, sky=None):
     gain = np.ones(bright.model.shape) if primary_beam is None else np.asarray(primary_beam, dtype=float)
     gain = np.where(np.isfinite(gain) & (gain > 0), gain, np.nan)
     labels, n = ndimage.label(bright.mask)
-    columns = {k: [] for k in ("x", "y", "flux", "flux_err", "peak", "fwhm_maj", "fwhm_min", "pa", "size_err",
-                               "pa_err", "mf_snr", "morphology")}  # fmt: skip
+    columns = {k: [] for k in ("x", "y", "flux", "flux_err", "model_peak", "peak_flux", "peak_flux_err",
+                               "local_rms", "fwhm_maj", "fwhm_min", "pa", "size_err", "pa_err", "mf_snr",
+                               "morphology")}  # fmt: skip
     residual = np.nan_to_num(bright.residual)
+    # The restored image (components convolved with the Gaussian beam, Jy/beam, plus the residual): its island
+    # maximum is the entry's peak_flux, as an imager's restored image would show it.
+    size = 2 * int(np.ceil(3 * beam.major.to_value(u.arcsec) / pixel)) + 1
+    restored = _fftconvolve_same(bright.model, gaussian_psf(beam, pixel * u.arcsec, size)) + residual
     for index, window in enumerate(ndimage.find_objects(labels), start=1):
         inside = labels[window] == index
         components = np.where(inside, bright.model[window], 0.0)
@@ -115,8 +124,13 @@ def bright_entries(bright, wcs, *, beam, primary_beam=None, sky=None):
         columns["y"].append(y0)
         columns["flux"].append(flux)
         columns["flux_err"].append(flux_err)
-        columns["peak"].append(float(np.nanmax(np.where(inside, sky[window], np.nan))) if sky is not None
-                               else float(components.max()))  # fmt: skip
+        columns["model_peak"].append(float(np.nanmax(np.where(inside, sky[window], np.nan))) if sky is not None
+                                     else float(components.max()))  # fmt: skip
+        brightest = np.unravel_index(np.argmax(np.where(inside, restored[window], -np.inf)), inside.shape)
+        g_peak = g[brightest] if np.isfinite(g[brightest]) else g0
+        columns["peak_flux"].append(float(restored[window][brightest] / g_peak))
+        columns["peak_flux_err"].append(float(bright.sigma / g_peak))
+        columns["local_rms"].append(float(bright.sigma))
         columns["fwhm_maj"].append(fwhm_maj)
         columns["fwhm_min"].append(fwhm_min)
         columns["pa"].append(pa)

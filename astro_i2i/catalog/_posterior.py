@@ -22,9 +22,10 @@ from scipy import ndimage
 
 from .._validate import positive_int
 
-from ._measure import DEFAULT_SOURCE_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions
+from ._measure import (DEFAULT_SOURCE_FWHM, beam_scale, fit_fluxes, gaussian_psf, matched_filter_snr, refine_positions,
+                       size_interval, size_profiles)  # fmt: skip
 from ._bright import bright_entries, bright_reliability
-from ._segment import CATALOG_COLUMNS, _SIGMA_TO_FWHM, _position_angle, noise_sigma
+from ._segment import CATALOG_COLUMNS, noise_sigma
 
 __all__ = ["candidate_features", "posterior_catalog", "local_peaks", "REFINE_RADIUS", "FEATURES_DIRECT",
            "FEATURES_SAMPLES"]
@@ -38,7 +39,6 @@ FEATURES_SAMPLES = FEATURES_DIRECT + ("detection_fraction", "sample_significance
 #: At most this many candidates per image (the brightest sky peaks): a field of noise peaks stays quick.
 MAX_CANDIDATES = 300
 _PEAK_BOX = 0.5 * u.arcsec  # local maxima in 5 x 5 pixels at 0.1": finer than the 0.85" beam
-_MOMENT_RADIUS = 0.5 * u.arcsec
 _MODEL_FLUX_HALF = 0.45 * u.arcsec  # half-width of the box the model flux is summed in
 
 
@@ -99,26 +99,6 @@ def _peaks(image, threshold, box=5):
     return local_peaks(image, threshold, box_size=box, max_peaks=MAX_CANDIDATES)
 
 
-def _shapes(sky, xs, ys, radius):
-    """FWHM (pixels) and orientation from the positive second moments of the sky around each peak."""
-    ny, nx = sky.shape
-    reach = int(np.ceil(radius))
-    major, minor, orientation = (np.full(len(xs), np.nan) for _ in range(3))
-    for k, (x, y) in enumerate(zip(xs, ys)):
-        sl = (slice(max(0, y - reach), min(ny, y + reach + 1)), slice(max(0, x - reach), min(nx, x + reach + 1)))
-        yy, xx = np.mgrid[sl]
-        w = np.clip(np.nan_to_num(sky[sl]), 0, None) * ((xx - x) ** 2 + (yy - y) ** 2 <= radius**2)
-        if w.sum() <= 0:
-            continue
-        mx, my = (w * xx).sum() / w.sum(), (w * yy).sum() / w.sum()
-        cov = np.array([[(w * (xx - mx) ** 2).sum(), (w * (xx - mx) * (yy - my)).sum()],
-                        [(w * (xx - mx) * (yy - my)).sum(), (w * (yy - my) ** 2).sum()]]) / w.sum()  # fmt: skip
-        values, vectors = np.linalg.eigh(cov)
-        major[k], minor[k] = np.sqrt(max(values[1], 0)), np.sqrt(max(values[0], 0))
-        orientation[k] = np.arctan2(vectors[1, 1], vectors[0, 1])
-    return major * _SIGMA_TO_FWHM, minor * _SIGMA_TO_FWHM, orientation
-
-
 def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary_beam=None, psf=None,
                        source_fwhm=None):  # fmt: skip
     """Every candidate source of a reconstruction with its measurements and reliability features.
@@ -150,8 +130,8 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     -------
     table : `~astropy.table.QTable`
         One row per candidate: ``x``, ``y`` (refined), ``x_model``, ``y_model``,
-        ``flux_fit``, ``flux``, ``flux_err`` (Jy; fit, calibrated), ``peak``,
-        shapes, and the features named in `FEATURES_SAMPLES`.
+        ``flux_fit``, ``flux``, ``flux_err`` (Jy; fit, calibrated), ``model_peak``,
+        and the features named in `FEATURES_SAMPLES`.
     """
     sky, dirty = np.asarray(sky, dtype=float), np.asarray(dirty, dtype=float)
     if sky.shape != dirty.shape:
@@ -188,8 +168,6 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     model_flux = np.array([np.nansum(sky[max(0, y - half) : y + half + 1, max(0, x - half) : x + half + 1])
                            for x, y in zip(xs, ys)])  # fmt: skip
     pb = np.ones(len(xs)) if primary_beam is None else np.asarray(primary_beam, dtype=float)[ys, xs]
-    fwhm_major, fwhm_minor, orientation = _shapes(sky, xs, ys,
-                                                  float((scale * _MOMENT_RADIUS / pixel_scale).decompose()))  # fmt: skip
     features = {
         "mf_snr": mf,
         "fit_snr": np.nan_to_num(fit_snr),
@@ -219,10 +197,7 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     table["flux_fit"] = flux * u.Jy
     table["flux"] = settings.flux_scale * flux * u.Jy
     table["flux_err"] = settings.flux_err_scale * settings.flux_scale * thermal * u.Jy
-    table["peak"] = peak * u.Jy / u.pix
-    table["fwhm_maj"] = fwhm_major * pixel_scale
-    table["fwhm_min"] = fwhm_minor * pixel_scale
-    table["pa"] = _position_angle(orientation, wcs) * u.deg
+    table["model_peak"] = peak * u.Jy / u.pix
     for name, values in features.items():
         table[name] = values
     table.meta.update({"noise": noise, "candidate_threshold": settings.candidate_nsigma * unit})
@@ -275,6 +250,8 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
     chosen = chosen[order]
     coords = wcs.pixel_to_world(chosen["x"].value, chosen["y"].value)
     flux_err = chosen["flux_err"].to_value(u.Jy)
+    pixel_scale = wcs.proj_plane_pixel_scales()[0].to_value(u.arcsec)
+    gain = np.asarray(chosen["primary_beam"], dtype=float)
     values = {
         "id": np.arange(1, len(chosen) + 1),
         "ra": np.atleast_1d(coords.spherical.lon.deg),
@@ -283,28 +260,34 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         "y": chosen["y"].value,
         "flux": chosen["flux"].to_value(u.Jy),
         "flux_err": flux_err,
-        "peak": chosen["peak"].value,
+        "peak_flux": _dirty_at(dirty, chosen["x"].value, chosen["y"].value) / gain,
+        "local_rms": local_rms(dirty, chosen["x"].value, chosen["y"].value,
+                               half_width=int(np.ceil(_RMS_BOX_BEAMS * _beam_fwhm_arcsec(beam) / pixel_scale))),
+        "model_peak": chosen["model_peak"].value,
         "snr": chosen["flux"].to_value(u.Jy) / np.where(flux_err > 0, flux_err, np.nan),
-        "fwhm_maj": chosen["fwhm_maj"].to_value(u.arcsec),
-        "fwhm_min": chosen["fwhm_min"].to_value(u.arcsec),
-        "pa": chosen["pa"].to_value(u.deg),
+        **_faint_sizes(dirty, chosen, psf=psf, beam=beam, pixel_scale=pixel_scale, settings=settings,
+                       noise=candidates.meta["noise"]),
         "detection_fraction": np.asarray(chosen["detection_fraction"], dtype=float),
         "reliability": np.asarray(chosen["reliability"], dtype=float),
         "mf_snr": np.asarray(chosen["mf_snr"], dtype=float),
-        "morphology": np.full(len(chosen), "", dtype="<U8"),
-        "size_err": np.full(len(chosen), np.nan),
         "pa_err": np.full(len(chosen), np.nan),
     }
+    values["peak_flux_err"] = values["local_rms"] / gain
     if bright is not None:
         entries = bright_entries(bright, wcs, beam=beam, primary_beam=primary_beam, sky=sky)
         n = len(entries["x"])
         entries["snr"] = entries["flux"] / np.where(entries["flux_err"] > 0, entries["flux_err"], np.nan)
         entries["reliability"] = bright_reliability(entries, primary_beam)
         entries["detection_fraction"] = np.ones(n) if samples is not None else np.full(n, np.nan)
+        entries["fwhm_limit"] = np.full(n, np.nan)  # their sizes are measured, with errors
         order = np.lexsort((-entries["flux"], -entries["reliability"]))
         order = order[entries["reliability"][order] >= min_reliability]
         values = {key: np.concatenate([np.asarray(entries[key])[order], values[key]]) for key in values if key != "id"}
         values["id"] = np.arange(1, len(values["x"]) + 1)
+    values["name"] = source_names(values["ra"], values["dec"])
+    values["ra_err"], values["dec_err"] = position_errors(values["mf_snr"], beam, settings)
+    extended = values["morphology"] == "extended"  # a resolved target's centroid: not a point source's error
+    values["ra_err"][extended] = values["dec_err"][extended] = np.nan
     catalog = QTable(meta={"noise": candidates.meta["noise"], "unit": "Jy/pixel",
                            "frame": wcs.wcs.radesys.lower() or "icrs", "minrel": float(min_reliability),
                            "thresh": f"reliability >= {min_reliability:g} among sky-model peaks above "
@@ -312,28 +295,181 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
     for name, (unit, description) in POSTERIOR_COLUMNS.items():
         catalog[name] = values[name] * unit if unit is not None else values[name]
         catalog[name].description = description
+    catalog["reliability"].description = settings.reliability_meaning(beam)
+    if settings.position_err_scale is None:
+        for name in ("ra_err", "dec_err"):
+            catalog[name].description += " (not calibrated for this model: NaN)"
     return catalog
 
 
+#: local_rms: the robust noise of the dirty image in a box of +- this many beam FWHM around the source (PyBDSF's
+#: rms box is 4-8 beams across by default; the dirty noise of an ALMA field is flat before PB correction).
+_RMS_BOX_BEAMS = 4.0
+
+
+def _faint_sizes(dirty, chosen, *, psf, beam, pixel_scale, settings, noise):
+    """Deconvolved (circular) sizes of the network's sources from the dirty image (`size_profiles`).
+
+    A source is ``'extended'`` where its size interval excludes a point
+    (deconvolved FWHM the interval's middle, ``size_err`` its half-width over
+    1.96 times the calibrated ``size_err_scale``),
+    else ``'point'`` with the upper limit in ``fwhm_limit``. Without a
+    calibrated threshold every size is NaN and ``morphology`` is ``''``.
+    """
+    n = len(chosen)
+    out = {"fwhm_maj": np.full(n, np.nan), "fwhm_min": np.full(n, np.nan), "pa": np.full(n, np.nan),
+           "size_err": np.full(n, np.nan), "fwhm_limit": np.full(n, np.nan),
+           "morphology": np.full(n, "", dtype="<U8")}  # fmt: skip
+    if settings.size_chi2_threshold is None or not n:
+        return out
+    fwhm = _beam_fwhm_arcsec(beam)
+    kernel = gaussian_psf(beam, pixel_scale * u.arcsec, 49) if psf is None else psf
+    profiles = size_profiles(dirty, chosen["x"].value, chosen["y"].value, psf=kernel, pixel_scale=pixel_scale * u.arcsec,
+                             beam_fwhm=fwhm * u.arcsec, noise=noise)  # fmt: skip
+    best, low, high = size_interval(profiles, settings.size_chi2_threshold)
+    resolved = low > 0
+    # The interval's middle: fwhm_maj +- 1.96 size_err is the calibrated interval (its width scaled for 95 %).
+    out["fwhm_maj"] = out["fwhm_min"] = np.where(resolved, (low + high) / 2 * fwhm, np.nan)
+    out["size_err"] = np.where(resolved, settings.size_err_scale * (high - low) * fwhm / (2 * 1.96), np.nan)
+    out["fwhm_limit"] = np.where(resolved | ~np.isfinite(high), np.nan, high * fwhm)
+    out["morphology"] = np.where(np.isfinite(best), np.where(resolved, "extended", "point"), "").astype("<U8")
+    return out
+
+
+def _beam_fwhm_arcsec(beam):
+    return float(np.sqrt(beam.major.to_value(u.arcsec) * beam.minor.to_value(u.arcsec)))
+
+
+def _dirty_at(dirty, x, y):
+    """The dirty image (Jy/beam) at sub-pixel positions, bilinear."""
+    if not len(x):
+        return np.zeros(0)
+    return ndimage.map_coordinates(np.nan_to_num(np.asarray(dirty, dtype=float)), [np.asarray(y), np.asarray(x)],
+                                   order=1, mode="nearest")  # fmt: skip
+
+
+def local_rms(image, x, y, *, half_width):
+    """The robust noise (MAD-based standard deviation) of ``image`` in a box around each position.
+
+    Parameters
+    ----------
+    image : `~numpy.ndarray`
+        2-D map (the dirty image, Jy/beam); non-finite pixels are ignored.
+    x, y : array-like
+        0-based pixel positions.
+    half_width : int
+        The box spans ``+- half_width`` pixels.
+
+    Returns
+    -------
+    rms : `~numpy.ndarray`
+        One value per position, in the image's unit (NaN where the box holds
+        fewer than 10 finite pixels).
+    """
+    image = np.asarray(image, dtype=float)
+    half_width = positive_int(half_width, "half_width")
+    ny, nx = image.shape
+    out = np.full(len(np.atleast_1d(x)), np.nan)
+    for k, (xk, yk) in enumerate(zip(np.atleast_1d(x), np.atleast_1d(y))):
+        ix, iy = int(round(float(xk))), int(round(float(yk)))
+        box = image[max(0, iy - half_width) : min(ny, iy + half_width + 1),
+                    max(0, ix - half_width) : min(nx, ix + half_width + 1)]  # fmt: skip
+        finite = box[np.isfinite(box)]
+        if finite.size >= 10:
+            out[k] = 1.4826 * np.median(np.abs(finite - np.median(finite)))
+    return out
+
+
+def position_errors(mf_snr, beam, settings):
+    """1-sigma ``ra_err``, ``dec_err`` (arcsec) from the matched-filter S/N (`DetectionSettings.position_err_scale`).
+
+    ``hypot(scale * FWHM_axis / mf_snr, floor)`` with FWHM_axis the beam's
+    extent along RA (Dec) and the S/N clipped at 1; NaN where the settings
+    carry no calibration.
+
+    Parameters
+    ----------
+    mf_snr : array-like
+    beam : `~radio_beam.Beam`
+    settings : `~astro_i2i.catalog.DetectionSettings`
+
+    Returns
+    -------
+    ra_err, dec_err : `~numpy.ndarray`
+    """
+    snr = np.clip(np.nan_to_num(np.asarray(mf_snr, dtype=float), nan=1.0), 1.0, None)
+    if settings.position_err_scale is None:
+        return np.full(len(snr), np.nan), np.full(len(snr), np.nan)
+    major, minor = beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec)
+    pa = beam.pa.to_value(u.rad)
+    along_ra = np.sqrt((major * np.sin(pa)) ** 2 + (minor * np.cos(pa)) ** 2)
+    along_dec = np.sqrt((major * np.cos(pa)) ** 2 + (minor * np.sin(pa)) ** 2)
+    scale, floor = settings.position_err_scale, settings.position_err_floor_arcsec
+    return np.hypot(scale * along_ra / snr, floor), np.hypot(scale * along_dec / snr, floor)
+
+
+def source_names(ra, dec, *, prefix="ALMA"):
+    """IAU-style names, ``PREFIX JHHMMSS.ss+DDMMSS.s``, the coordinates truncated (not rounded), as the IAU asks.
+
+    Parameters
+    ----------
+    ra, dec : array-like
+        Degrees.
+    prefix : str, optional
+        The acronym. Default ``'ALMA'``.
+
+    Returns
+    -------
+    names : `~numpy.ndarray` of str
+    """
+    ra, dec = np.atleast_1d(np.asarray(ra, dtype=float)) % 360, np.atleast_1d(np.asarray(dec, dtype=float))
+    names = []
+    for a, d in zip(ra, dec):
+        centi = int(np.floor(a / 15 * 3600 * 100 + 1e-6))  # hundredths of a second of time
+        hours, rest = divmod(centi, 3600 * 100)
+        minutes, rest = divmod(rest, 60 * 100)
+        deci = int(np.floor(abs(d) * 3600 * 10 + 1e-6))  # tenths of an arcsecond
+        degrees, drest = divmod(deci, 3600 * 10)
+        arcmin, drest = divmod(drest, 60 * 10)
+        sign = "-" if d < 0 else "+"
+        names.append(f"{prefix} J{hours:02d}{minutes:02d}{rest // 100:02d}.{rest % 100:02d}"
+                     f"{sign}{degrees:02d}{arcmin:02d}{drest // 10:02d}.{drest % 10:d}")  # fmt: skip
+    return np.asarray(names, dtype=str) if names else np.zeros(0, dtype="<U30")
+
+
 POSTERIOR_COLUMNS = {
-    **{name: CATALOG_COLUMNS[name] for name in ("id", "ra", "dec")},
+    "id": CATALOG_COLUMNS["id"],
+    "name": (None, "IAU-style name, ALMA JHHMMSS.ss+DDMMSS.s (coordinates truncated)"),
+    "ra": CATALOG_COLUMNS["ra"],
+    "ra_err": (u.arcsec, "calibrated 1-sigma error of ra, along the sky (95 % of real sources within 1.96 ra_err)"),
+    "dec": CATALOG_COLUMNS["dec"],
+    "dec_err": (u.arcsec, "calibrated 1-sigma error of dec (95 % of real sources within 1.96 dec_err)"),
     "x": (u.pix, "0-based pixel x, refined to the dirty image's matched-filter peak"),
     "y": (u.pix, "0-based pixel y, refined to the dirty image's matched-filter peak"),
     "flux": (u.Jy, "flux density: PSF-convolved Gaussian fitted to the dirty image, primary-beam corrected, "
                    "template-calibrated (not deboosted)"),
     "flux_err": (u.Jy, "calibrated 1-sigma flux uncertainty (thermal noise of the fit, scaled for 95 % coverage)"),
-    "peak": (u.Jy / u.pix, "the sky model's value at its peak"),
+    "peak_flux": (u.Jy / u.beam, "peak brightness: the dirty image at the position (faint sources) or the restored "
+                                 "CLEAN image's island maximum (bright entries), primary-beam corrected"),
+    "peak_flux_err": (u.Jy / u.beam, "1-sigma error of peak_flux: local_rms over the primary beam"),
+    "local_rms": (u.Jy / u.beam, "robust noise of the dirty image (bright entries: its CLEAN residual) around the "
+                                 "source, not primary-beam corrected"),
+    "model_peak": (u.Jy / u.pix, "the sky model's value at its peak (Jy/pixel; not comparable with peak_flux)"),
     "snr": (None, "flux / flux_err"),
-    "fwhm_maj": (u.arcsec, "FWHM of the sky model's source along its major axis (second moments)"),
-    "fwhm_min": (u.arcsec, "FWHM along the minor axis"),
-    "pa": (u.deg, "position angle of the major axis, east of north, 0-180"),
+    "fwhm_maj": (u.arcsec, "deconvolved FWHM along the major axis: bright entries from their CLEAN components, "
+                           "faint 'extended' sources a circular Gaussian fitted to the dirty image; NaN for 'point'"),
+    "fwhm_min": (u.arcsec, "deconvolved FWHM along the minor axis (faint sources: circular, = fwhm_maj)"),
+    "pa": (u.deg, "position angle of the major axis, east of north, 0-180 (bright entries; NaN for faint ones)"),
+    "fwhm_limit": (u.arcsec, "faint 'point' sources: upper limit on the deconvolved FWHM (the calibrated interval's "
+                             "top; 95 % of true sizes within the interval)"),
     "detection_fraction": (None, "fraction of the style samples in which the source is found (NaN in direct mode)"),
-    "reliability": (None, "calibrated probability that the source is real (a true source within 0.18\")"),
+    "reliability": (None, "calibrated probability that a true source lies within half a beam FWHM of the entry"),
     "mf_snr": (None, "S/N of the dirty image's matched filter at the position (bright entries: flux over the "
                      "island's noise)"),
-    "morphology": (None, "bright (CLEANed) entries: 'point' or 'extended' (deconvolved size above twice its error "
-                         "and a fifth of the beam); '' for the network's faint sources"),
-    "size_err": (u.arcsec, "bright entries: 1-sigma error of the deconvolved axes fwhm_maj, fwhm_min (NaN for faint "
-                           "sources, whose sizes are the sky model's)"),
+    "morphology": (None, "'point' (unresolved) or 'extended': bright (CLEANed) entries by their deconvolved size "
+                         "(above twice its error and a fifth of the beam), faint ones by their size interval "
+                         "(excludes a point); '' when not measured"),
+    "size_err": (u.arcsec, "1-sigma error of the deconvolved axes fwhm_maj, fwhm_min (NaN for 'point' faint "
+                           "sources: see fwhm_limit)"),
     "pa_err": (u.deg, "bright entries: 1-sigma error of pa"),
 }  # fmt: skip

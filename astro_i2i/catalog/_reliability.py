@@ -262,6 +262,30 @@ class DetectionSettings:
         flux fit's source: the typical source of the model's training
         population (the middle of its size range). None: the default set-up's
         0.6" scaled with the beam (`~astro_i2i.catalog.beam_scale`).
+    reliability_radius_beams : float or None
+        What ``reliability`` means: the probability that a true source lies
+        within this many beam FWHM (the geometric mean of the axes) of the
+        entry; 0.5 since 0.3. None: a checkpoint calibrated before, at the
+        benchmark's 0.18" (0.21 beam) scaled with the beam.
+    benchmark_min_reliability : float or None
+        The cut that maximised F1 at the benchmark's matching radius
+        (`~astro_i2i.metrics.match_radius`, 0.18" at the default set-up):
+        the operating point of the benchmark's figures. None: ``min_reliability``.
+    position_err_scale : float or None
+        ``ra_err`` (``dec_err``) is ``hypot(position_err_scale * FWHM / mf_snr,
+        position_err_floor_arcsec)``, FWHM the beam's extent along RA (Dec):
+        calibrated so that 95 % of real sources have their true position within
+        1.96 ra_err (dec_err). None: not calibrated, the errors are NaN.
+    position_err_floor_arcsec : float
+        The floor of the position errors (arcsec), calibrated with the scale.
+    size_chi2_threshold : float or None
+        The size fit's chi-square difference (`~astro_i2i.catalog.size_interval`)
+        whose interval holds 95 % of real sources' true deconvolved FWHM. None:
+        not calibrated, faint sources get no size.
+    size_err_scale : float
+        A resolved faint source's ``size_err`` is this times its interval's
+        half-width over 1.96 (calibrated: 95 % of true FWHMs within
+        ``fwhm_maj +- 1.96 size_err``).
     """
 
     samples: int = 1
@@ -271,6 +295,12 @@ class DetectionSettings:
     flux_scale: float = 1.0
     flux_err_scale: float = 1.0
     source_fwhm_arcsec: float | None = None
+    reliability_radius_beams: float | None = None
+    benchmark_min_reliability: float | None = None
+    position_err_scale: float | None = None
+    position_err_floor_arcsec: float = 0.0
+    size_chi2_threshold: float | None = None
+    size_err_scale: float = 1.0
 
     def __post_init__(self):
         if isinstance(self.reliability, dict):
@@ -286,6 +316,44 @@ class DetectionSettings:
                              f"{self.flux_err_scale!r}")  # fmt: skip
         if self.source_fwhm_arcsec is not None and not self.source_fwhm_arcsec > 0:
             raise ValueError(f"source_fwhm_arcsec must be positive or None, not {self.source_fwhm_arcsec!r}")
+        for name in ("reliability_radius_beams", "position_err_scale", "size_chi2_threshold"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None, not {value!r}")
+        if self.benchmark_min_reliability is not None and not 0 <= self.benchmark_min_reliability <= 1:
+            raise ValueError(f"benchmark_min_reliability must lie in [0, 1] or be None, not "
+                             f"{self.benchmark_min_reliability!r}")  # fmt: skip
+        if not self.size_err_scale > 0:
+            raise ValueError(f"size_err_scale must be positive, not {self.size_err_scale!r}")
+        if not self.position_err_floor_arcsec >= 0:
+            raise ValueError(f"position_err_floor_arcsec must be >= 0, not {self.position_err_floor_arcsec!r}")
+
+    @property
+    def benchmark_cut(self):
+        """The benchmark's operating point: ``benchmark_min_reliability``, else ``min_reliability``."""
+        return self.min_reliability if self.benchmark_min_reliability is None else self.benchmark_min_reliability
+
+    def reliability_meaning(self, beam=None):
+        """What ``reliability`` is the probability of, in words (the catalogue column's description).
+
+        Parameters
+        ----------
+        beam : `~radio_beam.Beam`, optional
+            Gives the radius in arcsec too.
+
+        Returns
+        -------
+        text : str
+        """
+        if self.reliability is None:
+            return "not calibrated (NaN)"
+        if self.reliability_radius_beams is None:
+            return "calibrated probability that a true source lies within 0.18\" (scaled with the beam) of the entry"
+        radius = f"{self.reliability_radius_beams:g} beam FWHM"
+        if beam is not None:
+            fwhm = float(np.sqrt(beam.major.to_value("arcsec") * beam.minor.to_value("arcsec")))
+            radius += f", {self.reliability_radius_beams * fwhm:.2f}\""
+        return f"calibrated probability that a true source lies within {radius} of the entry"
 
     def to_dict(self):
         """The settings as a plain dict (the reliability model's too); `from_dict` reads it back.

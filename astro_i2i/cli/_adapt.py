@@ -22,12 +22,33 @@ def _pair(text, unit, name):
     return low * u.Unit(unit), high * u.Unit(unit)
 
 
+def _found_beside(dirty, *, psf, pb, psf_wanted):
+    """``(psf, pb)``: those given, else tclean's ``X.psf`` / ``X.pb`` beside DIRTY (the adapted model records which).
+
+    The PSF is looked for only where none is given and ``--array`` does not ask for one to be computed.
+    """
+    import logging
+
+    from ..io import find_primary_beam, find_psf
+
+    logger = logging.getLogger("astro_i2i.cli")
+    if psf_wanted and (found := find_psf(dirty)) is not None:
+        logger.info("%s: PSF %s (found beside it)", dirty, found)
+        psf = str(found)
+    if pb is None and (found := find_primary_beam(dirty)) is not None:
+        logger.info("%s: primary beam %s (found beside it)", dirty, found)
+        pb = str(found)
+    return psf, pb
+
+
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("dirty")
 @click.option("--psf", default=None, metavar="PSF",
-              help="The PSF imaged with DIRTY (tclean's .psf as FITS, WSClean's -psf.fits): same grid, peak 1.")
+              help="The PSF imaged with DIRTY (tclean's .psf, as a directory or FITS; WSClean's -psf.fits): same "
+                   "grid, peak 1. Default: X.psf[.fits[.gz]] beside X.image[.fits] or X.pbcor.fits.")
 @click.option("--pb", default=None, metavar="PB",
-              help="Its primary beam (CASA's .pb); default: a 12-m dish at DIRTY's frequency.")
+              help="Its primary beam (CASA's .pb); default: X.pb[.fits[.gz]] beside DIRTY, else a 12-m dish at "
+                   "DIRTY's frequency.")
 @click.option("-o", "--output", required=True, metavar="MODEL.pt", help="Adapted checkpoint to write.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=15, show_default=True,
               help="Wall time of the whole command, calibration included (fewer calibration images if needed).")
@@ -69,6 +90,7 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
     from ._common import parse_hdu
 
     check_output_path(output, overwrite=overwrite)
+    psf, pb = _found_beside(dirty, psf=psf, pb=pb, psf_wanted=psf is None and array is None)
     best = run_adapt(dirty, output, psf=psf, primary_beam=pb, minutes=minutes, base=base, array=array,
                      duration=None if hours is None else hours * u.hour, noise_texture=noise_texture,
                      flux_range=_pair(flux_range, "mJy", "--flux-range"),

@@ -11,15 +11,20 @@ import click
 from ..exceptions import AstroI2IWarning, InputError
 from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu
 
-_FORMATS = {"ecsv": "ascii.ecsv", "fits": "fits", "votable": "votable"}
+#: ``--format`` -> the extension of the default output name (the extension names the format: `write_catalog`).
+_FORMATS = {"ecsv": "ecsv", "fits": "fits", "votable": "vot", "csv": "csv"}
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("image")
-@click.option("-o", "--output", default=None, metavar="CAT", help="Output catalogue (default: IMAGE stem + '_cat.<format>').")
+@click.option("-o", "--output", default=None, metavar="CAT",
+              help="Output catalogue; its extension names the format: .fits, .vot/.xml (VOTable), .ecsv, .csv "
+                   "(default: IMAGE stem + '_cat.<format>').")  # fmt: skip
 @hdu_option
-@click.option("--format", "table_format", type=click.Choice(sorted(_FORMATS)), default="ecsv", show_default=True)
-@click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
+@click.option("--format", "table_format", type=click.Choice(sorted(_FORMATS)), default="ecsv", show_default=True,
+              help="Format of the default output name (without -o; with -o, its extension decides).")
+@click.option("--regions", default=None, metavar="REG",
+              help="Also write a region file of the sources: .reg (DS9, CARTA) or .crtf (CASA, CARTA).")
 @click.option("--nsigma", type=float, default=5.0, show_default=True, help="Detection threshold in noise sigma.")
 @beam_option
 @overwrite_option
@@ -27,24 +32,33 @@ def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
     """Find and measure the sources in IMAGE (a sky model, a product file or a restored image).
 
     A product file of 'astro-i2i reconstruct' already holds its catalogue
-    (CATALOG): it is written out in --format, not measured again.
+    (CATALOG; a cube product's sources merged across channels,
+    CATALOG_SOURCES): it is written out, not measured again.
     """
     from .._atomic import check_output_paths
     from ..catalog import find_sources
     from ..io import read_hdu, read_sky_image
 
-    output = Path(output) if output else Path(_stem(image) + f"_cat.{'vot' if table_format == 'votable' else table_format}")
+    ctx = click.get_current_context()
+    if output and ctx.get_parameter_source("table_format") is click.core.ParameterSource.COMMANDLINE:
+        derived = _catalog_kind("-o", output)
+        if derived != table_format:
+            raise InputError("--format", f"{table_format} disagrees with -o {output}, whose extension names the "
+                                         f"format ({derived}): give one of them")  # fmt: skip
+    output = Path(output) if output else Path(_stem(image) + f"_cat.{_FORMATS[table_format]}")
     check_output_paths({"-o": output, "--regions": regions}, inputs={"IMAGE": image}, overwrite=overwrite)
+    check_file_kinds(catalog=("-o", output), regions=("--regions", regions))
     product = _product_catalog(image, parse_hdu(hdu))
     if product is not None:
-        ctx = click.get_current_context()
+        table, detections, product_beam = product
         for name, flag in (("nsigma", "--nsigma"), ("beam", "--beam")):
             if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
                 raise InputError(flag, f"does not apply to a product file ({image}): its CATALOG was selected by "
                                        "reliability when it was made (astro-i2i reconstruct --min-reliability "
                                        "changes the selection)")  # fmt: skip
-        _write_table(product, output, table_format, regions, overwrite)
-        click.echo(f"{len(product)} sources (the product's CATALOG: {product.meta.get('thresh', 'as written')}) "
+        write_files(table, output, regions, overwrite, regions_table=detections, beam=product_beam)
+        what = "CATALOG_SOURCES" if detections is not table else "CATALOG"
+        click.echo(f"{len(table)} sources (the product's {what}: {table.meta.get('thresh', 'as written')}) "
                    f"-> {output}")  # fmt: skip
         return
     sky = read_sky_image(image, hdu=parse_hdu(hdu), beam=beam)
@@ -59,31 +73,78 @@ def catalog(image, output, hdu, table_format, regions, nsigma, beam, overwrite):
             uncertainty = None
     table = find_sources(sky.data, sky.wcs, unit=unit, beam=sky.beam, uncertainty=uncertainty, nsigma=nsigma)
     table.meta["image"] = str(image)
-    _write_table(table, output, table_format, regions, overwrite)
+    write_files(table, output, regions, overwrite, beam=sky.beam)
     click.echo(f"{len(table)} sources ({table.meta['thresh']}) -> {output}")
 
 
-def _write_table(table, output, table_format, regions, overwrite):
-    """The catalogue in its format (atomically), and its DS9 regions when asked."""
-    from .._atomic import atomic_output
+def _catalog_kind(flag, path):
+    from ..catalog import catalog_format
 
-    if table_format == "fits":
-        _ascii_meta(table)
-    with atomic_output(output, overwrite=overwrite) as tmp:
-        table.write(tmp, format=_FORMATS[table_format], overwrite=True)
-    if regions:
-        _write_regions(table, regions, overwrite)
+    try:
+        return catalog_format(path)
+    except ValueError:
+        raise InputError(flag, f"{path}: a catalogue file's extension names its format: .fits, .vot or .xml "
+                               "(VOTable), .ecsv or .csv") from None  # fmt: skip
+
+
+def _regions_kind(flag, path):
+    from ..catalog import regions_format
+
+    try:
+        return regions_format(path)
+    except ValueError:
+        raise InputError(flag, f"{path}: a region file is .reg (DS9) or .crtf (CASA); CARTA reads both") from None
+
+
+def check_file_kinds(*, catalog=(None, None), regions=(None, None)):
+    """One-line errors (before any work) for a catalogue or region file name whose extension names no format.
+
+    Parameters
+    ----------
+    catalog, regions : tuple
+        ``(flag, path)``; a None path is not checked.
+    """
+    if catalog[1]:
+        _catalog_kind(*catalog)
+    if regions[1]:
+        _regions_kind(*regions)
+
+
+def write_files(table, output, regions, overwrite, *, regions_table=None, beam=None):
+    """The catalogue (`write_catalog`) and its regions (`write_regions`), all or nothing; returns the paths written.
+
+    ``regions_table``: what the regions show when it is not ``table`` (a cube's detections per channel); ``beam``:
+    the size of a source without its own.
+    """
+    from ..catalog import write_catalog, write_regions
+
+    written = []
+    try:
+        if output:
+            written.append(write_catalog(table, output, overwrite=overwrite))
+        if regions:
+            written.append(write_regions(table if regions_table is None else regions_table, regions, beam=beam,
+                                         overwrite=overwrite))  # fmt: skip
+    except BaseException:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        raise
+    return written
 
 
 #: Keywords of a product's CATALOG header that are the table's own ``meta`` (lower case, as
 #: `~astro_i2i.catalog.posterior_catalog` writes them); the rest is the product's provenance, kept as it is.
-_CATALOG_META = ("NOISE", "UNIT", "FRAME", "MINREL", "THRESH", "CANDIDAT")
+_CATALOG_META = ("NOISE", "UNIT", "FRAME", "MINREL", "THRESH", "CANDIDAT", "MERGE")
 #: Header keywords that describe the FITS extension, not the catalogue.
 _FITS_ONLY = ("EXTNAME", "LONGSTRN")
 
 
 def _product_catalog(image, hdu):
-    """The CATALOG of an astro-i2i product file, with its ``meta`` as written; None for any other file.
+    """``(catalogue, regions table, beam)`` of an astro-i2i product file; None for any other file.
+
+    The catalogue is the CATALOG (a cube product's CATALOG_SOURCES, its sources merged across channels; the
+    regions are then its CATALOG's detections, each in its channel), with its ``meta`` as written and its
+    columns' descriptions and UCDs; the beam is the SKY header's (None without one, or for a cube).
 
     A product's SKY is a sky model whose UNCERTAINTY exceeds it at every real peak, so measuring it again
     (``5 x sqrt(uncertainty^2 + sigma^2)``) keeps only near-empty pixels: its own CATALOG is the catalogue.
@@ -92,7 +153,9 @@ def _product_catalog(image, hdu):
     from astropy.io import fits
     from astropy.table import QTable
 
-    if hdu not in (None, 0, "SKY", "CATALOG") or not Path(image).is_file():
+    from ..catalog import columns_from_header
+
+    if hdu not in (None, 0, "SKY", "CATALOG", "CATALOG_SOURCES") or not Path(image).is_file():
         return None
     try:
         with fits.open(image) as hdulist:
@@ -103,9 +166,24 @@ def _product_catalog(image, hdu):
                 raise InputError(image, "is an astro-i2i product file with no CATALOG extension; its sky model "
                                         "is not catalogued again (its UNCERTAINTY exceeds SKY at every peak): "
                                         "re-run astro-i2i reconstruct, whose product holds the catalogue")  # fmt: skip
-            table = QTable.read(hdulist["CATALOG"])
+            detections = _own_meta(columns_from_header(QTable.read(hdulist["CATALOG"])), image)
+            table = detections
+            if "CATALOG_SOURCES" in names and hdu != "CATALOG":
+                table = _own_meta(columns_from_header(QTable.read(hdulist["CATALOG_SOURCES"])), image)
+            beam = None
+            if hdulist["SKY"].header.get("NAXIS", 0) == 2 and "BMAJ" in hdulist["SKY"].header:
+                from radio_beam import Beam
+
+                try:
+                    beam = Beam.from_fits_header(hdulist["SKY"].header)
+                except (ValueError, KeyError, TypeError):  # a damaged beam: size-less sources are points
+                    beam = None
     except OSError:
         return None  # read_sky_image gives the proper error
+    return table, detections, beam
+
+
+def _own_meta(table, image):
     meta = {}
     for key, value in table.meta.items():
         if key.upper() in _FITS_ONLY:
@@ -116,44 +194,12 @@ def _product_catalog(image, hdu):
     return table
 
 
-def _ascii_meta(table):
-    """A FITS table's header takes printable ASCII only: non-ASCII meta text (a path) percent-encoded."""
-    from ..io import ESCAPED_KEYWORD, header_text
-
-    before = dict(table.meta)
-    for key, value in before.items():
-        if isinstance(value, str):
-            table.meta[key] = header_text(value)
-        elif isinstance(value, list):
-            table.meta[key] = [header_text(item) if isinstance(item, str) else item for item in value]
-    if table.meta != before:
-        table.meta[ESCAPED_KEYWORD] = True
-
-
 def _stem(path):
     name = Path(path).name
     for suffix in (".fits.gz", ".fits", ".fit", ".fts"):
         if name.lower().endswith(suffix):
             return str(Path(path).with_name(name[: -len(suffix)]))
     return str(Path(path).with_suffix(""))
-
-
-def _write_regions(table, path, overwrite):
-    from astropy import units as u
-    from astropy.coordinates import SkyCoord
-    from regions import EllipseSkyRegion, Regions
-
-    from .._atomic import atomic_output
-
-    shapes = []
-    for row in table:
-        centre = SkyCoord(row["ra"], row["dec"], frame=table.meta.get("frame", "icrs"))
-        # DS9 measures the angle of the width axis from the RA axis; PA is from north.
-        region = EllipseSkyRegion(centre, width=row["fwhm_maj"], height=row["fwhm_min"], angle=row["pa"] + 90 * u.deg)
-        region.meta["text"] = f"{row['id']}" + (f" ch{row['channel']}" if "channel" in table.colnames else "")
-        shapes.append(region)
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        Regions(shapes).write(str(tmp), format="ds9", overwrite=True)
 
 
 _SIMULATED_OBJECT = re.compile(r"^astro-i2i sim (\d+)$")

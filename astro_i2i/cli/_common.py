@@ -60,7 +60,10 @@ def hdu_option(function):
 
 def psf_option(function):
     return click.option(
-        "--psf", default=None, metavar="PSF", help="PSF image; its main lobe is fitted for the beam."
+        "--psf", default=None, metavar="PSF",
+        help="PSF image (tclean's .psf, as a directory or FITS); its main lobe is fitted for the beam. reconstruct "
+             "also CLEANs bright emission with it; there the default is X.psf[.fits[.gz]] beside X.image[.fits] or "
+             "X.pbcor.fits (not for the beam: the header's is kept).",
     )(function)
 
 

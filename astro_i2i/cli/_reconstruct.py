@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._catalog import _stem, _write_regions
+from ._catalog import _stem, check_file_kinds, write_files
 from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu, psf_option
 
 
@@ -51,7 +51,12 @@ def _device_option(function):
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Tiles per network call.")
 @click.option("--seed", type=int, default=None, help="Seed of the style samples (default 0: same input, same product).")
 @click.option("--quicklook", default=None, metavar="PNG", help="Also write a PNG: dirty, sky, uncertainty, sources.")
-@click.option("--regions", default=None, metavar="REG", help="Also write a DS9 region file of the sources.")
+@click.option("--catalog", "catalog_file", default=None, metavar="CAT",
+              help="Also write the catalogue as its own file: .fits, .vot/.xml (VOTable: CARTA, TOPCAT), .ecsv or .csv "
+                   "(a cube's: its sources merged across channels, CATALOG_SOURCES).")
+@click.option("--regions", default=None, metavar="REG",
+              help="Also write a region file of the sources: .reg (DS9) or .crtf (CASA); CARTA reads both (a cube's: "
+                   "each detection, labelled with its channel).")
 @click.option("--force", is_flag=True,
               help="Go on even if the beam differs from the model's by > 2x, or the image looks like a PSF or "
                    "primary-beam corrected.")
@@ -67,8 +72,8 @@ def _device_option(function):
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
 def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_clean_bright, model, psf, beam, hdu,
-                device, batch_size, seed, quicklook, regions, force, workers, scheduler, threads, skip_existing,
-                no_progress, overwrite):  # fmt: skip
+                device, batch_size, seed, quicklook, catalog_file, regions, force, workers, scheduler, threads,
+                skip_existing, no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY (an image or a cube), with an uncertainty map and a source catalogue.
 
     Several DIRTY files go to the directory -o OUTDIR/, serially or on a dask
@@ -96,7 +101,7 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
         _reconstruct_many(dirty, output, model=model, device=device, options=options, workers=workers,
                           scheduler=scheduler, threads=threads, skip_existing=skip_existing, overwrite=overwrite,
                           unsupported={"--psf": psf, "--beam": beam, "--hdu": hdu, "--quicklook": quicklook,
-                                       "--regions": regions, "--batch-size": batch_size},
+                                       "--catalog": catalog_file, "--regions": regions, "--batch-size": batch_size},
                           progress=not no_progress and sys.stderr.isatty())  # fmt: skip
         return
     (dirty,) = dirty
@@ -109,13 +114,14 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
         click.echo(f"{dirty}: skipped, its product {output} exists (--skip-existing)")
         return
     # Every output, before any work: a clash found after writing would leave the product behind.
-    check_output_paths({"-o": output, "--quicklook": quicklook, "--regions": regions},
+    check_output_paths({"-o": output, "--quicklook": quicklook, "--catalog": catalog_file, "--regions": regions},
                        inputs={"DIRTY": dirty, "--psf": psf, "--pb": pb}, overwrite=overwrite)  # fmt: skip
+    check_file_kinds(catalog=("--catalog", catalog_file), regions=("--regions", regions))
     if quicklook and not str(quicklook).lower().endswith(".png"):
         raise InputError("--quicklook", f"{quicklook}: the quick-look is a PNG image: give a name ending in .png")
     if is_cube(dirty, hdu=parse_hdu(hdu)):
-        _reconstruct_cube(dirty, output, options=options, model=model, device=device, regions=regions,
-                          quicklook=quicklook, overwrite=overwrite, hdu=parse_hdu(hdu),
+        _reconstruct_cube(dirty, output, options=options, model=model, device=device, catalog_file=catalog_file,
+                          regions=regions, quicklook=quicklook, overwrite=overwrite, hdu=parse_hdu(hdu),
                           progress=not no_progress and sys.stderr.isatty())  # fmt: skip
         return
     # What reading says (no BUNIT, ...) is held back until the image is known to be a dirty image: a primary beam
@@ -135,14 +141,12 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
     with _all_or_nothing() as written:
         with _no_wrote_line():  # the summary's "-> OUT" says it
             written.append(result.write(output, overwrite=overwrite))
-        if regions:
-            _write_regions(result.catalog, regions, overwrite)
-            written.append(Path(regions))
+        written.extend(write_files(result.catalog, catalog_file, regions, overwrite, beam=result.image.beam))
         if quicklook:
             write_quicklook(result, quicklook, overwrite=overwrite)
     for line in summary(result, output):
         click.echo(line)
-    for kind, path in (("regions", regions), ("quick-look", quicklook)):
+    for kind, path in (("catalogue", catalog_file), ("regions", regions), ("quick-look", quicklook)):
         if path:
             click.echo(f"-> {path} ({kind})")
 
@@ -380,12 +384,15 @@ def many_summary(result, n_inputs):
     return lines
 
 
-def _reconstruct_cube(dirty, output, *, options, model, device, regions, quicklook, overwrite, hdu, progress):
+def _reconstruct_cube(dirty, output, *, options, model, device, catalog_file, regions, quicklook, overwrite, hdu,
+                      progress):  # fmt: skip
     """A cube: channel by channel, written a block at a time."""
     from astropy.table import QTable
 
+    from ..catalog import columns_from_header
     from ..exceptions import InputError
     from ..io import read_cube
+    from ._catalog import _own_meta
     from ..reconstruct import Reconstructor
 
     if quicklook:
@@ -406,13 +413,18 @@ def _reconstruct_cube(dirty, output, *, options, model, device, regions, quicklo
             bar.close()
     with _all_or_nothing() as written:
         written.append(Path(output))
-        sources = QTable.read(output, hdu="CATALOG_SOURCES")
-        detections = QTable.read(output, hdu="CATALOG")
-        if regions:
-            _write_regions(detections, regions, overwrite)  # per channel: each region is labelled with its channel
+        sources = _own_meta(columns_from_header(QTable.read(output, hdu="CATALOG_SOURCES")), output)
+        detections = _own_meta(columns_from_header(QTable.read(output, hdu="CATALOG")), output)
+        # The catalogue: the sources merged across channels; the regions: each detection, labelled with its channel.
+        beams = cube.beams
+        written.extend(write_files(sources, catalog_file, regions, overwrite, regions_table=detections,
+                                   beam=beams[0] if beams else reconstructor.beam))  # fmt: skip
     click.echo(f"{cube.name}: {cube.nchan} channels, {len(detections)} detection(s), {len(sources)} source(s) "
                f"across channels (model {reconstructor.name})")  # fmt: skip
     click.echo(f"-> {output}")
+    for kind, path in (("catalogue", catalog_file), ("regions", regions)):
+        if path:
+            click.echo(f"-> {path} ({kind})")
 
 
 def summary(result, output):

@@ -70,6 +70,13 @@ def calibrate(model, output, n_images, seed, device, overwrite):
             click.echo(f"{mode}: F1 {100 * figures['f1']:.2f} (P {100 * figures['purity']:.1f}, "
                        f"C {100 * figures['completeness']:.1f}) at reliability >= {figures['min_reliability']:.2f}, "
                        f"flux_err scale {figures['flux_err_scale']:.3g}")  # fmt: skip
+            if "default_min_reliability" in figures:
+                positions = figures.get("positions") or {}
+                click.echo(f"  default cut: reliability >= {figures['default_min_reliability']:.2f} (F1 "
+                           f"{100 * figures['f1_default']:.2f} with a true source within "
+                           f"{result['reliability_radius_arcsec']:.2f}\"); real sources' positions within 1.96 "
+                           f"ra_err / dec_err: {100 * positions.get('coverage_ra', float('nan')):.1f} / "
+                           f"{100 * positions.get('coverage_dec', float('nan')):.1f} %")  # fmt: skip
     if "uncertainty" in result:
         coverage = result["uncertainty"]["coverage"]
         click.echo(f"uncertainty map: coverage {100 * coverage['source']:.1f} % on source pixels, "

@@ -12,7 +12,8 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..exceptions import InputError
-from ._products import _CATALOG_META_COMMENTS, SKY_UNIT, _add_provenance, mark_long_strings
+from ._products import SKY_UNIT, _add_provenance, catalog_hdu, mark_long_strings
+from ._casa import casa_cube_header, casa_spectral_cube, is_casa_image
 from ._read import _BEAM_UNITS, _SPECTRAL_TYPES, RadioImage
 
 __all__ = ["RadioCube", "read_cube", "is_cube", "cube_channels", "cube_summary", "CubeProductWriter"]
@@ -31,6 +32,10 @@ def _header_of(image, hdu):
         path = Path(image)
         if not path.exists():
             raise InputError(image, "file not found")
+        if is_casa_image(path):
+            # The header only (the table's keywords and its shape): no pixel is read to tell a cube.
+            header, beams = casa_cube_header(path, str(image))
+            return header, None if beams is None else beams.data, None
         try:
             with fits.open(path, memmap=True) as hdulist:
                 index = hdu if hdu is not None else next(
@@ -220,6 +225,9 @@ def read_cube(cube, *, hdu=None):
     Parameters
     ----------
     cube : str, path-like, `~astropy.io.fits.HDUList` or image HDU
+        A FITS file, or a CASA image directory (with the ``casa`` extra:
+        read through dask, per-channel beams from its ``perplanebeams``,
+        pixels outside its mask blank).
     hdu : int, optional
 
     Returns
@@ -257,17 +265,22 @@ def read_cube(cube, *, hdu=None):
     if bunit and bunit not in _BEAM_UNITS:
         raise InputError(name, f"brightness unit '{header['BUNIT']}' is not Jy/beam: a dirty cube is needed")
     scale = _BEAM_UNITS.get(bunit, 1.0)
-    from spectral_cube import SpectralCube
+    casa = is_casa_image(cube)
+    if casa:
+        # Read through dask, a channel at a time, as a FITS cube's memory map is (not the whole cube at once).
+        read = casa_spectral_cube(cube, name)
+    else:
+        from spectral_cube import SpectralCube
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # spectral-cube's notes on beams and units; checked above
-            read = SpectralCube.read(cube, hdu=index if index is not None else 0, use_dask=False)
-    except Exception as exc:  # spectral-cube raises many types for files it cannot interpret
-        raise InputError(name, f"cannot read as a spectral cube: {exc}") from None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # spectral-cube's notes on beams and units; checked above
+                read = SpectralCube.read(cube, hdu=index if index is not None else 0, use_dask=False)
+        except Exception as exc:  # spectral-cube raises many types for files it cannot interpret
+            raise InputError(name, f"cannot read as a spectral cube: {exc}") from None
     if not hasattr(read, "spectral_axis") or read.ndim != 3:
         raise InputError(name, "cannot read as a spectral cube (a Stokes cube?)")
-    path = Path(cube) if isinstance(cube, (str, os.PathLike)) else None
+    path = Path(cube) if isinstance(cube, (str, os.PathLike)) and not casa else None
     return RadioCube(cube=read, name=name, header=header, scale=scale, path=path, hdu_index=index)
 
 
@@ -454,14 +467,8 @@ class CubeProductWriter:
             hdu.header["NCHAN"], hdu.header["NPOL"] = len(beams), 1
             tables.append(hdu)
         for extname, table in (("CATALOG", catalog), ("CATALOG_SOURCES", sources)):
-            hdu = fits.table_to_hdu(Table(table))
-            hdu.header["EXTNAME"] = extname
-            for keyword, comment in _CATALOG_META_COMMENTS.items():
-                if keyword in hdu.header:
-                    hdu.header.comments[keyword] = comment
-            _add_provenance(hdu.header, self.provenance)
-            mark_long_strings(hdu.header)  # the selection rule (THRESH), a long input path: CONTINUE cards
-            tables.append(hdu)
+            # Units, descriptions (TCOMMn) and UCDs (TUCDn); CATALOG's source_id names a CATALOG_SOURCES id.
+            tables.append(catalog_hdu(table, extname, self.provenance))
         with fits.open(self.tmp, mode="append") as hdulist:
             for hdu in tables:
                 hdulist.append(hdu)

@@ -19,7 +19,7 @@ from .._version import __version__
 from ..exceptions import InputError
 from ._read import RadioImage, quiet_wcs
 
-__all__ = ["write_products", "read_products", "Products", "style_wcs", "header_text"]
+__all__ = ["write_products", "read_products", "Products", "style_wcs", "header_text", "catalog_hdu"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ _PROVENANCE_KEYWORDS = {
     "steps": ("I2ISTEPS", "diffusion (DDIM) steps per sample"),
     "pb_corrected": ("I2IPBCOR", "input was PB-corrected: multiplied by the PB"),
     "primary_beam": ("I2IPB", "primary beam used for the fluxes"),
+    "psf": ("I2IPSF", "PSF used: bright CLEAN, set-up check"),
 }
 
 
@@ -221,6 +222,43 @@ def _check_plane(array, image, what):
     return array
 
 
+def catalog_hdu(table, extname, provenance):
+    """A catalogue as a product's binary table: units (``TUNITn``), descriptions (``TCOMMn``), UCDs (``TUCDn``).
+
+    Columns are described from `~astro_i2i.catalog.COLUMN_META` where the
+    table does not describe them itself (`~astro_i2i.catalog.describe_columns`,
+    on a copy); ``TUCDn`` is informative (TOPCAT's and STILTS' keyword, in no
+    FITS standard). The table's ``meta`` (noise, threshold, ...) become header
+    keywords with their comments, and the product's provenance is added.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+    extname : str
+        ``CATALOG`` or ``CATALOG_SOURCES``.
+    provenance : dict
+        As `write_products` takes it.
+
+    Returns
+    -------
+    hdu : `~astropy.io.fits.BinTableHDU`
+    """
+    from ..catalog import column_cards, describe_columns
+
+    copy = table.copy(copy_data=False)
+    copy.meta = dict(table.meta)
+    table = Table(describe_columns(copy), copy=False)
+    hdu = fits.table_to_hdu(table)
+    hdu.header["EXTNAME"] = extname
+    for keyword, comment in _CATALOG_META_COMMENTS.items():
+        if keyword in hdu.header:
+            hdu.header.comments[keyword] = comment
+    column_cards(table, hdu.header)
+    _add_provenance(hdu.header, provenance)
+    mark_long_strings(hdu.header)  # the selection rule (THRESH), a description, a long input path: CONTINUE cards
+    return hdu
+
+
 def write_products(path, sky, *, image, uncertainty=None, style=None, catalog=None, provenance=None,
                    overwrite=False):  # fmt: skip
     """Write astro-i2i's products to one multi-extension FITS file.
@@ -232,7 +270,9 @@ def write_products(path, sky, *, image, uncertainty=None, style=None, catalog=No
     - ``UNCERTAINTY``: per-pixel standard deviation, Jy/pixel (omitted when
       there is none, in which case the ``SKY`` header says so);
     - ``STYLE``: the style estimate, with a WCS matching its resolution;
-    - ``CATALOG``: a binary table of sources, with units.
+    - ``CATALOG``: a binary table of sources, with each column's unit
+      (``TUNITn``), description (``TCOMMn``) and UCD (``TUCDn``, informative;
+      `catalog_hdu`).
 
     The file is written to a temporary file in the same directory and renamed.
     Provenance text outside printable ASCII (a path such as
@@ -288,13 +328,7 @@ def write_products(path, sky, *, image, uncertainty=None, style=None, catalog=No
     if catalog is not None:
         if not isinstance(catalog, Table):
             raise TypeError(f"catalog must be an astropy Table, not {type(catalog).__name__!r}")
-        table_hdu = fits.table_to_hdu(Table(catalog))
-        table_hdu.header["EXTNAME"] = "CATALOG"
-        for keyword, comment in _CATALOG_META_COMMENTS.items():
-            if keyword in table_hdu.header:
-                table_hdu.header.comments[keyword] = comment
-        _add_provenance(table_hdu.header, provenance)
-        hdus.append(table_hdu)
+        hdus.append(catalog_hdu(catalog, "CATALOG", provenance))
 
     for hdu in hdus:
         # A long string (a catalogue's selection rule, a long input path) is written with CONTINUE cards.
@@ -333,7 +367,9 @@ def read_products(path):
                 products.style = hdulist["STYLE"].data.astype(np.float32)
                 products.style_wcs = quiet_wcs(hdulist["STYLE"].header, path)
             if "CATALOG" in names:
-                products.catalog = QTable.read(hdulist["CATALOG"])
+                from ..catalog import columns_from_header
+
+                products.catalog = columns_from_header(QTable.read(hdulist["CATALOG"]))
     except OSError as exc:
         raise InputError(path, f"cannot read as FITS: {exc}") from None
     products.provenance = {key: header[kw] for key, (kw, _) in _PROVENANCE_KEYWORDS.items() if kw in header}

@@ -18,9 +18,10 @@ from radio_beam import Beam
 
 from ..exceptions import InputError
 from ._beam import beam_from_header, beam_from_history, fit_psf_beam, parse_beam_string
+from ._casa import CASA_ENDINGS, is_casa_image, read_casa_image
 
 __all__ = ["RadioImage", "read_image", "read_sky_image", "read_hdu", "read_psf", "read_primary_beam",
-           "unitless_image_kind"]
+           "find_primary_beam", "find_psf", "unitless_image_kind"]
 
 logger = logging.getLogger(__name__)
 
@@ -319,11 +320,15 @@ def read_hdu(image, *, hdu=None):
         if not path.exists():
             raise InputError(name, "file not found")
         if path.is_dir():
-            if (path / "table.dat").exists() or path.suffix.lower() in (".image", ".pb", ".psf", ".residual",
-                                                                         ".model", ".pbcor", ".mask", ".sumwt"):
-                raise InputError(name, f"is a CASA image directory, not a FITS file: convert it in CASA with "
-                                       f"exportfits(imagename='{path.name}', fitsimage='{path.stem}.fits')")
-            raise InputError(name, "is a directory, not a FITS file")
+            if is_casa_image(path):
+                if hdu not in (None, 0):
+                    raise InputError(name, f"is a CASA image directory: it has no HDU {hdu!r} (drop --hdu / hdu=)")
+                data, header, _ = read_casa_image(path, name)
+                return data, header, name, None
+            if path.suffix.lower() in CASA_ENDINGS:
+                raise InputError(name, "is a directory named as a CASA image but without its table (no table.dat): "
+                                       "give the whole image directory tclean wrote, or its FITS export")  # fmt: skip
+            raise InputError(name, "is a directory, not a FITS file or a CASA image")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AstropyWarning)
@@ -730,14 +735,41 @@ def find_primary_beam(path):
     Parameters
     ----------
     path : str or path-like
-        The image's file. Anything else (an array, an HDU) has no companion.
+        The image's file or CASA image directory. Anything else (an array, an
+        HDU) has no companion.
 
     Returns
     -------
     path : `pathlib.Path` or None
-        The first existing file among ``X.pb`` + the image's own ending, then
-        ``.fits``, ``.fits.gz``.
+        The first existing one among ``X.pb`` + the image's own ending, then
+        ``X.pb.fits``, ``X.pb.fits.gz`` and the CASA image directory ``X.pb``
+        (a directory only where casa-formats-io is installed to read it).
     """
+    return _find_beside(path, "pb")
+
+
+def find_psf(path):
+    """The PSF tclean wrote beside an image, found by its name; None if none.
+
+    The same names as `find_primary_beam`: for ``X.image``, ``X.image.fits``,
+    ``X.pbcor.fits`` or ``X.image.pbcor[.fits]``, the first existing one of
+    ``X.psf`` + the image's own ending, ``X.psf.fits``, ``X.psf.fits.gz`` and
+    the CASA image directory ``X.psf``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The image's file or CASA image directory.
+
+    Returns
+    -------
+    path : `pathlib.Path` or None
+    """
+    return _find_beside(path, "psf")
+
+
+def _find_beside(path, kind):
+    """``X.<kind>`` beside the tclean- or archive-named image ``path`` (see `find_primary_beam`), or None."""
     if not isinstance(path, (str, os.PathLike)):
         return None
     path = Path(path)
@@ -752,11 +784,25 @@ def find_primary_beam(path):
             stem, matched = stem[: -len(tail)], True
     if not matched or not stem:
         return None
-    for candidate_ending in dict.fromkeys((ending, ".fits", ".fits.gz")):
-        candidate = path.with_name(f"{stem}.pb{candidate_ending}")
-        if candidate.is_file() and candidate != path:
+    for candidate_ending in dict.fromkeys((ending, ".fits", ".fits.gz", "")):
+        candidate = path.with_name(f"{stem}.{kind}{candidate_ending}")
+        if candidate == path:
+            continue
+        if candidate.is_file():
             return candidate
+        if is_casa_image(candidate):
+            if _casa_reader_installed():
+                return candidate
+            logger.info("%s: %s beside it is a CASA image directory, not read without casa-formats-io (pip "
+                        "install 'astro-i2i[casa]')", path, candidate.name)  # fmt: skip
     return None
+
+
+def _casa_reader_installed():
+    """Whether casa-formats-io can be imported (found without importing it: it pulls in dask)."""
+    import importlib.util
+
+    return importlib.util.find_spec("casa_formats_io") is not None
 
 
 def check_primary_beam_values(plane, name, image):

@@ -626,6 +626,15 @@ def checkpoint_summary(card, name):
             mode = "direct" if figures.get("samples") == 1 else f"K = {figures.get('samples', '?')}"
             lines.append(f"calibrated:  {mode}: F1 {_figure(figures.get('f1'), '.1f', 100)} at reliability >= "
                          f"{_figure(figures.get('min_reliability'), '.2f')} ({n_images} simulated images)")  # fmt: skip
+            if "default_min_reliability" in figures:
+                positions = figures.get("positions") or {}
+                radius = _figure(calibration.get("reliability_radius_arcsec"), '.2f')
+                lines.append(f"             default cut reliability >= "
+                             f"{_figure(figures.get('default_min_reliability'), '.2f')} (F1 "
+                             f"{_figure(figures.get('f1_default'), '.1f', 100)} with a true source within "
+                             f"{radius}\"); positions within 1.96 ra_err/dec_err: "
+                             f"{_figure(positions.get('coverage_ra'), '.1f', 100)} / "
+                             f"{_figure(positions.get('coverage_dec'), '.1f', 100)} %")  # fmt: skip
             described = True
     coverage = (calibration.get("uncertainty") or {}).get("coverage")
     if isinstance(coverage, dict):

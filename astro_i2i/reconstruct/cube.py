@@ -249,7 +249,9 @@ class CubeAssembler:
         beam = beams[0] if beams else beam
         fwhm = np.sqrt(beam.major * beam.minor)
         width = np.diff(cube.spectral_axis[:2])[0] if cube.nchan > 1 else 1 * cube.spectral_axis.unit
-        sources = merge_channels(catalog, beam_fwhm=fwhm, channel_width=width)
+        rest = cube.header.get("RESTFRQ", cube.header.get("RESTFREQ"))
+        sources = merge_channels(catalog, beam_fwhm=fwhm, channel_width=width,
+                                 rest_frequency=float(rest) * u.Hz if rest else None)  # fmt: skip
         if self.writer is not None:
             return self.writer.finish(catalog, sources)
         starts = sorted(self.kept)
@@ -264,38 +266,71 @@ class CubeAssembler:
             self.writer.abort()
 
 
-def merge_channels(catalog, *, beam_fwhm, channel_width):
+def _integration_width(channel_width, rest_frequency):
+    """The channel width that ``flux_integrated`` sums over: km/s where the axis is or converts to a velocity."""
+    from astropy import constants
+
+    width = abs(channel_width)
+    if width.unit.is_equivalent(u.m / u.s):
+        return width.to(u.km / u.s)
+    if width.unit.is_equivalent(u.Hz) and rest_frequency is not None:
+        # The radio convention, v = c (1 - f / f_rest): a channel dv = c df / f_rest wide, whatever its frequency.
+        return (constants.c * width / u.Quantity(rest_frequency, u.Hz)).to(u.km / u.s)
+    if width.unit.is_equivalent(u.Hz):
+        return width.to(u.Hz)
+    return width
+
+
+def merge_channels(catalog, *, beam_fwhm, channel_width, rest_frequency=None):
     """Merge a cube catalogue's detections of the same source across channels (`CATALOG_SOURCES`).
 
     Detections are taken brightest first; each unassigned one gathers every
     unassigned detection within `MERGE_RADIUS_BEAMS` beams of it (one per
-    channel, the closest).
+    channel, the closest). ``catalog`` gains a ``source_id`` column (after
+    ``id``): the ``id`` of the source each detection belongs to.
 
     Parameters
     ----------
     catalog : `~astropy.table.QTable`
-        With ``ra``, ``dec``, ``flux``, ``channel`` and a spectral column.
+        With ``ra``, ``dec``, ``flux``, ``channel`` and a spectral column;
+        changed in place (``source_id``).
     beam_fwhm : `~astropy.units.Quantity`
     channel_width : `~astropy.units.Quantity`
         The spectral axis' step (its absolute value is used).
+    rest_frequency : `~astropy.units.Quantity`, optional
+        The line's rest frequency (the cube's ``RESTFRQ``): with it, a
+        frequency axis' channel width is converted to a velocity width (radio
+        convention) for ``flux_integrated``.
 
     Returns
     -------
     sources : `~astropy.table.QTable`
         ``id``, ``ra``, ``dec`` (flux-weighted), ``peak_channel``, the spectral
         coordinate of that channel, ``flux_peak``, ``flux_integrated`` (sum of
-        flux x channel width) and ``n_channels``.
+        flux x channel width: Jy km/s for a velocity axis, or a frequency
+        axis with a rest frequency, else Jy Hz) and ``n_channels``.
     """
     spectral = [name for name in ("freq", "velocity", "spectral") if name in catalog.colnames]
     spectral_unit = catalog[spectral[0]].unit if spectral else u.one
-    width = abs(channel_width)
-    integrated_unit = u.Jy * (width.to(u.km / u.s).unit if width.unit.is_equivalent(u.m / u.s) else width.unit)
+    width = _integration_width(channel_width, rest_frequency)
+    integrated_unit = u.Unit(u.Jy * width.unit)
     names = ("id", "ra", "dec", "peak_channel", "peak_" + (spectral[0] if spectral else "spectral"), "flux_peak",
              "flux_integrated", "n_channels")  # fmt: skip
     units = {"ra": u.deg, "dec": u.deg, names[4]: spectral_unit, "flux_peak": u.Jy, "flux_integrated": integrated_unit}
+    if width.unit == u.km / u.s:
+        how = ("velocity" if abs(channel_width).unit.is_equivalent(u.m / u.s) else
+               f"velocity, radio convention at the rest frequency {u.Quantity(rest_frequency, u.GHz).value:.6f} GHz")
+    else:
+        how = "frequency width; the cube gives no rest frequency, RESTFRQ" if width.unit == u.Hz else \
+            "in the spectral axis' unit"  # fmt: skip
+    descriptions = {"flux_integrated": f"sum over the source's channels of flux x channel width ({how})",
+                    "ra": "right ascension, flux-weighted over the source's detections",
+                    "dec": "declination, flux-weighted over the source's detections"}  # fmt: skip
+    _link(catalog, np.zeros(len(catalog), dtype=int))
     if not len(catalog):
-        return QTable({name: np.zeros(0, dtype=int if name in ("id", "peak_channel", "n_channels") else float)
-                       * units.get(name, 1) for name in names})  # fmt: skip
+        sources = QTable({name: np.zeros(0, dtype=int if name in ("id", "peak_channel", "n_channels") else float)
+                          * units.get(name, 1) for name in names})  # fmt: skip
+        return _describe(sources, descriptions)
     ra = u.Quantity(catalog["ra"], u.deg).value
     dec = u.Quantity(catalog["dec"], u.deg).value
     flux = u.Quantity(catalog["flux"], u.Jy).value
@@ -319,12 +354,36 @@ def merge_channels(catalog, *, beam_fwhm, channel_width):
         peak = group[np.argmax(flux[group])]
         rows.append((len(rows) + 1, np.average(ra[group], weights=weights), np.average(dec[group], weights=weights),
                      channel[peak], u.Quantity(catalog[spectral[0]][peak]).to_value(spectral_unit) if spectral else
-                     np.nan, flux[peak], flux[group].sum() * width.to_value(integrated_unit / u.Jy), len(group)))  # fmt: skip
+                     np.nan, flux[peak], flux[group].sum() * width.value, len(group)))  # fmt: skip
     sources = QTable(rows=rows, names=names)
     for name, unit in units.items():
         sources[name].unit = unit
     sources.meta["merge"] = f"detections within {MERGE_RADIUS_BEAMS} beam FWHM across channels"
-    return sources
+    if "frame" in catalog.meta:
+        sources.meta["frame"] = catalog.meta["frame"]  # the celestial frame of ra, dec (regions, VOTable COOSYS)
+    _link(catalog, assigned + 1)
+    return _describe(sources, descriptions)
+
+
+def _link(catalog, source_id):
+    """``catalog['source_id']`` (after ``id``): the CATALOG_SOURCES ``id`` of each detection."""
+    from ..catalog import COLUMN_META
+
+    if not catalog.colnames:
+        return  # no detection in any channel: an empty table without columns
+    if "source_id" in catalog.colnames:
+        catalog.remove_column("source_id")
+    index = catalog.colnames.index("id") + 1 if "id" in catalog.colnames else 0
+    catalog.add_column(np.asarray(source_id, dtype=int), name="source_id", index=index)
+    catalog["source_id"].info.description = COLUMN_META["source_id"][1]
+
+
+def _describe(sources, descriptions):
+    from ..catalog import describe_columns
+
+    for name, text in descriptions.items():
+        sources[name].info.description = text
+    return describe_columns(sources)
 
 
 def cube_primary_beam(cube, primary_beam):

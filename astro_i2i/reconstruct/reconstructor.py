@@ -22,8 +22,8 @@ from .._version import __version__
 from ..catalog import DEFAULT_SOURCE_FWHM, beam_scale, matched_filter_snr, noise_sigma, posterior_catalog
 from ..exceptions import BeamWarning, BrightSourceWarning, InputError, SetupWarning, warn_user
 from .._validate import positive_int
-from ..io import (RadioCube, RadioImage, check_not_pb_corrected, find_primary_beam, is_cube, psf_similarity, read_cube,
-                  read_image, read_primary_beam, read_psf, read_sky_image, rescaled_wcs, undo_pb_correction,
+from ..io import (RadioCube, RadioImage, check_not_pb_corrected, find_primary_beam, find_psf, is_cube, psf_similarity,
+                  read_cube, read_image, read_primary_beam, read_psf, read_sky_image, rescaled_wcs, undo_pb_correction,
                   unitless_image_kind, write_products)  # fmt: skip
 from ..models import load_checkpoint
 from ..models.checkpoint import file_checksum
@@ -452,6 +452,8 @@ class Reconstructor:
 
     def _reconstruct_image(self, image, options, *, psf=None, batch_size=None, progress_bar=False):
         """One 2-D image: checks, bright emission, the network's samples, the catalogue, the uncertainty."""
+        if psf is None and (psf := find_psf(image.name)) is not None:  # tclean's X.psf beside X.image
+            logger.info("%s: PSF %s (found beside it)", image.name, psf)
         image, pb, pb_source = self._prepare(image, options, psf)
         samples, steps = self._samples(options), self._steps(options.steps)
         bright = self._subtract_bright(image, psf) if options.clean_bright else None
@@ -473,7 +475,7 @@ class Reconstructor:
         uncertainty = self._uncertainty(skies, residual, image.beam) if samples > 1 else None
         if bright is not None and uncertainty is not None:
             uncertainty = bright_uncertainty(uncertainty, bright_part)
-        provenance = self._provenance(image, options, samples, steps, catalog, bright, pb_source)
+        provenance = self._provenance(image, options, samples, steps, catalog, bright, pb_source, psf)
         return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
                               provenance=provenance)  # fmt: skip
 
@@ -538,13 +540,14 @@ class Reconstructor:
         # The assumed beam is the one the catalogue used: the product's header says so.
         return dataclasses.replace(image, beam=self.beam, beam_source="model (assumed)")
 
-    def _provenance(self, image, options, samples, steps, catalog, bright, pb_source):
+    def _provenance(self, image, options, samples, steps, catalog, bright, pb_source, psf=None):
         """What the product's headers record of this run."""
         return {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
                 "seed": options.seed_or_default, "input": image.name, **({"steps": steps} if steps else {}),
                 **({"pb_corrected": True} if options.pb_corrected else {}),
                 "min_reliability": float(catalog.meta["minrel"]),
                 **({"primary_beam": pb_source} if pb_source else {}),
+                **({"psf": _primary_beam_source(psf)} if psf is not None else {}),
                 **({"bright_cleaned": int(bright.iterations)} if bright is not None else {})}  # fmt: skip
 
     def reconstruct_cube(self, cube, output=None, *, options=None, block=None, overwrite=False, progress=None,

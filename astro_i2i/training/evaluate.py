@@ -140,7 +140,7 @@ def evaluate_model(model, normalisation, images, truth, *, beam, radius=DEFAULT_
         unit = table.meta["candidate_threshold"] / settings.candidate_nsigma  # Jy/pixel per nsigma
         candidates.append(Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg),
                                  "flux": table["flux"].to_value(u.Jy),
-                                 "nsigma": np.asarray(table["peak"].value, dtype=float) / unit}))  # fmt: skip
+                                 "nsigma": np.asarray(table["model_peak"].value, dtype=float) / unit}))  # fmt: skip
         if samples > 1:
             coverage.append(uncertainty_calibration(mean, std, image["sky"])["coverage"])
     results = []
