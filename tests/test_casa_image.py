@@ -9,7 +9,6 @@ import importlib.util
 import logging
 import shutil
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from astropy.io import fits
 from astropy.wcs import WCSCOMPARE_ANCILLARY
 
 from astro_i2i import InputError
-from astro_i2i.cli import main
 from astro_i2i.io import (find_primary_beam, find_psf, is_casa_image, is_cube, read_cube, read_hdu, read_image,
                           read_primary_beam, read_products, read_psf)  # fmt: skip
 from astro_i2i.reconstruct import Reconstructor
@@ -44,14 +42,7 @@ USED_KEYWORDS = [f"{key}{i}" for i in range(1, 5) for key in ("CTYPE", "CRVAL", 
 ]  # fmt: skip
 
 
-def _run(args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            main([str(arg) for arg in args])
-        except SystemExit as exc:
-            return exc.code
-    return 0
+from .test_outputs import _run  # noqa: E402  (the CLI runner)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import shutil
 import subprocess
-import warnings
 
 import numpy as np
 import pytest
@@ -290,24 +289,7 @@ def test_cube_sources_integrate_in_km_per_s_and_detections_name_their_source():
     assert velocity["flux_integrated"][0].to_value(u.Jy * u.km / u.s) == pytest.approx(3e-3 * 2.5)
 
 
-def _run(args):
-    from astro_i2i.cli import main
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            main([str(arg) for arg in args])
-        except SystemExit as exc:
-            return exc.code
-    return 0
-
-
-@pytest.fixture
-def field(tmp_path):
-    header, shape = celestial_header(96)
-    path = tmp_path / "field.fits"
-    fits.PrimaryHDU(make_data(shape), header=header).writeto(path)
-    return path
+from .test_outputs import _run, field  # noqa: E402, F401  (the CLI runner and a 96 x 96 field)
 
 
 try:
