@@ -273,6 +273,7 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         "pa_err": np.full(len(chosen), np.nan),
     }
     values["peak_flux_err"] = values["local_rms"] / gain
+    from_bright = np.zeros(len(values["x"]), dtype=bool)
     if bright is not None:
         entries = bright_entries(bright, wcs, beam=beam, primary_beam=primary_beam, sky=sky)
         n = len(entries["x"])
@@ -284,9 +285,12 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         order = order[entries["reliability"][order] >= min_reliability]
         values = {key: np.concatenate([np.asarray(entries[key])[order], values[key]]) for key in values if key != "id"}
         values["id"] = np.arange(1, len(values["x"]) + 1)
+        from_bright = np.arange(len(values["x"])) < len(order)
     values["name"] = source_names(values["ra"], values["dec"])
     values["ra_err"], values["dec_err"] = position_errors(values["mf_snr"], beam, settings)
-    extended = values["morphology"] == "extended"  # a resolved target's centroid: not a point source's error
+    # A resolved bright target's centroid has no point source's error; a faint source resolved by its size fit
+    # keeps its calibrated error (the calibration's real sources include resolved ones).
+    extended = from_bright & (values["morphology"] == "extended")
     values["ra_err"][extended] = values["dec_err"][extended] = np.nan
     catalog = QTable(meta={"noise": candidates.meta["noise"], "unit": "Jy/pixel",
                            "frame": wcs.wcs.radesys.lower() or "icrs", "minrel": float(min_reliability),
