@@ -139,8 +139,8 @@ def score(label, catalogs, skies=None, uncertainties=None, seconds=np.nan):
                 e = np.asarray(u.Quantity(kept["flux_err"], u.Jy).value)[pairs[:, 0]]
                 f = np.asarray(u.Quantity(kept["flux"], u.Jy).value)[pairs[:, 0]]
                 f_cov.extend(np.abs(f - np.asarray(faint_far["flux"])[pairs[:, 1]]) <= 1.96 * e)
-        if "morphology" in cat.colnames:
-            for j in np.flatnonzero(np.asarray(cat["morphology"]) != ""):
+        if "bright" in cat.colnames:
+            for j in np.flatnonzero(np.asarray(cat["bright"], dtype=bool)):
                 bright_n += 1
                 real = any(np.hypot(x[j] - t["x"], y[j] - t["y"]) <= target_radius(t) / ARCSEC_PER_PIXEL
                            for t in targets) or (len(faint) and np.min(np.hypot(faint["x"] - x[j], faint["y"] - y[j]))

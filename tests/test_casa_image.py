@@ -1,7 +1,7 @@
 """Inputs as users have them: CASA image directories, gzipped FITS, and the .pb / .psf tclean writes beside an image.
 
-The data in tests/data/casa_image are tclean's own products (CASA 6.7) and their exportfits exports: the reader
-must give from a directory what astro-i2i reads from its FITS export.
+The data (``astro-i2i example casa_image``, also the tutorial's) are tclean's own products (CASA 6.7) and their
+exportfits exports: the reader must give from a directory what astro-i2i reads from its FITS export.
 """
 
 import gzip
@@ -18,6 +18,7 @@ from astropy.io import fits
 from astropy.wcs import WCSCOMPARE_ANCILLARY
 
 from astro_i2i import InputError
+from astro_i2i.data import example_path
 from astro_i2i.io import (find_primary_beam, find_psf, is_casa_image, is_cube, read_cube, read_hdu, read_image,
                           read_primary_beam, read_products, read_psf)  # fmt: skip
 from astro_i2i.reconstruct import Reconstructor
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::astro_i2i.exceptions.Calibratio
 needs_casa = pytest.mark.skipif(importlib.util.find_spec("casa_formats_io") is None,
                                 reason="casa-formats-io (astro-i2i[casa]) is not installed")  # fmt: skip
 
-DATA = Path(__file__).parent / "data" / "casa_image"
+DATA = example_path("casa_image")
 KINDS = ("image", "pb", "psf")
 #: What astro-i2i reads of a header (the WCS, the unit, the beam, the frequency, the observation): it must be the
 #: FITS export's, value for value.
@@ -216,6 +217,33 @@ def test_directory_and_gzip_reconstruct_like_the_fits_export(layouts, model_path
     assert products["gz"].provenance["primary_beam"] == str(layouts["gz"].with_name("dirty.pb.fits.gz"))
 
 
+def test_archive_pbcor_finds_its_gzipped_pb(model_path, tmp_path, capsys):
+    """The ALMA archive's ``*.pbcor.fits`` with ``--pbcor`` and no ``--pb``: the ``*.pb.fits.gz`` beside it is
+    used, and the product is the uncorrected image's (tclean's ``dirty.image.fits`` with its ``dirty.pb.fits``)."""
+    archive = tmp_path / "archive"
+    shutil.copytree(DATA / "archive", archive)
+    (corrected,) = archive.glob("*.pbcor.fits")
+    products = {}
+    for name, command in {"archive": [corrected, "--pbcor"],
+                          "tclean": [DATA / "dirty.image.fits", "--pb", DATA / "dirty.pb.fits"]}.items():  # fmt: skip
+        output = tmp_path / f"{name}_i2i.fits"
+        assert _run(["reconstruct", *command, "--model", model_path, "--samples", "2", "-o", output,
+                     "--no-clean-bright", "--no-progress"]) == 0, capsys.readouterr().err  # fmt: skip
+        products[name] = read_products(output)
+    assert products["archive"].provenance["primary_beam"].endswith(".pb.fits.gz")
+    assert len(products["tclean"].catalog) > 0
+    np.testing.assert_allclose(products["archive"].sky, products["tclean"].sky, rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(np.asarray(products["archive"].catalog["flux"]),
+                               np.asarray(products["tclean"].catalog["flux"]), rtol=1e-3)  # fmt: skip
+    # Without the .pb beside it, one line naming what is missing.
+    (tmp_path / "alone").mkdir()
+    shutil.copy(corrected, tmp_path / "alone" / corrected.name)
+    assert _run(["reconstruct", tmp_path / "alone" / corrected.name, "--pbcor", "--model", model_path, "-o",
+                 tmp_path / "x.fits"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "--pbcor" in err and "X.pb.fits.gz" in err and "Traceback" not in err and not (tmp_path / "x.fits").exists()
+
+
 @needs_casa
 def test_pb_and_psf_beside_a_tclean_image_are_used_and_recorded(layouts, model_path, caplog):
     reconstructor = Reconstructor.from_pretrained(model_path)
@@ -248,8 +276,6 @@ def test_product_header_records_the_pb_and_psf_found(layouts, model_path, tmp_pa
     result = Reconstructor.from_pretrained(model_path).reconstruct(layouts["fits"], samples=2)
     header = read_products(result.write(tmp_path / "p.fits")).header
     assert header["I2IPB"] == str(layouts["fits"].with_name("dirty.pb.fits"))
-    if "psf" not in _PROVENANCE_KEYWORDS:
-        pytest.skip("the product's PSF keyword (I2IPSF) is not in io._products._PROVENANCE_KEYWORDS yet")
     assert header[_PROVENANCE_KEYWORDS["psf"][0]] == str(layouts["fits"].with_name("dirty.psf.fits"))
 
 
@@ -333,3 +359,15 @@ def test_without_the_extra_the_error_is_one_line(monkeypatch, model_path, tmp_pa
         assert err.count("\n") == 1 and err.startswith(f"error: {directory}: a CASA image directory"), err
         assert "astro-i2i[casa]" in err and "exportfits" in err and "Traceback" not in err
     assert not (tmp_path / "o.fits").exists()
+
+
+@needs_casa
+def test_default_product_name_keeps_tcleans_suffix(layouts, model_path, tmp_path, monkeypatch, capsys):
+    """``dirty.image`` (a directory) and ``dirty.image.fits`` both give ``dirty.image_i2i.fits``, alone or with
+    several inputs (reconstruct.many.product_path's rule)."""
+    monkeypatch.chdir(tmp_path)
+    for dirty in (layouts["casa"], layouts["gz"]):
+        assert _run(["reconstruct", dirty, "--model", model_path, "--samples", "1", "--no-progress",
+                     "--overwrite"]) == 0, capsys.readouterr().err  # fmt: skip
+        assert (tmp_path / "dirty.image_i2i.fits").is_file()
+        (tmp_path / "dirty.image_i2i.fits").unlink()

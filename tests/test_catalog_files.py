@@ -19,7 +19,7 @@ from .conftest import celestial_header, make_data
 #: The posterior catalogue's columns after issue 28 (POSTERIOR_COLUMNS is being extended to them in parallel).
 NEW_COLUMNS = ("id", "name", "ra", "ra_err", "dec", "dec_err", "x", "y", "flux", "flux_err", "peak_flux",
                "peak_flux_err", "local_rms", "model_peak", "snr", "fwhm_maj", "fwhm_min", "pa", "size_err", "pa_err",
-               "morphology", "detection_fraction", "reliability", "mf_snr")  # fmt: skip
+               "morphology", "bright", "detection_fraction", "reliability", "mf_snr")  # fmt: skip
 CUBE_COLUMNS = ("source_id", "channel", "freq", "velocity", "spectral", "peak_channel", "peak_freq", "peak_velocity",
                 "peak_spectral", "flux_peak", "flux_integrated", "n_channels")  # fmt: skip
 
@@ -378,3 +378,29 @@ def test_cli_cube_catalog_is_its_sources_and_regions_its_detections(tmp_path, ca
     if shutil.which("fitsverify"):
         report = subprocess.run(["fitsverify", "cube_i2i.fits"], check=False, capture_output=True, text=True)
         assert "0 warning(s) and 0 error(s)" in report.stdout, report.stdout
+
+
+@pytest.mark.skipif(not all(shutil.which(tool) for tool in ("ds9", "Xvfb", "xpaset", "xpaget", "import")),
+                    reason="needs DS9, Xvfb, xpa-tools and ImageMagick (CI installs them on Debian)")  # fmt: skip
+def test_ds9_loads_the_region_file_over_the_image(tmp_path):
+    """DS9 itself, under Xvfb, reads every ellipse of a region file back (examples/ds9_overlay.sh: the docs'
+    screenshot), over the tutorial's image."""
+    from pathlib import Path
+
+    from radio_beam import Beam
+
+    from astro_i2i.data import example_path
+
+    regions = tmp_path / "field.reg"
+    catalog = _posterior_like(3)
+    catalog["ra"] = [150.3515, 150.3505, 150.3540] * u.deg
+    catalog["dec"] = [2.05097, 2.04916, 2.04920] * u.deg
+    write_regions(catalog, regions, beam=Beam(0.89 * u.arcsec, 0.82 * u.arcsec, 83 * u.deg))
+    script = Path(__file__).resolve().parents[1] / "examples" / "ds9_overlay.sh"
+    if not script.exists():
+        pytest.skip("not a checkout: no examples/ds9_overlay.sh")
+    done = subprocess.run(["bash", str(script), str(example_path("casa_image") / "dirty.image.fits"), str(regions),
+                           str(tmp_path / "overlay.png")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 ellipses in the file, 3 loaded by DS9" in done.stdout
+    assert (tmp_path / "overlay.png").read_bytes()[:4] == b"\x89PNG"

@@ -162,7 +162,7 @@ def test_reconstruct_a_bright_field_gives_one_entry_and_keeps_its_flux(observati
         result = reconstructor.reconstruct((dirty, header), samples=10, psf=(psf, wcs.to_header()),
                                            primary_beam=observation.primary_beam)  # fmt: skip
     catalog = result.catalog
-    bright_rows = catalog[np.asarray(catalog["morphology"]) != ""]
+    bright_rows = catalog[np.asarray(catalog["bright"], dtype=bool)]
     assert len(bright_rows) == 1 and bright_rows["morphology"][0] == "extended"
     assert bright_rows["flux"][0].to_value(u.Jy) == pytest.approx(40e-3, rel=0.05)
     yy, xx = np.mgrid[:512, :512]

@@ -518,7 +518,7 @@ def test_a_source_far_brighter_than_the_training_population_is_warned_about(tmp_
     with warnings.catch_warnings():
         warnings.simplefilter("error", BrightSourceWarning)
         cleaned = reconstructor.reconstruct((data + 5e-3 * beam, header), samples=1, min_reliability=0)
-    entries = cleaned.catalog[np.asarray(cleaned.catalog["morphology"]) != ""]
+    entries = cleaned.catalog[np.asarray(cleaned.catalog["bright"], dtype=bool)]
     assert len(entries) == 1 and cleaned.provenance["bright_cleaned"] > 0
 
 
@@ -572,7 +572,8 @@ def test_a_primary_beam_corrected_image_is_refused(reconstructor, write_image, t
     assert not (tmp_path / "out.fits").exists()
     assert _run(["reconstruct", str(path), "--pbcor", "--model", str(reconstructor.path), "-k", "1",
                  "-o", str(tmp_path / "out.fits"), "--no-progress"]) == 2  # fmt: skip
-    assert "error: --pbcor: needs the primary beam the image was corrected with (--pb)" in capsys.readouterr().err
+    assert "error: --pbcor: needs the primary beam the image was corrected with (--pb; none found beside" in \
+        capsys.readouterr().err
     assert _run(["reconstruct", str(path), "--pbcor", "--pb", str(pb_path), "--model", str(reconstructor.path),
                  "-k", "1", "-o", str(tmp_path / "out.fits"), "--no-progress"]) == 0  # fmt: skip
     assert fits.getheader(tmp_path / "out.fits", "SKY")["I2IPBCOR"] is True

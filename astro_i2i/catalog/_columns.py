@@ -43,7 +43,9 @@ COLUMN_META = {
                    "phys.angSize;stat.max"),
     "size_err": ("arcsec", "1-sigma error of fwhm_maj and fwhm_min", "stat.error;phys.angSize"),
     "pa_err": ("deg", "1-sigma error of pa", "stat.error;pos.posAng"),
-    "morphology": (None, "'point' or 'extended' (bright, CLEANed entries); '' otherwise", "src.morph"),
+    "morphology": (None, "'point' (unresolved) or 'extended'; '' where not measured", "src.morph"),
+    "bright": (None, "True for bright emission CLEANed before the network, False for the network's sources",
+               "meta.code"),
     # Reliability
     "detection_fraction": (None, "fraction of the style samples in which the source is found (NaN if not computed)",
                            "stat.confidenceLevel"),

@@ -286,6 +286,7 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         values = {key: np.concatenate([np.asarray(entries[key])[order], values[key]]) for key in values if key != "id"}
         values["id"] = np.arange(1, len(values["x"]) + 1)
         from_bright = np.arange(len(values["x"])) < len(order)
+    values["bright"] = from_bright
     values["name"] = source_names(values["ra"], values["dec"])
     values["ra_err"], values["dec_err"] = position_errors(values["mf_snr"], beam, settings)
     # A resolved bright target's centroid has no point source's error; a faint source resolved by its size fit
@@ -473,6 +474,8 @@ POSTERIOR_COLUMNS = {
     "morphology": (None, "'point' (unresolved) or 'extended': bright (CLEANed) entries by their deconvolved size "
                          "(above twice its error and a fifth of the beam), faint ones by their size interval "
                          "(excludes a point); '' when not measured"),
+    "bright": (None, "True: an island of bright emission CLEANed before the network (PyBDSF-like measurement); "
+                     "False: a source of the network's sky model"),
     "size_err": (u.arcsec, "1-sigma error of the deconvolved axes fwhm_maj, fwhm_min (NaN for 'point' faint "
                            "sources: see fwhm_limit)"),
     "pa_err": (u.deg, "bright entries: 1-sigma error of pa"),

@@ -230,7 +230,9 @@ def _image_index(path, table_meta=None, provenance=None, header=None):
                            "its input's name); give --image N")  # fmt: skip
 
 
-def _load_catalog(path):
+def _load_catalog(path, image_id=None):
+    """``(catalogue, truth image)`` of a product or catalogue file; ``image_id`` (``--image``) when given, else
+    `_image_index` (which refuses a file it cannot place: a given ``--image`` must not be overruled by that)."""
     from astropy.io import fits
     from astropy.table import QTable
 
@@ -249,7 +251,9 @@ def _load_catalog(path):
             products = read_products(path)
             if products.catalog is None:
                 raise InputError(path, "product file has no CATALOG extension")
-            return products.catalog, _image_index(path, provenance=products.provenance, header=products.header)
+            index = image_id if image_id is not None else _image_index(path, provenance=products.provenance,
+                                                                       header=products.header)  # fmt: skip
+            return products.catalog, index
     try:
         table = QTable.read(path)
     except Exception as exc:  # astropy raises many types for unreadable tables
@@ -257,7 +261,7 @@ def _load_catalog(path):
     for column in ("ra", "dec", "flux"):
         if column not in table.colnames:
             raise InputError(path, f"catalogue has no '{column}' column")
-    return table, _image_index(path, table.meta)
+    return table, image_id if image_id is not None else _image_index(path, table.meta)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -292,8 +296,7 @@ def evaluate(products, truth, radius, json_path, image_id, overwrite):
     detections = {}
     images_in_truth = set(int(i) for i in truth_table["image"])
     for path in products:
-        table, index = _load_catalog(path)
-        index = image_id if image_id is not None else index
+        table, index = _load_catalog(path, image_id)
         if index in detections:
             raise InputError(path, f"a second catalogue for image {index}")
         if index not in images_in_truth:

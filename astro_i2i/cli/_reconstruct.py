@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._catalog import _stem, check_file_kinds, write_files
+from ._catalog import check_file_kinds, write_files
 from ._common import CONTEXT_SETTINGS, beam_option, hdu_option, overwrite_option, parse_hdu, psf_option
 
 
@@ -88,7 +88,11 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
     from ..exceptions import InputError
     from ..io import is_cube, read_image, unitless_image_kind
     from ..reconstruct import ReconstructOptions, Reconstructor
+    from ..reconstruct._options import primary_beam_of_corrected
+    from ..reconstruct.many import product_path
 
+    if len(dirty) == 1:  # the archive's X.pbcor.fits: its X.pb.fits.gz beside it is what --pbcor needs
+        pb = primary_beam_of_corrected(dirty[0], pb, pbcor)
     # Every option is checked once, before any file is read (--pbcor without --pb is one line).
     options = ReconstructOptions(samples=samples, seed=seed, steps=steps, min_reliability=min_reliability,
                                  primary_beam=pb, pb_corrected=pbcor, force=force, clean_bright=not no_clean_bright)  # fmt: skip
@@ -107,7 +111,9 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
     (dirty,) = dirty
 
     # Like CASA and WSClean, products go to the current directory (not beside the input, which may be read-only).
-    output = Path(output) if output else Path(Path(_stem(dirty)).name + "_i2i.fits")
+    # The name rule of many inputs (reconstruct.many.product_path): FITS suffixes dropped, tclean's kept
+    # (dirty.image and dirty.image.fits both give dirty.image_i2i.fits).
+    output = Path(output) if output else product_path(dirty, ".")
     if not _is_fits_name(output):
         raise InputError("-o", f"{output}: a product is a FITS file: give a name ending in .fits")
     if skip_existing and output.exists():

@@ -13,6 +13,7 @@ _EXAMPLES = {
     "psf": ("examples/example_psf.fits.gz", "its PSF"),
     "sky": ("examples/example_sky.fits.gz", "its true sky model (Jy/pixel)"),
     "truth": ("examples/example_truth.ecsv", "its true source list"),
+    "casa_image": ("examples/casa_image", "folder: one field as tclean and the ALMA archive give it (the tutorial's data)"),
 }
 
 
@@ -110,7 +111,8 @@ def example_path(name="dirty"):
     Parameters
     ----------
     name : str, optional
-        One of `list_examples`: ``'dirty'``, ``'psf'``, ``'sky'`` or ``'truth'``.
+        One of `list_examples`: ``'dirty'``, ``'psf'``, ``'sky'``, ``'truth'``
+        or ``'casa_image'`` (a folder: :doc:`/tutorial`'s data).
 
     Returns
     -------

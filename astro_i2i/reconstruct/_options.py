@@ -6,6 +6,7 @@ reaches a cube's channels and a cluster's workers unchanged (it pickles).
 """
 
 import dataclasses
+import logging
 import numbers
 import os
 from dataclasses import dataclass
@@ -95,7 +96,8 @@ class ReconstructOptions:
         if not _is_primary_beam_input(self.primary_beam):
             raise TypeError(f"primary_beam must be a file name, an array or an HDU, not {self.primary_beam!r}")
         if checked["pb_corrected"] and self.primary_beam is None:
-            raise InputError("pb_corrected", "needs the primary beam the image was corrected with (primary_beam=)")
+            raise InputError("pb_corrected", "needs the primary beam the image was corrected with (primary_beam=; none "
+                                             "found beside it as X.pb, X.pb.fits or X.pb.fits.gz)")
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
@@ -145,6 +147,20 @@ class ReconstructOptions:
     def seed_or_default(self):
         """The seed used: ``seed``, or `DEFAULT_SEED` when none was given."""
         return DEFAULT_SEED if self.seed is None else self.seed
+
+
+def primary_beam_of_corrected(image, primary_beam, pb_corrected):
+    """The primary beam a primary-beam corrected ``image`` (a file name) needs: ``primary_beam``, else the one
+    found beside it (`~astro_i2i.io.find_primary_beam`: the archive's ``X.pb.fits.gz`` beside
+    ``X.pbcor.fits``), else None (`ReconstructOptions` then refuses ``pb_corrected``)."""
+    if not pb_corrected or primary_beam is not None or not isinstance(image, (str, os.PathLike)):
+        return primary_beam
+    from ..io import find_primary_beam
+
+    found = find_primary_beam(image)
+    if found is not None:
+        logging.getLogger(__name__).info("%s: primary beam %s (found beside it)", image, found)
+    return found
 
 
 def _primary_beam_source(primary_beam):

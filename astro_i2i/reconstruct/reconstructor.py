@@ -30,7 +30,7 @@ from ..models.checkpoint import file_checksum
 from ..deconvolve import bright_sky
 from ._bright import bright_uncertainty
 from ._core import _multiple, _style_factor, reconstruct_array
-from ._options import DEFAULT_SEED, ReconstructOptions, _primary_beam_source
+from ._options import DEFAULT_SEED, ReconstructOptions, _primary_beam_source, primary_beam_of_corrected
 
 __all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
            "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY", "BRIGHT_SOURCE_FACTOR", "BRIGHT_SOURCE_RELIABILITY"]
@@ -264,7 +264,7 @@ class Reconstructor:
         if not limit or not len(catalog):
             return
         if bright is not None:
-            cleaned = np.asarray(catalog["morphology"]) != ""
+            cleaned = np.asarray(catalog["bright"], dtype=bool)
             brightest = float(np.nanmax(catalog["flux"].to_value(u.Jy)[cleaned], initial=0.0))
             if brightest > BRIGHT_SOURCE_FACTOR * BRIGHT_TARGET_MAX_JY:
                 warn_user(f"{name}: a CLEANed source of {1e3 * brightest:.4g} mJy, beyond the 0.5-"
@@ -431,6 +431,8 @@ class Reconstructor:
         TypeError, ValueError
             For an option of the wrong type or out of range.
         """
+        if options is None:
+            primary_beam = primary_beam_of_corrected(image, primary_beam, pb_corrected)
         options = ReconstructOptions.from_keywords(options, samples=samples, seed=seed, steps=steps,
                                                    min_reliability=min_reliability, primary_beam=primary_beam,
                                                    pb_corrected=pb_corrected, force=force, clean_bright=clean_bright)  # fmt: skip
