@@ -289,6 +289,26 @@ for r in rows_out:
         print(f"reliability diagram, {r['label']}: " + ", ".join(
             f"[{d['low']:.1f},{d['high']:.1f}) n={d['n']} {d['predicted']:.2f}->{d['observed']:.2f}" for d in r["diagram"]))
 
+
+def chance_of_error(diagram, error, trials=20000):
+    """P(largest bin error >= ``error``) for a perfectly calibrated model with these bins' counts and predictions:
+    how much of a reliability error the test set's binomial noise alone gives."""
+    n = np.array([d["n"] for d in diagram])
+    p = np.array([d["predicted"] for d in diagram])
+    fractions = np.random.default_rng(0).binomial(n, p, size=(trials, len(n))) / n
+    return float(np.mean(np.abs(fractions - p).max(axis=1) >= error - 1e-9))
+
+
+for r in rows_out:
+    if np.isfinite(r.get("resolved", np.nan)):
+        print(f"{r['label']}: {100 * r['resolved']:.1f} % of the real sources at the default cut are 'extended' "
+              f"(the rest 'point', with an upper limit)")
+for r in rows_out:
+    if r.get("diagram"):
+        print(f"reliability error {100 * r['reliability_error']:.1f} points, {r['label']}: a perfectly calibrated "
+              f"model with these bins reaches it with probability {chance_of_error(r['diagram'], r['reliability_error']):.2f}, "
+              f"and 10 points with {chance_of_error(r['diagram'], 0.10):.2f}")  # fmt: skip
+
 if args.plot:
     import matplotlib
 
