@@ -125,6 +125,8 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
         settings' ``source_fwhm_arcsec`` (the model's typical training source),
         else `~astro_i2i.catalog.DEFAULT_SOURCE_FWHM` scaled with the beam
         (`~astro_i2i.catalog.beam_scale`), as are the refinement and moment radii.
+        Given where it differs from the settings' (another beam than the
+        model's), the ``offset`` feature is counted in the settings' units.
 
     Returns
     -------
@@ -141,9 +143,14 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
     noise = noise_sigma(dirty)
     unit = noise / beam_pixels  # Jy/pixel: the threshold unit of sky_model_threshold
     scale = beam_scale(beam)
+    # Angles the reliability model learnt (the refinement offset) are counted in units of the model's own
+    # source size: a source_fwhm given for another beam (the shipped model on another set-up) rescales them.
+    length_scale = 1.0
     if source_fwhm is None:
         source_fwhm = (DEFAULT_SOURCE_FWHM * scale if settings.source_fwhm_arcsec is None else
                        settings.source_fwhm_arcsec * u.arcsec)  # fmt: skip
+    elif settings.source_fwhm_arcsec is not None:
+        length_scale = float(u.Quantity(source_fwhm, u.arcsec).value) / settings.source_fwhm_arcsec
     box = _peak_box(pixel_scale, scale)
     xs, ys = _peaks(sky, settings.candidate_nsigma * unit, box)
     snr_map = matched_filter_snr(dirty, pixel_scale=pixel_scale, source_fwhm=source_fwhm)
@@ -177,7 +184,7 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
         "log_peak": np.log(np.clip(peak / unit, 1e-3, None)),
         "model_flux": model_flux / noise,
         "primary_beam": pb,
-        "offset": np.hypot(rx - xs, ry - ys) * pixel_scale.value,
+        "offset": np.hypot(rx - xs, ry - ys) * pixel_scale.value / length_scale,
         "detection_fraction": np.full(len(xs), np.nan),
         "sample_significance": np.full(len(xs), np.nan),
     }
@@ -205,7 +212,7 @@ def candidate_features(sky, dirty, wcs, *, beam, settings, samples=None, primary
 
 
 def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_beam=None, psf=None,
-                      min_reliability=None, source_fwhm=None, bright=None):  # fmt: skip
+                      min_reliability=None, source_fwhm=None, bright=None, prior_odds=1.0):  # fmt: skip
     """The source catalogue of a reconstruction (`CATALOG_COLUMNS`), most reliable and brightest first.
 
     Parameters
@@ -223,11 +230,17 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         extended, deconvolved size with errors), and the network's
         candidates inside them are dropped (they are the target's own
         fragments).
+    prior_odds : float, optional
+        Factor on the network sources' reliability odds (`prior_scaled`): the
+        chance of a source per beam area over the calibration population's.
+        Default 1.
 
     Returns
     -------
     catalog : `~astropy.table.QTable`
     """
+    if not (np.isfinite(prior_odds) and prior_odds > 0):
+        raise ValueError(f"prior_odds must be positive, not {prior_odds!r}")
     if min_reliability is None:
         min_reliability = settings.min_reliability
     if not 0 <= min_reliability <= 1:
@@ -238,7 +251,7 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         reliability = np.full(len(candidates), np.nan)
         keep = np.ones(len(candidates), dtype=bool)
     else:
-        reliability = settings.reliability.predict(candidates)
+        reliability = prior_scaled(settings.reliability.predict(candidates), prior_odds)
         keep = reliability >= min_reliability
     candidates["reliability"] = reliability
     if bright is not None and len(candidates):
@@ -383,6 +396,28 @@ def local_rms(image, x, y, *, half_width):
         if finite.size >= 10:
             out[k] = 1.4826 * np.median(np.abs(finite - np.median(finite)))
     return out
+
+
+def prior_scaled(reliability, odds):
+    """Reliabilities with their odds multiplied by ``odds``: the same evidence under another prior.
+
+    ``R' = odds R / (odds R + 1 - R)``: a posterior P(real | features)
+    calibrated where a source per beam area had prior odds o, for a field where
+    they are ``odds`` x o (Bayes' rule; the likelihood ratio is unchanged).
+
+    Parameters
+    ----------
+    reliability : array-like
+    odds : float
+
+    Returns
+    -------
+    reliability : `~numpy.ndarray`
+    """
+    reliability = np.asarray(reliability, dtype=float)
+    if odds == 1.0:
+        return reliability
+    return odds * reliability / (odds * reliability + 1 - reliability)
 
 
 def position_errors(mf_snr, beam, settings):

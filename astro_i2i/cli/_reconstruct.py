@@ -33,6 +33,9 @@ def _device_option(function):
               help="DDIM steps per sample of a diffusion model (default: the checkpoint's).")  # fmt: skip
 @click.option("--min-reliability", type=click.FloatRange(0, 1), default=None,
               help="Keep sources at least this reliable (default: the model's calibrated best-F1 cut).")
+@click.option("--source-density", type=click.FloatRange(min=0, min_open=True), default=None, metavar="N",
+              help="Expected sources per arcmin^2 at 1-10x the noise: the reliability's prior (default: the model's "
+                   "training population's, 18 per arcmin^2; it matters for a beam unlike the model's).")
 @click.option("--pb", default=None, metavar="PB",
               help="Primary-beam image on the same grid (CASA's .pb; for a cube, one plane or one per channel), for "
                    "the fluxes; with several inputs, one for all. Default: X.pb[.fits[.gz]] beside X.image[.fits] "
@@ -71,7 +74,7 @@ def _device_option(function):
 @click.option("--skip-existing", is_flag=True, help="Skip the inputs whose product exists (one input too).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
-def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_clean_bright, model, psf, beam, hdu,
+def reconstruct(dirty, output, samples, steps, min_reliability, source_density, pb, pbcor, no_clean_bright, model, psf, beam, hdu,
                 device, batch_size, seed, quicklook, catalog_file, regions, force, workers, scheduler, threads,
                 skip_existing, no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY (an image or a cube), with an uncertainty map and a source catalogue.
@@ -95,7 +98,8 @@ def reconstruct(dirty, output, samples, steps, min_reliability, pb, pbcor, no_cl
         pb = primary_beam_of_corrected(dirty[0], pb, pbcor)
     # Every option is checked once, before any file is read (--pbcor without --pb is one line).
     options = ReconstructOptions(samples=samples, seed=seed, steps=steps, min_reliability=min_reliability,
-                                 primary_beam=pb, pb_corrected=pbcor, force=force, clean_bright=not no_clean_bright)  # fmt: skip
+                                 primary_beam=pb, pb_corrected=pbcor, force=force, clean_bright=not no_clean_bright,
+                                 source_density=source_density)  # fmt: skip
     many = len(dirty) > 1 or workers or scheduler or (output and (output.endswith("/") or Path(output).is_dir()))
     if many and output and _is_fits_name(output) and not Path(output).is_dir():
         raise InputError("-o", f"{output} names a FITS file, but {len(dirty)} input(s) with "

@@ -61,6 +61,13 @@ class ReconstructOptions:
         model's, an input that looks like a PSF or primary-beam corrected.
     clean_bright : bool, optional
         CLEAN bright emission before the network (`astro_i2i.deconvolve`).
+    source_density : float, optional
+        Expected sources per arcmin^2 in the model's range (1-10 x the noise),
+        the prior of the reliability (a posterior probability). Default: the
+        model's training population's, per unit sky area (18 per arcmin^2 for
+        the shipped models: 1-5 sources within 13"); the reliabilities are
+        unchanged for the model's own beam, and scaled for another by the
+        odds of a source per beam area (issue 29).
 
     Raises
     ------
@@ -80,6 +87,7 @@ class ReconstructOptions:
     pb_corrected: bool = False
     force: bool = False
     clean_bright: bool = True
+    source_density: float | None = None
 
     def __post_init__(self):
         checked = {
@@ -93,6 +101,13 @@ class ReconstructOptions:
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, not {value!r}")
             checked[name] = bool(value)
+        if self.source_density is not None:
+            density = self.source_density
+            if isinstance(density, bool) or not isinstance(density, numbers.Real):
+                raise TypeError(f"source_density must be a number of sources per arcmin^2, not {density!r}")
+            if not (np.isfinite(density) and density > 0):
+                raise ValueError(f"source_density must be positive, not {density!r}")
+            checked["source_density"] = float(density)
         if not _is_primary_beam_input(self.primary_beam):
             raise TypeError(f"primary_beam must be a file name, an array or an HDU, not {self.primary_beam!r}")
         if checked["pb_corrected"] and self.primary_beam is None:

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 #: Input pixel scales within this fraction of the model's are used as they are.
 PIXEL_SCALE_TOLERANCE = 0.10
+#: An image whose robust noise is within this fraction of the model's training noise goes to the network as it
+#: is; beyond, it is scaled to it (`Reconstructor._noise_gain`): the seed's 46-50 uJy/beam are unchanged.
+NOISE_TOLERANCE = 0.25
 #: Input beams more than this factor from the model's are refused (unless forced).
 BEAM_RATIO_LIMIT = 2.0
 #: Beams more than this factor from the model's get a `SetupWarning` naming ``astro-i2i adapt``.
@@ -353,10 +356,29 @@ class Reconstructor:
                           f"for this observation: astro-i2i adapt {dirty} --psf PSF.fits -o adapted.pt, then "
                           "--model adapted.pt", SetupWarning)  # fmt: skip
 
-    def _model_grid(self, image):
-        """The input's data and WCS on the model's pixel scale (reprojected if it differs by > 10 %)."""
+    def _layout(self, image, *, free_downsample=False):
+        """``(downsample, pixel scale in arcsec)`` of the network's view of ``image``.
+
+        A model trained at B pixels per beam on a grid ``f`` times coarser sees every image at B / f network
+        pixels per beam (issue 29): another beam or pixel scale is resampled so that the beam, the PSF's main
+        lobe and the noise grains are as in training. With ``free_downsample`` the integer ``f`` is chosen
+        for the image (the nearest to its pixels per beam over B / f), so that a grid with fewer pixels per
+        beam is not resampled up to the model's (C43-6's 4.4 pixels per beam go in as they are, ``f`` = 2).
+        Without a beam (the image's or the model's): the model's ``f`` and pixel scale.
+        """
+        model_f = int(self.normalisation.downsample)
+        if image.beam is None or self.beam is None:
+            return model_f, self.pixel_scale.to_value(u.arcsec)
+        per_network_pixel = _beam_pixels(self.beam, self.pixel_scale) / model_f
+        image_pixels = _beam_pixels(image.beam, image.pixel_scale)
+        f = max(1, int(round(image_pixels / per_network_pixel))) if free_downsample else model_f
+        return f, _beam_fwhm_arcsec(image.beam) / (f * per_network_pixel)
+
+    def _model_grid(self, image, target=None):
+        """The input's data and WCS at pixel scale ``target`` (arcsec; default `_layout`'s at the model's
+        downsampling), reprojected if it differs by > 10 %."""
         scale = image.pixel_scale.to_value(u.arcsec)
-        target = self.pixel_scale.to_value(u.arcsec)
+        target = self._layout(image)[1] if target is None else target
         if abs(scale / target - 1) <= PIXEL_SCALE_TOLERANCE:
             return image.data, image.wcs, False
         from reproject import reproject_interp
@@ -365,14 +387,58 @@ class Reconstructor:
         wcs = rescaled_wcs(image.wcs, factor, name=image.name)
         shape = tuple(int(np.ceil(n * factor)) for n in image.data.shape)
         data, _ = reproject_interp((image.data, image.wcs), wcs, shape_out=shape)
-        logger.info("%s: reprojected from %.4g\" to the model's %.4g\" pixels", image.name, scale, target)
+        logger.info("%s: resampled from %.4g\" to %.4g\" pixels", image.name, scale, target)
         return data.astype(np.float32), wcs, True
 
+    def _source_fwhm(self, beam, settings):
+        """The catalogue's source size for ``beam``: the model's, scaled by the beam ratio where the beams differ
+        by more than 10 % (the shipped model on another set-up); None (the model's own) otherwise."""
+        if settings.source_fwhm_arcsec is None or beam is None or self.beam is None:
+            return None
+        ratio = _beam_fwhm_arcsec(beam) / _beam_fwhm_arcsec(self.beam)
+        if abs(ratio - 1) <= PIXEL_SCALE_TOLERANCE:
+            return None
+        return settings.source_fwhm_arcsec * ratio * u.arcsec
+
+    def _prior_odds(self, beam, source_density=None):
+        """The factor on the reliability's odds for ``beam`` and a field of ``source_density`` sources per arcmin^2.
+
+        The reliability is a posterior: its prior is the training population's chance of a source per beam
+        area (1-5 sources within 13", 18 per arcmin^2, under a 0.85" beam). For another beam, or a stated
+        density, the odds scale by (density x beam area) over the model's; 1 within 10 % (the model's own
+        beam and population).
+        """
+        simulation = self.card.simulation
+        if beam is None or self.beam is None or simulation is None:
+            return 1.0
+        sources = simulation.sources
+        mean_n = (1 - sources.empty_fraction) * (sources.n_min + sources.n_max) / 2
+        model_density = mean_n / (np.pi * sources.max_radius_arcsec**2)  # per arcsec^2
+        density = model_density if source_density is None else source_density / 3600.0
+        odds = density * beam.sr.to_value(u.arcsec**2) / (model_density * self.beam.sr.to_value(u.arcsec**2))
+        return 1.0 if abs(odds - 1) <= 0.1 else float(odds)
+
+    def _noise_gain(self, data):
+        """``g``: the network sees ``g x data``, whose noise is the training set's; 1 within `NOISE_TOLERANCE`.
+
+        The network learnt its prior in units of its training noise (sources of 1-10 sigma): an image whose
+        noise differs (another band, integration or weighting) is scaled to it, and the sky scaled back.
+        """
+        simulation = self.card.simulation
+        if simulation is None:
+            return 1.0
+        sigma = noise_sigma(data)
+        model_sigma = float(simulation.noise.rms_jy)
+        if not (np.isfinite(sigma) and sigma > 0) or abs(sigma / model_sigma - 1) <= NOISE_TOLERANCE:
+            return 1.0
+        return model_sigma / sigma
+
     def _back_to_input(self, arrays, grid_wcs, image):
-        """Jy/pixel maps on the model's grid -> the input's grid, conserving flux per unit area."""
+        """Jy/pixel maps on the network's grid -> the input's grid, conserving flux per unit area."""
         from reproject import reproject_interp
 
-        ratio = (image.pixel_scale / self.pixel_scale).to_value(u.one) ** 2
+        grid_scale = float(np.sqrt(np.abs(np.linalg.det(grid_wcs.celestial.pixel_scale_matrix)))) * 3600
+        ratio = (image.pixel_scale.to_value(u.arcsec) / grid_scale) ** 2
         out = []
         for array in arrays:
             back, _ = reproject_interp((np.nan_to_num(array), grid_wcs), image.wcs, shape_out=image.data.shape)
@@ -390,7 +456,8 @@ class Reconstructor:
     # ------------------------------------------------------------------ public
 
     def reconstruct(self, image, *, samples=None, seed=None, steps=None, min_reliability=None, primary_beam=None,
-                    pb_corrected=False, force=False, clean_bright=True, options=None, psf=None, beam=None, hdu=None,
+                    pb_corrected=False, force=False, clean_bright=True, source_density=None, options=None, psf=None,
+                    beam=None, hdu=None,
                     batch_size=None, progress_bar=False):  # fmt: skip
         """Reconstruct the sky model of a dirty image, with its uncertainty and a source catalogue.
 
@@ -435,7 +502,8 @@ class Reconstructor:
             primary_beam = primary_beam_of_corrected(image, primary_beam, pb_corrected)
         options = ReconstructOptions.from_keywords(options, samples=samples, seed=seed, steps=steps,
                                                    min_reliability=min_reliability, primary_beam=primary_beam,
-                                                   pb_corrected=pb_corrected, force=force, clean_bright=clean_bright)  # fmt: skip
+                                                   pb_corrected=pb_corrected, force=force, clean_bright=clean_bright,
+                                                   source_density=source_density)  # fmt: skip
         batch_size = positive_int(batch_size, "batch_size", optional=True)
         return self._reconstruct_dispatcher(image, options, psf=psf, beam=beam, hdu=hdu, batch_size=batch_size,
                                             progress_bar=progress_bar)  # fmt: skip
@@ -469,10 +537,12 @@ class Reconstructor:
             skies = skies + bright_part[np.newaxis]
         image = self._with_beam(image)
         sky = skies.mean(axis=0)
-        catalog = posterior_catalog(sky, residual.data, image.wcs, beam=image.beam,
-                                    settings=self.settings.detection_for(samples),
+        settings = self.settings.detection_for(samples)
+        catalog = posterior_catalog(sky, residual.data, image.wcs, beam=image.beam, settings=settings,
                                     samples=skies if samples > 1 else None, primary_beam=pb,
-                                    min_reliability=options.min_reliability, bright=bright)  # fmt: skip
+                                    min_reliability=options.min_reliability, bright=bright,
+                                    source_fwhm=self._source_fwhm(image.beam, settings),
+                                    prior_odds=self._prior_odds(image.beam, options.source_density))  # fmt: skip
         self._check_brightness(catalog, image.name, bright)
         uncertainty = self._uncertainty(skies, residual, image.beam) if samples > 1 else None
         if bright is not None and uncertainty is not None:
@@ -516,16 +586,31 @@ class Reconstructor:
 
     def _network_samples(self, image, samples, seed, steps, batch_size, progress_bar):
         """The network's sky samples ``(K, ny, nx)`` on the input's grid (via the model's pixel scale) and its style."""
-        data, grid_wcs, reprojected = self._model_grid(image)
+        downsample, target = self._layout(image, free_downsample=True)
+        data, grid_wcs, reprojected = self._model_grid(image, target)
+        normalisation, tile = self.normalisation, self.tile
+        if downsample != normalisation.downsample:
+            # The network's tiles keep their size in network pixels.
+            tile = max(1, self.tile * downsample // int(normalisation.downsample))
+            normalisation = dataclasses.replace(normalisation, downsample=downsample)
+            logger.info("%s: network grid %dx coarser (the model's %dx): its pixels per beam as in training",
+                        image.name, downsample, int(self.normalisation.downsample))  # fmt: skip
+        gain = self._noise_gain(data)
+        if gain != 1.0:
+            logger.info("%s: noise %.3g uJy/beam scaled by %.3g to the model's training noise", image.name,
+                        1e6 * noise_sigma(data), gain)  # fmt: skip
+            data = data * np.float32(gain)
         default_steps = self.model.sampling_steps
         try:
             self.model.sampling_steps = steps
-            skies, style = reconstruct_array(self.model, self.normalisation, data, samples=samples,
-                                             sigma_style=self.settings.sigma_style, seed=seed, tile=self.tile,
+            skies, style = reconstruct_array(self.model, normalisation, data, samples=samples,
+                                             sigma_style=self.settings.sigma_style, seed=seed, tile=tile,
                                              batch_size=self._batch_size(batch_size), device=self.device,
                                              progress_bar=progress_bar)  # fmt: skip
         finally:
             self.model.sampling_steps = default_steps
+        if gain != 1.0:
+            skies = skies / np.float32(gain)
         if style is not None:
             style = _blank_style(style, data)
         if reprojected:
@@ -872,3 +957,8 @@ def _pad_to(psf, shape):
     oy, ox = shape[0] // 2, shape[1] // 2
     out[oy - hy : oy + hy, ox - hx : ox + hx] = psf[cy - hy : cy + hy, cx - hx : cx + hx]
     return out
+
+
+def _beam_fwhm_arcsec(beam):
+    """The geometric-mean FWHM of a beam, arcsec."""
+    return float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2)))

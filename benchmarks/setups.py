@@ -1,0 +1,221 @@
+"""The shipped model across ALMA 12-m set-ups, without adaptation, against a matched filter tuned per set-up (#29).
+
+Usage::
+
+    python benchmarks/setups.py                      # every set-up below, 100 test images each
+    python benchmarks/setups.py --setups c6_b6,c3_b3 -n 50
+    python benchmarks/setups.py --adapt c3_b3,c6_b6 --minutes 10   # also a 10-minute adapt of two set-ups
+
+Each set-up is simulated by the package's simulator (exact ducc0 imaging, natural weighting, its own PSF,
+primary beam and noise), with the seed's population scaled to it: 1-5 Gaussians of 1.1-11 x the noise and
+0.47-0.94 x the beam FWHM (the seed's 0.05-0.5 mJy and 0.4-0.8" at 46 uJy/beam and 0.85"), within the
+primary beam's half-power radius as the seed's (and within the image). Per set-up, on ``n`` fresh test images (``TEST_SEED``):
+
+- the matched filter (dirty image smoothed by the population's middle source size, peaks above t sigma),
+  with t tuned for the best F1 at 0.21 beam on ``n`` other images of the set-up (``CALIBRATION_SEED``);
+- the shipped 2-to-1 model as a user runs it (``Reconstructor.reconstruct`` with the image's header and
+  primary beam; K = 10, its default cut), ``force=True`` past the beam check, with its default prior (the
+  training population's sources per arcmin^2) and told the set-up's density (``source_density``: its
+  1-5 sources over the disc they lie in; the reliabilities of the same run with their odds rescaled,
+  `astro_i2i.catalog.prior_scaled`, which is what ``source_density`` does);
+- with ``--adapt``, the model adapted to the set-up for ``--minutes`` (`astro_i2i.training.adapt`, from one
+  simulated image and its PSF written as a user's files).
+
+Printed per row: P/C/F1 at 0.21 beam FWHM (the seed's 0.18" at 0.85") and at 0.5 beam, flux_err coverage
+(true flux within 1.96 flux_err, matches at 0.21 beam), UNCERTAINTY coverage on source pixels (true sky
+above 10 % of its image's peak), the reliability calibration error (largest bin error, bins of >= 20
+candidates, real = a true source within half a beam) and seconds per image. Weighting is natural
+everywhere: the simulator has no Briggs weighting yet.
+"""
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import TEST_SEED, header_of
+from adapt_check import best_threshold, coverage, matched_filter_catalogs
+from astropy import units as u
+
+from astro_i2i import Reconstructor
+from astro_i2i.catalog import prior_scaled, reliability_diagram
+from astro_i2i.io import fit_psf_beam
+from astro_i2i.metrics import match_sources, score_catalogs
+from astro_i2i.simulate import SimulationConfig, validation_set, write_dataset
+from astro_i2i.training import CALIBRATION_SEED, adapt
+
+#: name -> (antenna list, GHz, pixel scale ", image pixels, noise Jy/beam, declination deg). Pixels per beam
+#: (geometric-mean FWHM of the fitted PSF) in the comment; the seed's set-up is c3_b6.
+SETUPS = {
+    "c1_b6": ("alma.cycle5.1", 230.0, 0.30, 160, 46e-6, -30.0),  # 1.76" beam, 5.9 px/beam
+    "c2_b3_dec+20": ("alma.cycle5.2", 100.0, 0.80, 160, 29e-6, 20.0),  # 3.05" beam, 3.8 px/beam
+    "c3_b3": ("alma.cycle5.3", 100.0, 0.40, 256, 29e-6, -30.0),  # 1.97" beam, 4.9 px/beam
+    "c3_b6": ("alma.cycle5.3", 230.0, 0.10, 512, 46e-6, 2.2),  # the seed: 0.85" beam, 8.5 px/beam
+    "c3_b6_dec-70": ("alma.cycle5.3", 230.0, 0.10, 512, 46e-6, -70.0),
+    "c4_b7": ("alma.cycle5.4", 345.0, 0.09, 320, 80e-6, -30.0),  # 0.36" beam, 4.0 px/beam
+    "c5_b7": ("alma.cycle5.5", 345.0, 0.03, 512, 80e-6, -30.0),  # 0.22" beam, 7.2 px/beam
+    "c6_b6": ("alma.cycle5.6", 230.0, 0.04, 512, 47e-6, -30.0),  # 0.19" beam, 4.6 px/beam (CASA's casa_c56)
+    "c8_b6": ("alma.cycle5.8", 230.0, 0.01, 512, 46e-6, -30.0),  # 0.065" beam, 6.5 px/beam
+}
+MF_THRESHOLDS_NOTE = "matched filter thresholds 3-6 sigma in steps of 0.5 (adapt_check.MF_THRESHOLDS)"
+
+
+def setup_config(name):
+    """The set-up's `SimulationConfig`: its array, band, grid, noise, declination and scaled population."""
+    array, ghz, pixel, size, noise, dec = SETUPS[name]
+    probe = SimulationConfig.from_dict({"observation": {"array": array, "frequency_ghz": ghz},
+                                        "image": {"size": 128, "pixel_scale_arcsec": pixel},
+                                        "pointing": {"dec_deg": dec, "radius_deg": 0.0}})  # fmt: skip
+    beam = _beam(probe)
+    half_power = 0.5 * 1.13 * (299792458.0 / (ghz * 1e9)) / 10.7 * 206264.806  # PB half-power radius, arcsec
+    radius = min(half_power, 0.45 * size * pixel)
+    return SimulationConfig.from_dict({
+        "observation": {"array": array, "frequency_ghz": ghz},
+        "image": {"size": size, "pixel_scale_arcsec": pixel},
+        "noise": {"rms_jy": noise},
+        "pointing": {"dec_deg": dec, "radius_deg": 0.0},
+        "sources": {"flux_min_jy": 1.1 * noise, "flux_max_jy": 11 * noise, "fwhm_min_arcsec": 0.47 * beam,
+                    "fwhm_max_arcsec": 0.94 * beam, "max_radius_arcsec": radius},
+    }), beam  # fmt: skip
+
+
+def _beam(config):
+    """Geometric-mean FWHM (arcsec) of the set-up's PSF main lobe."""
+    images, _ = validation_set(config, 1, 0, psf=True)
+    beam = fit_psf_beam(images[0]["psf"], images[0]["wcs"])
+    return float(np.sqrt(beam.major.to_value(u.arcsec) * beam.minor.to_value(u.arcsec)))
+
+
+def pixel_coverage(results, images):
+    hits = []
+    for result, image in zip(results, images):
+        if result.uncertainty is None or image["sky"].max() <= 0:
+            continue
+        source = np.isfinite(image["dirty"]) & (image["sky"] > 0.1 * image["sky"].max())
+        hits.extend((np.abs(result.sky - image["sky"]) <= 1.96 * result.uncertainty)[source])
+    return 100 * np.mean(hits) if hits else float("nan")
+
+
+def reliability_error(everything, truth, radius):
+    values, labels = [], []
+    for i, catalog in everything.items():
+        true = truth[np.asarray(truth["image"]) == i]
+        label = np.zeros(len(catalog))
+        if len(catalog) and len(true):
+            label[match_sources(catalog, true, radius=radius)[:, 0]] = 1
+        values.extend(np.asarray(catalog["reliability"], dtype=float))
+        labels.extend(label)
+    rows = reliability_diagram(np.asarray(values), np.asarray(labels), min_count=20)
+    return 100 * max(abs(r["predicted"] - r["observed"]) for r in rows) if rows else float("nan")
+
+
+def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
+    cells = []
+    for radius in radii:
+        s = score_catalogs(catalogs, truth, radius=radius, images=range(n))
+        cells.append(f"{100 * s.purity:5.1f} {100 * s.completeness:5.1f} {100 * s.f1:5.1f}")
+    ferr, pix, rel = (f"{x:6.1f}" if isinstance(x, float) else f"{x:>6s}" for x in extra)
+    print(f"  {label:34s} {cells[0]} | {cells[1]} | {ferr} {pix} {rel} | {seconds:6.2f}", flush=True)
+    return score_catalogs(catalogs, truth, radius=radii[0], images=range(n)).f1
+
+
+def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, density_ratio=None):
+    """The model's row at its default prior and, with ``density_ratio`` (the set-up's sources per arcmin^2 over
+    the default), the row told the density; one run."""
+    everything, results = {}, []
+    cut = reconstructor.settings.detection_for(reconstructor.settings.samples).min_reliability
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, image in enumerate(images):
+            result = reconstructor.reconstruct((image["dirty"], beam_header(image)), force=True, seed=i,
+                                               primary_beam=image["primary_beam"], min_reliability=0.0)  # fmt: skip
+            everything[i] = result.catalog
+            results.append(result)
+    seconds = (time.perf_counter() - start) / n
+    f1 = {}
+    for prior, ratio in (("default prior", 1.0), ("told the density", density_ratio)):
+        if ratio is None:
+            continue
+        scored = {}
+        for i, catalog in everything.items():
+            catalog = catalog.copy()
+            catalog["reliability"] = prior_scaled(catalog["reliability"], ratio)
+            scored[i] = catalog
+        catalogs = {i: c[np.asarray(c["reliability"]) >= cut] for i, c in scored.items()}
+        extra = (coverage(catalogs, truth, radii[0]), pixel_coverage(results, images),
+                 reliability_error(scored, truth, radii[1]))  # fmt: skip
+        f1[prior] = print_row(f"{label}, {prior}", catalogs, truth, radii, n, seconds, extra)
+    return f1
+
+
+def run_setup(name, n, *, adapt_minutes=None, workdir=None):
+    config, fwhm = setup_config(name)
+    started = time.perf_counter()
+    images, truth = validation_set(config, n, TEST_SEED, psf=True)
+    for image in images:
+        image["frequency_hz"] = config.observation.frequency_ghz * 1e9
+    beam = fit_psf_beam(images[0]["psf"], images[0]["wcs"])
+    radii = (0.21 * fwhm * u.arcsec, 0.5 * fwhm * u.arcsec)
+    typical = 0.5 * (config.sources.fwhm_min_arcsec + config.sources.fwhm_max_arcsec) * u.arcsec
+    print(f"\n== {name}: {config.observation.array}, {config.observation.frequency_ghz:g} GHz, dec "
+          f"{config.pointing.dec_deg:g}, {config.image.size} x {config.image.pixel_scale_arcsec:g}\" pixels, beam "
+          f"{beam.major.to_value(u.arcsec):.3f}\" x {beam.minor.to_value(u.arcsec):.3f}\" "
+          f"({fwhm / config.image.pixel_scale_arcsec:.1f} px/beam), noise {1e6 * config.noise.rms_jy:.0f} uJy/beam; "
+          f"{n} test images, {len(truth)} sources (simulated in {time.perf_counter() - started:.0f} s)")  # fmt: skip
+    print(f"  {'method':34s} {'P':>5s} {'C':>5s} {'F1':>5s} | {'P':>5s} {'C':>5s} {'F1':>5s} | {'ferr%':>6s} "
+          f"{'pix%':>6s} {'relE':>6s} | {'s/img':>6s}   (0.21 beam | 0.5 beam)")  # fmt: skip
+    t0 = time.perf_counter()
+    mf = matched_filter_catalogs(images, typical)
+    mf_seconds = (time.perf_counter() - t0) / n
+    tune_images, tune_truth = validation_set(config, n, CALIBRATION_SEED)
+    tuned = best_threshold(matched_filter_catalogs(tune_images, typical), tune_truth, radii[0], n)
+    figures = {"mf": print_row(f"matched filter, tuned ({tuned:g} sigma)", mf[tuned], truth, radii, n, mf_seconds)}
+    shipped = Reconstructor.from_pretrained("two_to_one")
+    sources = config.sources
+    density = (1 - sources.empty_fraction) * (sources.n_min + sources.n_max) / 2 / (np.pi * sources.max_radius_arcsec**2)
+    model = shipped.card.simulation.sources
+    model_density = (1 - model.empty_fraction) * (model.n_min + model.n_max) / 2 / (np.pi * model.max_radius_arcsec**2)
+    print(f"  the set-up's {3600 * density:.3g} sources per arcmin^2 against the model's {3600 * model_density:.3g}")
+    figures.update({f"shipped, {k}": v for k, v in model_rows("shipped 2-to-1, K = 10", shipped, images, truth,
+                                                               lambda image: header_of(image, beam), radii, n,
+                                                               density_ratio=density / model_density).items()})  # fmt: skip
+    if adapt_minutes:
+        user = Path(workdir) / name
+        write_dataset(user, 1, seed=TEST_SEED + 999, config=config, overwrite=True)
+        path = Path(workdir) / f"{name}_{adapt_minutes:g}min.pt"
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            adapt(user / "dirty_00000.fits", path, psf=user / "psf_00000.fits", minutes=adapt_minutes,
+                  overwrite=True, force=True)  # fmt: skip
+        print(f"  (adapt --minutes {adapt_minutes:g}: {time.perf_counter() - t0:.0f} s)", flush=True)
+        figures.update({f"adapted, {k}": v for k, v in model_rows(f"adapted, {adapt_minutes:g} min",
+                                                                   Reconstructor.from_pretrained(path), images,
+                                                                   truth, lambda image: header_of(image, beam), radii,
+                                                                   n).items()})  # fmt: skip
+    for key in ("shipped, default prior", "shipped, told the density"):
+        print(f"  {key} - tuned matched filter: {100 * (figures[key] - figures['mf']):+.1f} F1 points at 0.21 beam",
+              flush=True)  # fmt: skip
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--setups", default=",".join(SETUPS), help="comma-separated: " + ", ".join(SETUPS))
+    parser.add_argument("-n", type=int, default=100, help="test images (and tuning images) per set-up")
+    parser.add_argument("--adapt", default="", help="comma-separated set-ups to adapt a model to as well")
+    parser.add_argument("--minutes", type=float, default=10.0, help="adapt's --minutes")
+    args = parser.parse_args()
+    adapted = {s for s in args.adapt.split(",") if s}
+    begin = time.perf_counter()
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in args.setups.split(","):
+            run_setup(name.strip(), args.n, adapt_minutes=args.minutes if name in adapted else None, workdir=workdir)
+    print(f"\ntotal {time.perf_counter() - begin:.0f} s; {MF_THRESHOLDS_NOTE}")
+
+
+if __name__ == "__main__":
+    main()

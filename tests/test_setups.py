@@ -1,0 +1,160 @@
+"""Issue 29: the shipped model on another set-up sees it as its own (pixels per beam, noise, source size)."""
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+from astropy import units as u
+
+from astro_i2i.catalog import DEFAULT_SOURCE_FWHM, DetectionSettings
+from astro_i2i.io import read_image
+from astro_i2i.reconstruct import Reconstructor
+
+from .conftest import celestial_header
+from .test_inference import model_paths  # noqa: F401  (the small test models)
+
+pytestmark = pytest.mark.filterwarnings("ignore::astro_i2i.exceptions.CalibrationWarning")
+
+
+@pytest.fixture(scope="module")
+def reconstructor(model_paths):  # noqa: F811
+    """The suite's small 2-to-1 model: 0.1" pixels, a 0.89" x 0.82" beam, a network grid 2x coarser."""
+    return Reconstructor.from_pretrained(model_paths["two_to_one"])
+
+
+def _field(n, pixel_arcsec, beam_arcsec, noise, *, sources=(), source_arcsec=0.0, seed=0):
+    """A dirty image: white noise smoothed to the beam (rescaled to ``noise``), plus Gaussian sources (x, y, Jy)
+    of FWHM ``source_arcsec``."""
+    from scipy.ndimage import gaussian_filter
+
+    header, _ = celestial_header(n)
+    header["CDELT1"], header["CDELT2"] = -pixel_arcsec / 3600, pixel_arcsec / 3600
+    header["BMAJ"] = header["BMIN"] = beam_arcsec / 3600
+    header["BPA"] = 0.0
+    sigma = beam_arcsec / pixel_arcsec / np.sqrt(8 * np.log(2))
+    field = gaussian_filter(np.random.default_rng(seed).normal(size=(n, n)), sigma)
+    data = field / field.std() * noise
+    yy, xx = np.mgrid[:n, :n]
+    widened = np.hypot(beam_arcsec, source_arcsec)
+    for x, y, flux in sources:  # S Jy of FWHM s under a beam b peak at S b^2 / (b^2 + s^2) Jy/beam
+        peak = flux * (beam_arcsec / widened) ** 2
+        width = widened / pixel_arcsec / np.sqrt(8 * np.log(2))
+        data += peak * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * width**2))
+    return data.astype(np.float32), header
+
+
+def test_the_network_sees_every_beam_at_the_models_pixels_per_beam(reconstructor):
+    model_per_network_pixel = 0.855 / 0.1 / reconstructor.normalisation.downsample
+    # The model's own set-up: its downsampling, its pixel scale (nothing resampled).
+    own = read_image(_field(64, 0.1, 0.855, 5e-5))
+    f, scale = reconstructor._layout(own, free_downsample=True)
+    assert f == reconstructor.normalisation.downsample and scale == pytest.approx(0.1, rel=0.01)
+    for pixel, beam in ((0.04, 0.19), (0.3, 1.8), (0.01, 0.065), (0.8, 3.4)):
+        image = read_image(_field(64, pixel, beam, 5e-5))
+        f, scale = reconstructor._layout(image, free_downsample=True)
+        assert f >= 1 and beam / scale / f == pytest.approx(model_per_network_pixel, rel=0.01), (pixel, beam)
+        # The grid is resampled by at most the rounding of f (less than a factor 1.5 either way).
+        assert 1 / 1.5 < pixel / scale < 1.5, (pixel, beam, f, scale)
+
+
+def test_noise_is_scaled_to_the_training_noise_only_when_it_differs(reconstructor):
+    model = reconstructor.card.simulation.noise.rms_jy
+    same, _ = _field(96, 0.1, 0.855, 1.1 * model)
+    quiet, _ = _field(96, 0.1, 0.855, 0.5 * model)
+    assert reconstructor._noise_gain(same) == 1.0
+    assert reconstructor._noise_gain(quiet) == pytest.approx(2.0, rel=0.1)
+
+
+def test_another_set_up_is_reconstructed_on_its_own_grid(reconstructor, caplog):
+    """A C43-6-like image (0.19" beam, 0.04" pixels, 29 uJy/beam): resampled by at most the rounding of the
+    downsampling, its noise scaled, and the products on the input's grid."""
+    data, header = _field(160, 0.04, 0.19, 29e-6)
+    with caplog.at_level(logging.INFO, logger="astro_i2i"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = reconstructor.reconstruct((data, header), samples=2, force=True)
+    assert result.sky.shape == result.uncertainty.shape == data.shape and np.isfinite(result.sky).all()
+    assert "network grid 1x coarser (the model's 2x)" in caplog.text and "scaled by 1.5" in caplog.text
+
+
+def test_the_catalogue_measures_another_beams_source_with_the_scaled_size():
+    """The flux fit's source size follows the beam: a 20-sigma source of 0.13" under a 0.19" beam measured with
+    the model's 0.6" (recorded for its 0.855" beam) came out 1.9x too bright; scaled, within 15 %."""
+    from astropy.wcs import WCS
+    from radio_beam import Beam
+
+    from astro_i2i.catalog import posterior_catalog
+
+    noise, flux, size = 29e-6, 20 * 29e-6, 0.6 / 0.855 * 0.19
+    data, header = _field(160, 0.04, 0.19, noise, sources=[(80.0, 80.0, flux)], source_arcsec=size)
+    sky = np.zeros_like(data)
+    sky[80, 80] = flux
+    settings = DetectionSettings(candidate_nsigma=1.0, source_fwhm_arcsec=0.6)
+    beam = Beam(0.19 * u.arcsec, 0.19 * u.arcsec, 0 * u.deg)
+    wcs = WCS(header).celestial
+    measured = {}
+    for label, source_fwhm in (("model's", None), ("scaled", size * u.arcsec)):
+        catalog = posterior_catalog(sky, data, wcs, beam=beam, settings=settings, min_reliability=0.0,
+                                    source_fwhm=source_fwhm)  # fmt: skip
+        row = catalog[np.argmin(np.hypot(catalog["x"].value - 80, catalog["y"].value - 80))]
+        assert np.hypot(row["x"].value - 80, row["y"].value - 80) < 1.0, label
+        measured[label] = row["flux"].to_value(u.Jy) / flux
+    assert measured["scaled"] == pytest.approx(1.0, abs=0.15) and measured["model's"] > 1.4, measured
+
+
+def test_the_models_source_size_scales_with_the_beam(reconstructor):
+    from radio_beam import Beam
+
+    settings = DetectionSettings(source_fwhm_arcsec=0.6)
+    assert reconstructor._source_fwhm(reconstructor.beam, settings) is None  # its own beam: its own size
+    small = Beam(0.19 * u.arcsec, 0.19 * u.arcsec, 0 * u.deg)
+    expected = 0.6 * 0.19 / np.sqrt(reconstructor.beam.major.to_value(u.arcsec) * reconstructor.beam.minor.to_value(u.arcsec))
+    assert reconstructor._source_fwhm(small, settings).to_value(u.arcsec) == pytest.approx(expected)
+    assert reconstructor._source_fwhm(small, DetectionSettings()) is None  # no recorded size: the beam-scaled default
+
+
+def test_prior_scaled_is_bayes_rule_on_the_odds():
+    from astro_i2i.catalog import prior_scaled
+
+    r = np.array([0.0, 0.2, 0.5, 0.9, 1.0])
+    np.testing.assert_array_equal(prior_scaled(r, 1.0), r)
+    scaled = prior_scaled(r, 0.25)
+    odds = scaled[1:4] / (1 - scaled[1:4])
+    np.testing.assert_allclose(odds, 0.25 * r[1:4] / (1 - r[1:4]))
+    assert scaled[0] == 0 and scaled[-1] == 1 and np.all(np.diff(scaled) > 0)
+
+
+def test_the_reliability_prior_follows_the_beam_area_and_a_stated_density(reconstructor):
+    from radio_beam import Beam
+
+    from astro_i2i.reconstruct import ReconstructOptions
+
+    assert reconstructor._prior_odds(reconstructor.beam) == 1.0
+    small = Beam(0.19 * u.arcsec, 0.19 * u.arcsec, 0 * u.deg)
+    area = small.sr.to_value(u.arcsec**2) / reconstructor.beam.sr.to_value(u.arcsec**2)
+    assert reconstructor._prior_odds(small) == pytest.approx(area)  # sources per unit sky area, as trained
+    sources = reconstructor.card.simulation.sources
+    model = 3600 * (1 - sources.empty_fraction) * (sources.n_min + sources.n_max) / 2 / (np.pi * sources.max_radius_arcsec**2)
+    assert reconstructor._prior_odds(small, 4 * model) == pytest.approx(4 * area)
+    assert reconstructor._prior_odds(reconstructor.beam, 1.05 * model) == 1.0  # within 10 %: unchanged
+    with pytest.raises(ValueError, match="positive"):
+        ReconstructOptions(source_density=0)
+    with pytest.raises(TypeError, match="arcmin"):
+        ReconstructOptions(source_density="20")
+    # Through reconstruct: a stated density 10x the model's raises every network source's reliability.
+    data, header = _field(96, 0.1, 0.855, 5e-5, sources=[(48.0, 48.0, 5e-4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = reconstructor.reconstruct((data, header), samples=1, min_reliability=0.0)
+        dense = reconstructor.reconstruct((data, header), samples=1, min_reliability=0.0, source_density=10 * model)
+    own = read_image((data, header)).beam  # 0.855" round: 1.002 x the model's area, within 10 % of it
+    factor = 10 * own.sr.to_value(u.arcsec**2) / reconstructor.beam.sr.to_value(u.arcsec**2)
+    np.testing.assert_allclose(np.asarray(dense.catalog["reliability"]),
+                               prior_scaled_sorted(np.asarray(plain.catalog["reliability"]), factor), rtol=1e-9)
+
+
+def prior_scaled_sorted(reliability, odds):
+    """The plain run's reliabilities rescaled and sorted as the catalogue sorts them (most reliable first)."""
+    from astro_i2i.catalog import prior_scaled
+
+    return np.sort(prior_scaled(reliability, odds))[::-1]
