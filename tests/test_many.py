@@ -90,7 +90,7 @@ def test_interrupted_run_leaves_no_partial_cube(inputs, cube, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        reconstruct_many(order, tmp_path / "resumed", samples=2, block=1, progress=interrupt)
+        reconstruct_many(order, tmp_path / "resumed", samples=2, block=1, _on_event=interrupt)
     # The finished image stays; the half-written cube is gone, no temporary file left behind.
     assert sorted(p.name for p in (tmp_path / "resumed").iterdir()) == ["field0_i2i.fits"]
     resumed = reconstruct_many(order, tmp_path / "resumed", samples=2, block=1, skip_existing=True)
@@ -119,7 +119,7 @@ def test_distributed_run_matches_serial_with_a_killed_worker(inputs, cube, tmp_p
                 os.kill(killed[0], signal.SIGKILL)
 
         parallel = reconstruct_many(order, tmp_path / "parallel", samples=2, client=client, block=1,
-                                    progress=kill_one)  # fmt: skip
+                                    _on_event=kill_one)  # fmt: skip
         assert set(client.run(os.getpid).values()).isdisjoint(killed)  # the worker did die
     assert len(serial.done) == len(parallel.done) == 4 and not parallel.failed
     _same_products(order, tmp_path / "serial", tmp_path / "parallel")

@@ -147,7 +147,7 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
     held.release()
     reconstructor = Reconstructor.from_pretrained(model, device=device)
     result = reconstructor.reconstruct(image, options=options, psf=psf, batch_size=batch_size,
-                                       progress_bar=not no_progress and sys.stderr.isatty())  # fmt: skip
+                                       progress=not no_progress and sys.stderr.isatty())  # fmt: skip
     with _all_or_nothing() as written:
         with _no_wrote_line():  # the summary's "-> OUT" says it
             written.append(result.write(output, overwrite=overwrite))
@@ -346,14 +346,11 @@ def _run_many(inputs, outdir, *, client, progress, skip_existing, options):
         # The library's "info: wrote ..." lines go above the bar, not into it.
         redirect = logging_redirect_tqdm(loggers=[logging.getLogger("astro_i2i")], tqdm_class=tqdm)
 
-    def _progress(path, output, reason, units):
-        if output is not None or reason is not None:
-            bar.update(1)
-
     try:
         with redirect:
             return reconstruct_many(inputs, outdir, client=client, skip_existing=skip_existing,
-                                    progress=None if bar is None else _progress, **options)  # fmt: skip
+                                    progress=None if bar is None else (lambda done, total: bar.update(1)),
+                                    **options)  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
@@ -409,18 +406,8 @@ def _reconstruct_cube(dirty, output, *, options, model, device, catalog_file, re
         raise InputError("--quicklook", "is for 2-D images; open the cube product in CARTA or DS9")
     cube = read_cube(dirty, hdu=hdu)
     reconstructor = Reconstructor.from_pretrained(model, device=device)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cube.nchan, desc="channels", unit="channel", dynamic_ncols=True)
-    try:
-        with _no_wrote_line():  # "-> OUT" says it
-            reconstructor.reconstruct_cube(cube, output, options=options, overwrite=overwrite,
-                                           progress=None if bar is None else (lambda _: bar.update(1)))  # fmt: skip
-    finally:
-        if bar is not None:
-            bar.close()
+    with _no_wrote_line():  # "-> OUT" says it
+        reconstructor.reconstruct_cube(cube, output, options=options, overwrite=overwrite, progress=bool(progress))
     with _all_or_nothing() as written:
         written.append(Path(output))
         sources = _own_meta(columns_from_header(QTable.read(output, hdu="CATALOG_SOURCES")), output)

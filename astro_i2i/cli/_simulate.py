@@ -22,11 +22,6 @@ def simulate(outdir, n_images, seed, config_path, show_config, overwrite):
     if show_config:
         click.echo(config.to_yaml(), nl=False)
         return
-    stderr = sys.stderr
-    if stderr.isatty():
-        with click.progressbar(length=n_images, label="simulating", file=stderr) as bar:
-            truth = write_dataset(outdir, n_images, seed=seed, config=config, overwrite=overwrite,
-                                  progress=lambda i: bar.update(1))  # fmt: skip
-    else:
-        truth = write_dataset(outdir, n_images, seed=seed, config=config, overwrite=overwrite)
+    truth = write_dataset(outdir, n_images, seed=seed, config=config, overwrite=overwrite,
+                          progress=sys.stderr.isatty())  # fmt: skip
     click.echo(f"wrote {n_images} images with {len(truth)} sources to {outdir}")

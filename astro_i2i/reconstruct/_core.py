@@ -34,7 +34,7 @@ def _style_factor(model, normalisation):
 
 
 def reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed, tile, batch_size, device,
-                      progress_bar=False):  # fmt: skip
+                      progress=None):  # fmt: skip
     """Sky samples ``(K, H, W)`` (Jy/pixel) and the style of a dirty image array (Jy/beam); NaN where blanked.
 
     K is 1 for a deterministic model whatever ``samples`` says.
@@ -59,8 +59,9 @@ def reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed
         Tiles run through the network at a time.
     device : str or `torch.device`
         torch device.
-    progress_bar : bool, optional
-        Show a progress bar over the tiles. Default False.
+    progress : None, bool or callable, optional
+        Progress over the tiles (`astro_i2i._progress`: True for a bar, or
+        ``progress(done, total)``). Default None.
 
     Returns
     -------
@@ -79,7 +80,7 @@ def reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed
     margin = int(tile * TILE_MARGIN_FRACTION)
     skies, style = tiled(dirty, apply, tile=tile, margin=margin, ramp=margin, multiple=_multiple(model, normalisation),
                          batch_size=batch_size, n_out=n_out, style_factor=_style_factor(model, normalisation),
-                         progress_bar=progress_bar)  # fmt: skip
+                         progress=progress)  # fmt: skip
     skies[:, ~np.isfinite(dirty)] = np.nan
     return skies, style
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .._progress import Progress
+
 __all__ = ["tile_starts", "edge_weights", "tiled", "TILE_MARGIN_FRACTION"]
 
 #: Each tile drops this fraction of its size at its inner edges, and neighbours
@@ -32,7 +34,7 @@ def edge_weights(start, tile, length, margin, ramp):
 
 
 def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, style_factor=None,
-           progress_bar=False):  # fmt: skip
+          progress=None):  # fmt: skip
     """Run ``apply`` over overlapping tiles of a 2-D image and blend the results.
 
     Neighbouring tiles overlap by ``2 * margin + ramp`` pixels: each drops the
@@ -65,8 +67,9 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
     style_factor : int, optional
         Downsampling of the style relative to the image; needed only when
         ``apply`` returns a style. Default None.
-    progress_bar : bool, optional
-        Show a `tqdm` bar over the tiles. Default False.
+    progress : None, bool or callable, optional
+        Progress over the tiles: True for a `tqdm` bar, or a callable
+        ``progress(done, total)`` (`astro_i2i._progress`). Default None.
 
     Returns
     -------
@@ -86,11 +89,7 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
     total = np.zeros((n_out, pad_y, pad_x), dtype=np.float32)
     weight = np.zeros((pad_y, pad_x), dtype=np.float32)
     style_total = style_weight = None
-    bar = None
-    if progress_bar:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(corners), desc="tiles", unit="tile", dynamic_ncols=True)
+    report = Progress(progress, len(corners), desc="tiles", unit="tile")
     for first in range(0, len(corners), batch_size):
         batch = corners[first : first + batch_size]
         tiles = np.stack([padded[y : y + tile, x : x + tile] for y, x in batch])
@@ -109,10 +108,8 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
                 window = np.outer(edge_weights(y // f, ts, pad_y // f, m, r), edge_weights(x // f, ts, pad_x // f, m, r))
                 style_total[:, y // f : y // f + ts, x // f : x // f + ts] += st * window
                 style_weight[y // f : y // f + ts, x // f : x // f + ts] += window
-        if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
+        report.update(len(batch))
+    report.close()
     blended = total / weight
     style_map = None
     if style_total is not None:

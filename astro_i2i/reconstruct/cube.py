@@ -9,6 +9,7 @@ from astropy import units as u
 from astropy.table import QTable, vstack
 
 from ..catalog import noise_sigma
+from .._progress import Progress
 from .._validate import positive_int
 from ..exceptions import BrightSourceWarning, ChannelWarning, InputError, warn_user
 from ..io import CubeProductWriter, RadioCube, find_primary_beam, read_cube, read_primary_beam
@@ -138,8 +139,9 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, options, primary_b
         an array ``(ny, nx)`` for every channel or ``(nchan, ny, nx)``; None:
         each channel's is the model's antenna at its frequency.
     seen : set, optional
-    progress : callable, optional
-        Called with the channel index after each channel.
+    progress : None, bool or callable, optional
+        Progress over the channels ``start:stop`` (`astro_i2i._progress`):
+        True for a tqdm bar, or a callable ``progress(done, total)``.
 
     Returns
     -------
@@ -150,6 +152,7 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, options, primary_b
     seen = set() if seen is None else seen
     pb, pb_source = primary_beam
     results = []
+    report = Progress(progress, stop - start, desc="channels", unit="channel")
     for index in range(start, stop):
         image = cube.channel(index)
         finite = np.isfinite(image.data)
@@ -179,8 +182,8 @@ def reconstruct_channels(reconstructor, cube, start, stop, *, options, primary_b
             catalog[column] = np.full(len(catalog), cube.spectral_axis[index].to_value(unit)) * unit
             provenance = result.provenance if pb is None else {**result.provenance, "primary_beam": pb_source}
             results.append(ChannelResult(result.sky, result.uncertainty, result.style, catalog, provenance))
-        if progress is not None:
-            progress(index)
+        report.update()
+    report.close()
     return results
 
 
@@ -427,8 +430,9 @@ def reconstruct_cube(reconstructor, cube, output=None, *, options=None, block=No
         Channels reconstructed between two writes (default `CUBE_BLOCK`).
     overwrite : bool, optional
         Replace an existing ``output``.
-    progress : callable, optional
-        Called with the channel index after each channel.
+    progress : None, bool or callable, optional
+        Progress over the cube's channels (`astro_i2i._progress`): True for a
+        tqdm bar, or a callable ``progress(done, total)``.
     **keywords
         Instead of ``options``: its fields (``samples=``, ``seed=``, ...).
 
@@ -445,11 +449,15 @@ def reconstruct_cube(reconstructor, cube, output=None, *, options=None, block=No
     primary_beam = cube_primary_beam(cube, options.primary_beam)
     assembler = CubeAssembler(cube, output, seed=options.seed, overwrite=overwrite)
     seen = set()
+    report = Progress(progress, cube.nchan, desc="channels", unit="channel")
     try:
         for start, stop in blocks:
             assembler.add(start, reconstruct_channels(reconstructor, cube, start, stop, options=options,
-                                                      primary_beam=primary_beam, seen=seen, progress=progress))  # fmt: skip
+                                                      primary_beam=primary_beam, seen=seen,
+                                                      progress=lambda done, total: report.update()))  # fmt: skip
         return assembler.finish(beam=reconstructor.beam)
     except BaseException:
         assembler.abort()
         raise
+    finally:
+        report.close()

@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._progress import Progress, check_progress
 from .._validate import positive_int
 from ..exceptions import InputError
 from ._options import ReconstructOptions
@@ -208,7 +209,8 @@ def _block_task(input_path, start, stop, job):
 
 
 def reconstruct_many(inputs, outdir, *, model=None, device="cpu", options=None, threads=1, client=None,
-                     skip_existing=False, overwrite=False, block=None, progress=None, **keywords):  # fmt: skip
+                     skip_existing=False, overwrite=False, block=None, progress=None, _on_event=None,
+                     **keywords):  # fmt: skip
     """Reconstruct many dirty images or cubes into ``outdir``, serially or on a dask cluster.
 
     Parameters
@@ -243,11 +245,10 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", options=None, 
     block : int, optional
         Channels per cube task (default `~astro_i2i.reconstruct.cube.CUBE_BLOCK`):
         a cube is split by channel blocks across the workers.
-    progress : callable, optional
-        Called as work ends with ``(input, output, reason, units)``: ``units``
-        the images (1) or cube channels (a block's count) just done;
-        ``output`` the product path once an input is finished, ``reason``
-        the failure's reason once it has failed (else None).
+    progress : None, bool or callable, optional
+        Progress over the inputs to do (`astro_i2i._progress`): True for a
+        tqdm bar, or a callable ``progress(done, total)`` called as each input
+        is finished or has failed (those skipped are not counted).
     **keywords
         Instead of ``options``: its fields (``samples=``, ``seed=``, ...).
 
@@ -260,6 +261,7 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", options=None, 
         raise InputError("inputs", "no input files given")
     options = ReconstructOptions.from_keywords(options, **keywords)
     threads = positive_int(threads, "threads")
+    check_progress(progress)
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise InputError(outdir, "exists and is not a directory (give a directory for many inputs)")
@@ -285,7 +287,8 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", options=None, 
     from .cube import CUBE_BLOCK
 
     try:
-        result = _Run(result, job, progress).run(todo, client, CUBE_BLOCK if block is None else block)
+        with Progress(progress, len(todo), desc="files", unit="file") as report:
+            result = _Run(result, job, report, _on_event).run(todo, client, CUBE_BLOCK if block is None else block)
     finally:
         if created and not any(outdir.iterdir()):
             outdir.rmdir()  # a run that wrote nothing leaves no empty directory behind
@@ -295,8 +298,8 @@ def reconstruct_many(inputs, outdir, *, model=None, device="cpu", options=None, 
 class _Run:
     """The work of one `reconstruct_many` call: image tasks, cube block tasks, and the cubes being assembled."""
 
-    def __init__(self, result, job, progress):
-        self.result, self.job, self.progress = result, job, progress
+    def __init__(self, result, job, report, on_event=None):
+        self.result, self.job, self.report, self.on_event = result, job, report, on_event
         self.cubes = {}  # input -> [CubeAssembler, blocks still to come]
 
     def _report(self, path, output=None, reason=None, units=0):
@@ -304,8 +307,10 @@ class _Run:
             self.result.failed.append((path, reason))
         elif output is not None:
             self.result.done.append(output)
-        if self.progress is not None:
-            self.progress(path, output, reason, units)
+        if output is not None or reason is not None:
+            self.report.update()
+        if self.on_event is not None:  # the tests' hook into the run (an interrupt between two blocks)
+            self.on_event(path, output, reason, units)
 
     def _work(self, todo, block):
         """(function, arguments) of every task; cubes' assemblers are opened here, in the caller's process."""

@@ -30,6 +30,7 @@ from ..models.checkpoint import file_checksum
 from ..deconvolve import bright_sky
 from ._bright import bright_uncertainty
 from ._core import _multiple, _style_factor, reconstruct_array
+from .._progress import check_progress
 from ._options import DEFAULT_SEED, ReconstructOptions, _primary_beam_source, primary_beam_of_corrected
 
 __all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
@@ -458,7 +459,7 @@ class Reconstructor:
     def reconstruct(self, image, *, samples=None, seed=None, steps=None, min_reliability=None, primary_beam=None,
                     pb_corrected=False, force=False, clean_bright=True, source_density=None, options=None, psf=None,
                     beam=None, hdu=None,
-                    batch_size=None, progress_bar=False):  # fmt: skip
+                    batch_size=None, progress=None):  # fmt: skip
         """Reconstruct the sky model of a dirty image, with its uncertainty and a source catalogue.
 
         Parameters
@@ -484,8 +485,10 @@ class Reconstructor:
             its own grid).
         batch_size : int, optional
             Tiles per network call; chosen from the device if None.
-        progress_bar : bool, optional
-            Show a tqdm bar over tiles.
+        progress : None, bool or callable, optional
+            Progress (`astro_i2i._progress`): True for a tqdm bar, or a callable
+            ``progress(done, total)``, over the network's tiles (a cube's
+            channels). Default None.
 
         Returns
         -------
@@ -505,22 +508,23 @@ class Reconstructor:
                                                    pb_corrected=pb_corrected, force=force, clean_bright=clean_bright,
                                                    source_density=source_density)  # fmt: skip
         batch_size = positive_int(batch_size, "batch_size", optional=True)
+        check_progress(progress)
         return self._reconstruct_dispatcher(image, options, psf=psf, beam=beam, hdu=hdu, batch_size=batch_size,
-                                            progress_bar=progress_bar)  # fmt: skip
+                                            progress=progress)  # fmt: skip
 
     def _reconstruct_dispatcher(self, image, options, *, psf=None, beam=None, hdu=None, batch_size=None,
-                                progress_bar=False):  # fmt: skip
+                                progress=None):  # fmt: skip
         """The one place a cube and an image part: a cube goes channel by channel, an image is read and run."""
         if is_cube(image, hdu=hdu):
             from .cube import reconstruct_cube
 
             cube = image if isinstance(image, RadioCube) else read_cube(image, hdu=hdu)
-            return reconstruct_cube(self, cube, options=options)
+            return reconstruct_cube(self, cube, options=options, progress=progress)
         if not isinstance(image, RadioImage):
             image = read_image(image, hdu=hdu, psf=psf, beam=beam)
-        return self._reconstruct_image(image, options, psf=psf, batch_size=batch_size, progress_bar=progress_bar)
+        return self._reconstruct_image(image, options, psf=psf, batch_size=batch_size, progress=progress)
 
-    def _reconstruct_image(self, image, options, *, psf=None, batch_size=None, progress_bar=False):
+    def _reconstruct_image(self, image, options, *, psf=None, batch_size=None, progress=None):
         """One 2-D image: checks, bright emission, the network's samples, the catalogue, the uncertainty."""
         if psf is None and (psf := find_psf(image.name)) is not None:  # tclean's X.psf beside X.image
             logger.info("%s: PSF %s (found beside it)", image.name, psf)
@@ -530,7 +534,7 @@ class Reconstructor:
         # The network and the faint-source catalogue see the residual: the bright emission is CLEAN's.
         residual = image if bright is None else dataclasses.replace(image, data=bright.residual.astype(np.float32))
         skies, style = self._network_samples(residual, samples, options.seed_or_default, steps, batch_size,
-                                             progress_bar)  # fmt: skip
+                                             progress)  # fmt: skip
         if bright is not None:
             bright_part = bright_sky(bright, _beam_pixels(image.beam if image.beam is not None else self.beam,
                                                           image.pixel_scale), pb)  # fmt: skip
@@ -584,7 +588,7 @@ class Reconstructor:
             return 1
         return samples
 
-    def _network_samples(self, image, samples, seed, steps, batch_size, progress_bar):
+    def _network_samples(self, image, samples, seed, steps, batch_size, progress):
         """The network's sky samples ``(K, ny, nx)`` on the input's grid (via the model's pixel scale) and its style."""
         downsample, target = self._layout(image, free_downsample=True)
         data, grid_wcs, reprojected = self._model_grid(image, target)
@@ -606,7 +610,7 @@ class Reconstructor:
             skies, style = reconstruct_array(self.model, normalisation, data, samples=samples,
                                              sigma_style=self.settings.sigma_style, seed=seed, tile=tile,
                                              batch_size=self._batch_size(batch_size), device=self.device,
-                                             progress_bar=progress_bar)  # fmt: skip
+                                             progress=progress)  # fmt: skip
         finally:
             self.model.sampling_steps = default_steps
         if gain != 1.0:
@@ -658,8 +662,9 @@ class Reconstructor:
             Channels per block; default None (`~astro_i2i.reconstruct.CUBE_BLOCK`).
         overwrite : bool, optional
             Replace an existing ``output``. Default False.
-        progress : callable, optional
-            Called with the channel index after each channel.
+        progress : None, bool or callable, optional
+            Progress over the channels (`astro_i2i._progress`): True for a tqdm
+            bar, or a callable ``progress(done, total)``.
         **keywords
             `~astro_i2i.reconstruct.ReconstructOptions` fields.
 

@@ -10,6 +10,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from .._atomic import atomic_output, check_output_path
+from .._progress import Progress
 from .._version import __version__
 from ..exceptions import InputError
 from ..io import fit_psf_beam
@@ -214,8 +215,9 @@ def write_dataset(outdir, n, *, seed=0, config=None, overwrite=False, progress=N
     overwrite : bool, optional
         Replace existing files; otherwise any existing target is an error
         before anything is written.
-    progress : callable, optional
-        Called with the image index after each image.
+    progress : None, bool or callable, optional
+        Progress over the images (`astro_i2i._progress`): True for a tqdm
+        bar, or a callable ``progress(done, total)``.
 
     Returns
     -------
@@ -239,6 +241,7 @@ def write_dataset(outdir, n, *, seed=0, config=None, overwrite=False, progress=N
     outdir.mkdir(exist_ok=True)
 
     columns = {}
+    report = Progress(progress, n, desc="simulating", unit="image")
     for i in range(n):
         result = simulate_image(config, np.random.default_rng([int(seed), i]))
         wcs = result["wcs"]
@@ -251,8 +254,8 @@ def write_dataset(outdir, n, *, seed=0, config=None, overwrite=False, progress=N
                     overwrite)  # fmt: skip
         for key, values in truth_rows(i, result["sources"], wcs, config, result["targets"]).items():
             columns.setdefault(key, []).append(values)
-        if progress is not None:
-            progress(i)
+        report.update()
+    report.close()
     truth = Table({key: np.concatenate(values) for key, values in columns.items()})
     for key, unit in _TRUTH_UNITS.items():
         truth[key].unit = unit

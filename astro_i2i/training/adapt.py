@@ -260,7 +260,8 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
     calibration_images, validation_images : int, optional
     device : str, optional
     overwrite : bool, optional
-    progress : bool, optional
+    progress : None, bool or callable, optional
+        Progress over the training steps (`astro_i2i._progress`). Default False.
     force : bool, optional
         Write the adapted model even if it validates worse than ``base``.
 

@@ -20,6 +20,7 @@ import torch
 from astropy import units as u
 
 from .._atomic import atomic_output, check_output_path
+from .._progress import Progress
 from .._version import __version__
 from ..deconvolve import residual_pair
 from ..exceptions import InputError
@@ -119,8 +120,10 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     device : str
     overwrite : bool
         Start afresh even if ``output`` exists.
-    progress : bool
-        Show a tqdm progress bar with the loss and the ETA.
+    progress : None, bool or callable, optional
+        Progress over the steps (`astro_i2i._progress`): True (default) for a
+        tqdm bar with the loss and the ETA, or a callable
+        ``progress(done, total)``.
     observation : `~astro_i2i.simulate.ImagedObservation`, optional
         Simulate training, validation and calibration images with this
         observation (``astro-i2i adapt``); it is stored in the checkpoint.
@@ -263,11 +266,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         with open(log_path, "a") as handle:
             handle.write(json.dumps(entry) + "\n")
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, initial=step, desc="training", unit="step", dynamic_ncols=True)
+    bar = Progress(progress, steps, desc="training", unit="step", initial=step)
     model.train()
     started = time.perf_counter() - elapsed
 
@@ -289,9 +288,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         scheduler.step()
         step += 1
         elapsed = time.perf_counter() - started
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+        bar.update(loss=f"{float(loss.detach()):.4f}")
         if step % 20 == 0:
             log({"step": step, "time_s": round(elapsed, 1), "loss": float(loss.detach()), **parts})
         if budget is not None and elapsed - reported >= max(10.0, time_limit_s / 10):
@@ -316,8 +313,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
                                 overwrite=True)  # fmt: skip
         if step % int(config.optimisation["checkpoint_every"]) == 0 or last:
             save_state()
-    if bar is not None:
-        bar.close()
+    bar.close()
     if initial_metrics is not None:
         before, after = float(np.nan_to_num(initial_metrics["f1"])), float(np.nan_to_num(best["f1"]))
         if refuse_worse and after < before and not force:
