@@ -158,3 +158,22 @@ def prior_scaled_sorted(reliability, odds):
     from astro_i2i.catalog import prior_scaled
 
     return np.sort(prior_scaled(reliability, odds))[::-1]
+
+
+def test_cli_source_density(model_paths, tmp_path, capsys):  # noqa: F811
+    from astropy.io import fits
+
+    from .test_outputs import _run
+
+    data, header = _field(96, 0.1, 0.855, 5e-5)
+    path = tmp_path / "field.fits"
+    fits.PrimaryHDU(data, header=header).writeto(path)
+    model = model_paths["two_to_one"]
+    assert _run(["reconstruct", path, "--model", model, "--source-density", "0", "-o", tmp_path / "a.fits"]) == 2
+    err = capsys.readouterr().err
+    assert "--source-density" in err and "Traceback" not in err and not (tmp_path / "a.fits").exists()
+    assert _run(["reconstruct", path, "--model", model, "-k", "1", "--source-density", "40", "--no-progress",
+                 "-o", tmp_path / "b.fits"]) == 0  # fmt: skip
+    from astro_i2i.io import read_products
+
+    assert read_products(tmp_path / "b.fits").provenance["source_density"] == 40.0

@@ -45,6 +45,7 @@ _PROVENANCE_KEYWORDS = {
     "pb_corrected": ("I2IPBCOR", "input was PB-corrected: multiplied by the PB"),
     "primary_beam": ("I2IPB", "primary beam used for the fluxes"),
     "psf": ("I2IPSF", "PSF used: bright CLEAN, set-up check"),
+    "source_density": ("I2IDENS", "reliability prior: sources per arcmin^2 given"),
 }
 
 

@@ -636,6 +636,7 @@ class Reconstructor:
         return {"model": self.name, "model_checksum": self.checksum, "samples": int(samples),
                 "seed": options.seed_or_default, "input": image.name, **({"steps": steps} if steps else {}),
                 **({"pb_corrected": True} if options.pb_corrected else {}),
+                **({"source_density": options.source_density} if options.source_density is not None else {}),
                 "min_reliability": float(catalog.meta["minrel"]),
                 **({"primary_beam": pb_source} if pb_source else {}),
                 **({"psf": _primary_beam_source(psf)} if psf is not None else {}),
