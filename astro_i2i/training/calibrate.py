@@ -20,6 +20,7 @@
 """
 
 import logging
+import time
 
 import numpy as np
 from astropy import units as u
@@ -351,6 +352,53 @@ def calibrate_uncertainty(images, skies, *, beam, samples, seed=0):
                                             "spearman_source": rho,
                                             "raw_source": _coverage(sources, 1.0, 0.0),
                                             "raw_disc": _coverage(disc, 1.0, 0.0)})  # fmt: skip
+
+
+#: The style perturbation the timing of a sampled calibration run uses (the shipped models' calibrated value).
+SIGMA_STYLE_GUESS = 0.02
+
+
+def calibration_seconds(model, normalisation, images, truth, *, beam, simulation, samples=None, device="cpu"):
+    """Seconds per image that `calibrate_checkpoint` spends on ``images``: both modes' candidates, timed.
+
+    What a time budget (``adapt --minutes``) needs to choose the number of
+    calibration images: both modes' candidates per image and, for a model with
+    a style, the style perturbation's calibration on a quarter of the images
+    (timed on one); the fits after the candidates take a fraction of it.
+
+    Parameters
+    ----------
+    model, normalisation
+        The network and its normalisation.
+    images, truth
+        A few simulated images (`~astro_i2i.simulate.validation_set`) and their truth.
+    beam : `~radio_beam.Beam`
+    simulation : `~astro_i2i.simulate.SimulationConfig`
+    samples : int, optional
+        K of the sampled mode (default: the model's ``default_samples``).
+    device : str, optional
+
+    Returns
+    -------
+    seconds : float
+    """
+    radius = match_radius(beam)
+    half_beam = RELIABILITY_RADIUS_BEAMS * np.sqrt(beam.major * beam.minor).to(u.arcsec)
+    base = DetectionSettings(candidate_nsigma=CANDIDATE_NSIGMA, source_fwhm_arcsec=record_source_fwhm(simulation))
+    radii = {"radius": radius, "reliability_radius": half_beam}
+    begin = time.perf_counter()
+    labelled_candidates(model, normalisation, images, truth, beam=beam, samples=1, sigma_style=0.0, settings=base,
+                        device=device, **radii)  # fmt: skip
+    seconds = 0.0
+    if model.stochastic:
+        labelled_candidates(model, normalisation, images, truth, beam=beam, sigma_style=SIGMA_STYLE_GUESS,
+                            samples=samples or model.default_samples, settings=base, device=device,
+                            keep_skies=True, **radii)  # fmt: skip
+        if model.has_style:  # a fresh checkpoint's style perturbation is calibrated on a quarter of the images
+            start = time.perf_counter()
+            calibrate_sigma_style(model, normalisation, images[:1], device=device)
+            seconds = (time.perf_counter() - start) / 4
+    return (time.perf_counter() - begin - 4 * seconds) / max(len(images), 1) + seconds
 
 
 def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALIBRATION_SEED, samples=None,

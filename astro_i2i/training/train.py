@@ -28,7 +28,7 @@ from ..io import fit_psf_beam
 from ..metrics import match_radius
 from ..models import InferenceSettings, Normalisation, save_checkpoint
 from ..simulate import Observation, SimulationConfig, TrainingPairs, image_wcs
-from .calibrate import calibrate_checkpoint
+from .calibrate import calibrate_checkpoint, calibration_seconds
 from ..simulate import validation_set
 from .evaluate import evaluate_model, record_source_fwhm
 
@@ -232,11 +232,14 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         validation_s = time.perf_counter() - evaluated
         logger.info("the model it starts from: validation F1 %.4f", float(np.nan_to_num(initial_metrics["f1"])))
     if budget is not None:
-        # A calibration image is simulated like a validation image, then scored directly, in the sampled mode and
-        # for the style's spread: measured on the validation set, counted as 3 validations (its candidate
-        # features, not the network, dominate; 10 s against 45 s estimated with K + 2 on a 64 x 64 set-up).
-        runs = 3
-        per_calibration = per_image + validation_s / max(len(images), 1) * runs + 1e-3
+        # A calibration image is simulated like a validation image, then scored directly and in the sampled
+        # mode: timed on two validation images (`calibration_seconds`). Counted as 3 validations, the estimate
+        # fitted a 64 x 64 set-up but ran 2.9x over on C43-8's 512 x 512 (97 s against 34 s).
+        model.eval()
+        per_calibration = per_image + calibration_seconds(model, normalisation, images[:2],
+                                                          truth[np.asarray(truth["image"]) < 2], beam=beam,
+                                                          simulation=simulation, device=device) + 1e-3  # fmt: skip
+        model.train()
         left = budget - (time.perf_counter() - clock)
         fitting = int((left / 3) // per_calibration)
         minimum = 4
