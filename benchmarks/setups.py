@@ -174,10 +174,8 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None):
     tuned = best_threshold(matched_filter_catalogs(tune_images, typical), tune_truth, radii[0], n)
     figures = {"mf": print_row(f"matched filter, tuned ({tuned:g} sigma)", mf[tuned], truth, radii, n, mf_seconds)}
     shipped = Reconstructor.from_pretrained("two_to_one")
-    sources = config.sources
-    density = (1 - sources.empty_fraction) * (sources.n_min + sources.n_max) / 2 / (np.pi * sources.max_radius_arcsec**2)
-    model = shipped.card.simulation.sources
-    model_density = (1 - model.empty_fraction) * (model.n_min + model.n_max) / 2 / (np.pi * model.max_radius_arcsec**2)
+    density = config.sources.density_per_arcsec2
+    model_density = shipped.card.simulation.sources.density_per_arcsec2
     print(f"  the set-up's {3600 * density:.3g} sources per arcmin^2 against the model's {3600 * model_density:.3g}")
     figures.update({f"shipped, {k}": v for k, v in model_rows("shipped 2-to-1, K = 10", shipped, images, truth,
                                                                lambda image: header_of(image, beam), radii, n,

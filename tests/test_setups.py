@@ -133,8 +133,7 @@ def test_the_reliability_prior_follows_the_beam_area_and_a_stated_density(recons
     small = Beam(0.19 * u.arcsec, 0.19 * u.arcsec, 0 * u.deg)
     area = small.sr.to_value(u.arcsec**2) / reconstructor.beam.sr.to_value(u.arcsec**2)
     assert reconstructor._prior_odds(small) == pytest.approx(area)  # sources per unit sky area, as trained
-    sources = reconstructor.card.simulation.sources
-    model = 3600 * (1 - sources.empty_fraction) * (sources.n_min + sources.n_max) / 2 / (np.pi * sources.max_radius_arcsec**2)
+    model = 3600 * reconstructor.card.simulation.sources.density_per_arcsec2
     assert reconstructor._prior_odds(small, 4 * model) == pytest.approx(4 * area)
     assert reconstructor._prior_odds(reconstructor.beam, 1.05 * model) == 1.0  # within 10 %: unchanged
     with pytest.raises(ValueError, match="positive"):

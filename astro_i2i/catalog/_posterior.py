@@ -420,6 +420,23 @@ def prior_scaled(reliability, odds):
     return odds * reliability / (odds * reliability + 1 - reliability)
 
 
+def beam_fwhm_along_axes(beam):
+    """The beam's FWHM (arcsec) along RA and along Dec (its position angle east of north).
+
+    Parameters
+    ----------
+    beam : `~radio_beam.Beam`
+
+    Returns
+    -------
+    along_ra, along_dec : float
+    """
+    major, minor = beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec)
+    pa = beam.pa.to_value(u.rad)
+    return (float(np.sqrt((major * np.sin(pa)) ** 2 + (minor * np.cos(pa)) ** 2)),
+            float(np.sqrt((major * np.cos(pa)) ** 2 + (minor * np.sin(pa)) ** 2)))  # fmt: skip
+
+
 def position_errors(mf_snr, beam, settings):
     """1-sigma ``ra_err``, ``dec_err`` (arcsec) from the matched-filter S/N (`DetectionSettings.position_err_scale`).
 
@@ -440,10 +457,7 @@ def position_errors(mf_snr, beam, settings):
     snr = np.clip(np.nan_to_num(np.asarray(mf_snr, dtype=float), nan=1.0), 1.0, None)
     if settings.position_err_scale is None:
         return np.full(len(snr), np.nan), np.full(len(snr), np.nan)
-    major, minor = beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec)
-    pa = beam.pa.to_value(u.rad)
-    along_ra = np.sqrt((major * np.sin(pa)) ** 2 + (minor * np.cos(pa)) ** 2)
-    along_dec = np.sqrt((major * np.cos(pa)) ** 2 + (minor * np.sin(pa)) ** 2)
+    along_ra, along_dec = beam_fwhm_along_axes(beam)
     scale, floor = settings.position_err_scale, settings.position_err_floor_arcsec
     return np.hypot(scale * along_ra / snr, floor), np.hypot(scale * along_dec / snr, floor)
 

@@ -234,17 +234,11 @@ def read_casa_image(path, name=None):
     """
     path = Path(path)
     name = name or str(path)
-    keywords = _keywords(path, name)
-    casa_formats_io = _casa_formats_io(name)
+    keywords, data, valid = _lazy_pixels(path, name)
     try:
-        data = np.asarray(casa_formats_io.image_to_dask(str(path), memmap=True).compute())
-        mask_name = keywords.get("Image_defaultmask") or None
-        valid = None
-        if mask_name and (path / mask_name).is_dir():
-            valid = np.asarray(casa_formats_io.image_to_dask(str(path), memmap=True, mask=mask_name).compute())
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - missing or truncated tiles, an unknown storage manager
+        data = np.asarray(data.compute())
+        valid = None if valid is None else np.asarray(valid.compute())
+    except Exception as exc:  # noqa: BLE001 - missing or truncated tiles
         raise _unreadable(name, "its pixels", exc) from None
     header, beams, order = casa_header(keywords, data.shape, name)
     if valid is not None and not valid.all():
@@ -255,6 +249,24 @@ def read_casa_image(path, name=None):
     if data.dtype.byteorder not in ("=", "|"):
         data = data.astype(data.dtype.newbyteorder("="))
     return data, header, beams
+
+
+def _lazy_pixels(path, name):
+    """``(keywords, data, valid)`` of a CASA image directory: its keywords, its pixels and its default mask
+    (``mask0``; None without one) as dask arrays, nothing read yet."""
+    keywords = _keywords(path, name)
+    casa_formats_io = _casa_formats_io(name)
+    try:
+        data = casa_formats_io.image_to_dask(str(path), memmap=True)
+        mask_name = keywords.get("Image_defaultmask") or None
+        valid = None
+        if mask_name and (path / mask_name).is_dir():
+            valid = casa_formats_io.image_to_dask(str(path), memmap=True, mask=mask_name)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - missing or truncated tiles, an unknown storage manager
+        raise _unreadable(name, "its pixels", exc) from None
+    return keywords, data, valid
 
 
 def casa_cube_header(path, name=None):
@@ -272,12 +284,8 @@ def casa_cube_header(path, name=None):
     """
     path = Path(path)
     name = name or str(path)
-    keywords = _keywords(path, name)
-    try:
-        shape = _casa_formats_io(name).image_to_dask(str(path), memmap=True).shape  # lazy: the table's metadata
-    except Exception as exc:  # noqa: BLE001 - as read_casa_image
-        raise _unreadable(name, "its pixels", exc) from None
-    header, beams, _ = casa_header(keywords, shape, name)
+    keywords, data, _ = _lazy_pixels(path, name)  # lazy: the shape is the table's metadata
+    header, beams, _ = casa_header(keywords, data.shape, name)
     return header, beams
 
 
@@ -309,15 +317,9 @@ def casa_spectral_cube(path, name=None):
 
     path = Path(path)
     name = name or str(path)
-    keywords = _keywords(path, name)
-    casa_formats_io = _casa_formats_io(name)
-    try:
-        data = casa_formats_io.image_to_dask(str(path), memmap=True)
-        mask_name = keywords.get("Image_defaultmask") or None
-        if mask_name and (path / mask_name).is_dir():
-            data = da.where(casa_formats_io.image_to_dask(str(path), memmap=True, mask=mask_name), data, np.nan)
-    except Exception as exc:  # noqa: BLE001 - as read_casa_image
-        raise _unreadable(name, "its pixels", exc) from None
+    keywords, data, valid = _lazy_pixels(path, name)
+    if valid is not None:
+        data = da.where(valid, data, np.nan)
     header, beams, order = casa_header(keywords, data.shape, name)
     ndim = data.ndim
     data = data.transpose([ndim - order[ndim - 1 - k] for k in range(ndim)])

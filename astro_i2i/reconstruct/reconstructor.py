@@ -412,9 +412,7 @@ class Reconstructor:
         simulation = self.card.simulation
         if beam is None or self.beam is None or simulation is None:
             return 1.0
-        sources = simulation.sources
-        mean_n = (1 - sources.empty_fraction) * (sources.n_min + sources.n_max) / 2
-        model_density = mean_n / (np.pi * sources.max_radius_arcsec**2)  # per arcsec^2
+        model_density = simulation.sources.density_per_arcsec2
         density = model_density if source_density is None else source_density / 3600.0
         odds = density * beam.sr.to_value(u.arcsec**2) / (model_density * self.beam.sr.to_value(u.arcsec**2))
         return 1.0 if abs(odds - 1) <= 0.1 else float(odds)
@@ -951,7 +949,7 @@ def _beam_pixels(beam, pixel_scale):
     """The beam's FWHM (geometric mean) in pixels; 8.5 (the reference set-up's) without a beam."""
     if beam is None:
         return 8.5
-    return float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2))) / u.Quantity(pixel_scale).to_value(u.arcsec)
+    return _beam_fwhm_arcsec(beam) / u.Quantity(pixel_scale).to_value(u.arcsec)
 
 
 def _pad_to(psf, shape):

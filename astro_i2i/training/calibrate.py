@@ -27,7 +27,7 @@ from astropy import units as u
 from astropy.table import Table
 
 from .._atomic import check_output_path
-from ..catalog import (DEFAULT_SOURCE_FWHM, FEATURES_DIRECT, FEATURES_SAMPLES, SIZE_GRID_BEAMS, DetectionSettings,
+from ..catalog import (DEFAULT_SOURCE_FWHM, beam_fwhm_along_axes, FEATURES_DIRECT, FEATURES_SAMPLES, SIZE_GRID_BEAMS, DetectionSettings,
                        ReliabilityModel, beam_scale, candidate_features, gaussian_psf, matched_filter_snr, noise_sigma,
                        reliability_diagram, size_interval, size_profiles)  # fmt: skip
 from ..exceptions import InputError
@@ -154,7 +154,7 @@ def _position_calibration(candidates, selected, beam):
     if real.sum() < 2 * _MIN_CLASS:
         return None, 0.0, {}
     snr = np.clip(np.asarray(candidates["mf_snr"], dtype=float)[real], 1.0, None)
-    fwhm_ra, fwhm_dec = _beam_axes(beam)
+    fwhm_ra, fwhm_dec = beam_fwhm_along_axes(beam)  # as position_errors uses them
     offsets = np.concatenate([np.abs(np.asarray(candidates["true_dra"], dtype=float)[real]),
                               np.abs(np.asarray(candidates["true_ddec"], dtype=float)[real])])  # fmt: skip
     widths = np.concatenate([fwhm_ra / snr, fwhm_dec / snr])
@@ -218,14 +218,6 @@ def _size_calibration(candidates, selected):
                "coverage_resolved_unscaled": float(covered[resolved].mean()) if resolved.any() else float("nan"),
                "coverage_upper_limits": float(covered[~resolved].mean()) if (~resolved).any() else float("nan")}  # fmt: skip
     return float(high_t), err_scale, figures
-
-
-def _beam_axes(beam):
-    """The beam's FWHM (arcsec) along RA and along Dec (its position angle east of north)."""
-    major, minor = beam.major.to_value(u.arcsec), beam.minor.to_value(u.arcsec)
-    pa = beam.pa.to_value(u.rad)
-    return (float(np.sqrt((major * np.sin(pa)) ** 2 + (minor * np.cos(pa)) ** 2)),
-            float(np.sqrt((major * np.cos(pa)) ** 2 + (minor * np.sin(pa)) ** 2)))  # fmt: skip
 
 
 def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDATE_NSIGMA, source_fwhm_arcsec=None,
