@@ -2,10 +2,11 @@
 
 from ._array import baseline_uvw, hour_angles, read_antenna_config
 from ._imaged import ImagedObservation, noise_power_from_image
-from ._dataset import TrainingPairs, image_wcs, simulate_image, truth_rows, validation_set, write_dataset
+from ._dataset import SetupPairs, TrainingPairs, image_wcs, simulate_image, truth_rows, validation_set, write_dataset
 from ._observe import NoiseBank, Observation
 from ._sky import airy_primary_beam, draw_pointing, draw_sources, primary_beam, render_sky
 from ._targets import TARGET_SHAPES, draw_targets, render_targets
+from ._setups import SetupRange, setup_configs, synthesized_beam_arcsec
 from .config import SimulationConfig
 
 # ``__all__`` is what a user calls (and what the API reference lists); the other names imported above are
@@ -16,6 +17,10 @@ __all__ = [
     "ImagedObservation",
     "NoiseBank",
     "TrainingPairs",
+    "SetupRange",
+    "SetupPairs",
+    "setup_configs",
+    "synthesized_beam_arcsec",
     "simulate_image",
     "validation_set",
     "write_dataset",

@@ -19,7 +19,8 @@ from ._sky import draw_pointing, draw_sources, render_sky
 from ._targets import draw_targets, render_targets
 from .config import SimulationConfig
 
-__all__ = ["simulate_image", "write_dataset", "validation_set", "TrainingPairs", "image_wcs", "truth_rows"]
+__all__ = ["simulate_image", "write_dataset", "validation_set", "TrainingPairs", "SetupPairs", "image_wcs",
+           "truth_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,13 @@ def _tclean_header(config, wcs, bunit, beam=None, *, index=None):
     header["SPECSYS"] = "LSRK"
     header["ORIGIN"] = f"astro-i2i {__version__} simulator"
     header["HISTORY"] = f"array {config.observation.array}, {config.observation.duration_s:g} s at transit, " \
-        f"{config.observation.integration_s:g} s integrations, natural weighting"  # fmt: skip
+        f"{config.observation.integration_s:g} s integrations, {_weighting(config)} weighting"  # fmt: skip
     return header
+
+
+def _weighting(config):
+    obs = config.observation
+    return f"briggs (robust {obs.robust:g})" if obs.weighting == "briggs" else obs.weighting
 
 
 def simulate_image(config, rng, *, exact=True, observation=None):
@@ -317,6 +323,16 @@ class TrainingPairs:
             self.banks.append(NoiseBank(observation, self.rng, size=bank_size, parts=bank_parts,
                                         refresh_every=bank_refresh))  # fmt: skip
 
+    @property
+    def configs(self):
+        """The simulation config of each observation (``pointing`` indexes both).
+
+        Returns
+        -------
+        configs : list of `SimulationConfig`
+        """
+        return [self.config] * len(self.observations)
+
     def sample(self):
         """One pair: dict with ``sky``, ``faint_sky``, ``dirty``, ``noise`` (float32 arrays), ``mask`` (True =
         blanked), ``sources``, ``targets``.
@@ -339,6 +355,45 @@ class TrainingPairs:
         dirty[mask] = np.nan
         return {"sky": sky, "dirty": dirty, "noise": noise, "mask": mask, "sources": sources, "targets": targets,
                 "faint_sky": faint_sky, "pointing": k}
+
+    def __iter__(self):
+        while True:
+            yield self.sample()
+
+
+class SetupPairs:
+    """`TrainingPairs` over several set-ups (`~astro_i2i.simulate.setup_configs`): each pair from one of them.
+
+    Each set-up is one observation of its own config (its PSF, primary beam, grid, noise fields and
+    population); a pair's set-up is drawn with equal odds.
+
+    Parameters
+    ----------
+    configs : list of `SimulationConfig`
+    seed : int, optional
+    bank_size, bank_parts, bank_refresh : int, optional
+        See `~astro_i2i.simulate.NoiseBank`.
+    """
+
+    def __init__(self, configs, *, seed=0, bank_size=6, bank_parts=3, bank_refresh=32):
+        if not configs:
+            raise ValueError("SetupPairs needs at least one config")
+        self.rng = np.random.default_rng([int(seed), len(configs)])
+        self.parts = [TrainingPairs(config, seed=[int(seed), k], n_pointings=1, bank_size=bank_size,
+                                    bank_parts=bank_parts, bank_refresh=bank_refresh)
+                      for k, config in enumerate(configs)]  # fmt: skip
+        self.observations = [part.observations[0] for part in self.parts]
+        self.configs = list(configs)
+
+    def sample(self):
+        """One pair of a set-up drawn at random, as `TrainingPairs.sample`; ``pointing`` is the set-up's index.
+
+        Returns
+        -------
+        pair : dict
+        """
+        k = int(self.rng.integers(len(self.parts)))
+        return {**self.parts[k].sample(), "pointing": k}
 
     def __iter__(self):
         while True:

@@ -4,8 +4,9 @@ Two paths give the same images:
 
 - `Observation.dirty_image`: the sky (times the primary beam) is degridded to
   the visibilities with ducc0's wgridder, thermal noise is added to the
-  visibilities, and they are gridded back with natural weighting, as CASA's
-  ``tclean`` with ``gridder='standard'`` and ``niter=0`` does.
+  visibilities, and they are gridded back with natural, Briggs or uniform
+  weighting (``observation.weighting``), as CASA's ``tclean`` with
+  ``gridder='standard'`` and ``niter=0`` does.
 - `Observation.convolve` plus `NoiseBank`: the same by FFT, with a PSF twice
   the image size, dirty = (sky x PB) * PSF + noise; the noise is drawn from a
   bank of exact noise fields (see `NoiseBank`).
@@ -70,14 +71,43 @@ class Observation:
         uv = self.uvw[:, :2] * self.frequency_hz / 299792458.0
         return np.concatenate([uv, -uv])
 
+    @functools.cached_property
+    def weights(self):
+        """The imaging weight of each visibility: None for natural weighting (all 1).
+
+        Briggs weighting as tclean's ``weighting='briggs'``: with ``W_k`` the
+        sum of natural weights in the image's uv cell ``k`` (both signs of
+        every baseline counted), a visibility in cell ``k`` gets
+        ``1 / (1 + W_k f^2)``, ``f^2 = (5 10^-R)^2 / (sum_k W_k^2 / sum_i 1)``;
+        uniform weighting gets ``1 / W_k``.
+
+        Returns
+        -------
+        weights : `~numpy.ndarray` or None
+            ``(n_vis,)`` float64.
+        """
+        obs = self.config.observation
+        if obs.weighting == "natural":
+            return None
+        cell = 1.0 / (self.size * self.pixel_rad)  # the image's uv cell, wavelengths
+        uv = np.rint(self.uv_wavelengths() / cell).astype(np.int64)
+        _, index, counts = np.unique(uv, axis=0, return_inverse=True, return_counts=True)
+        density = counts[index.ravel()][: self.n_vis].astype(np.float64)
+        if obs.weighting == "uniform":
+            return 1.0 / density
+        f2 = (5.0 * 10.0 ** (-obs.robust)) ** 2 / (np.sum(counts.astype(np.float64) ** 2) / (2 * self.n_vis))
+        return 1.0 / (1.0 + density * f2)
+
     def _grid(self, vis, size):
+        weights = self.weights
         image = vis2dirty(
             uvw=self.uvw, freq=np.array([self.frequency_hz]), vis=vis[:, np.newaxis],
+            wgt=None if weights is None else weights[:, np.newaxis],
             npix_x=size, npix_y=size, pixsize_x=self.pixel_rad, pixsize_y=self.pixel_rad,
             epsilon=_EPSILON, do_wgridding=False, flip_u=True, divide_by_n=False, nthreads=1,
         )  # fmt: skip
         # ducc0's first axis is l (east for flip_u): transpose to (y, x) with RA increasing to the left.
-        return image.T / self.n_vis
+        return image.T / (self.n_vis if weights is None else np.sum(weights))
 
     def _degrid(self, image):
         return dirty2vis(
@@ -87,7 +117,7 @@ class Observation:
         )[:, 0]  # fmt: skip
 
     def psf(self, size=None):
-        """Natural-weighting PSF, peak 1 at 0-based pixel (size/2, size/2).
+        """The PSF (natural, Briggs or uniform weighting), peak 1 at 0-based pixel (size/2, size/2).
 
         Parameters
         ----------
@@ -112,9 +142,14 @@ class Observation:
         Returns
         -------
         sigma : float
-            ``rms_jy * sqrt(n_vis)``, Jy, for the real and imaginary parts each.
+            ``rms_jy * sqrt(n_vis)`` with natural weighting, ``rms_jy * sum(w) /
+            sqrt(sum(w^2))`` with imaging weights ``w``; Jy, for the real and
+            imaginary parts each.
         """
-        return rms_jy * np.sqrt(self.n_vis)
+        weights = self.weights
+        if weights is None:
+            return rms_jy * np.sqrt(self.n_vis)
+        return rms_jy * np.sum(weights) / np.sqrt(np.sum(weights**2))
 
     @functools.cached_property
     def primary_beam(self):
@@ -200,7 +235,8 @@ class NoiseBank:
     """Fast draws of thermal noise with exactly the statistics of `Observation.noise_field`.
 
     Thermal noise gridded with natural weighting is a stationary Gaussian field
-    whose covariance is the PSF times the RMS squared. The bank holds ``size``
+    whose covariance is the PSF times the RMS squared (with other weightings,
+    the transform of the squared weights: the fields are gridded with them). The bank holds ``size``
     such fields on a grid twice the image size, made by ducc0. A draw is the
     sum of ``parts`` crops at random offsets of different fields, each randomly
     turned by 180 degrees (the PSF is symmetric), divided by ``sqrt(parts)``:

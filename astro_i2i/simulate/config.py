@@ -24,6 +24,9 @@ __all__ = [
 #: dataset's blank fields and as many with a bright target (docs/simulate.rst).
 POPULATIONS = ("fields",)
 
+#: Visibility weightings the simulator grids with (`~astro_i2i.simulate.Observation.weights`).
+WEIGHTINGS = ("natural", "briggs", "uniform")
+
 COSMOS_RA_DEG = 150.11916667  # 10h00m28.6s
 COSMOS_DEC_DEG = 2.20583333  # +02d12m21s
 
@@ -38,6 +41,8 @@ class ObservationConfig:
     bandwidth_ghz: float = 1.875
     duration_s: float = 1200.0  #: centred on transit
     integration_s: float = 10.0
+    weighting: str = "natural"  #: 'natural', 'briggs' (with ``robust``) or 'uniform', as tclean's
+    robust: float = 0.5  #: Briggs' robust parameter R, -2 (near uniform) to 2 (near natural)
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,8 @@ class SimulationConfig:
             (o.bandwidth_ghz > 0, "observation.bandwidth_ghz must be positive"),
             (o.duration_s > 0 and o.integration_s > 0, "observation durations must be positive"),
             (o.integration_s <= o.duration_s, "observation.integration_s exceeds duration_s"),
+            (o.weighting in WEIGHTINGS, f"observation.weighting must be one of {WEIGHTINGS}, not {o.weighting!r}"),
+            (-2 <= o.robust <= 2, f"observation.robust must be in [-2, 2], not {o.robust!r}"),
             (-90 <= o.site_latitude_deg <= 90, "observation.site_latitude_deg must be in [-90, 90]"),
             (i.size >= 32 and i.size % 2 == 0, f"image.size must be even and >= 32, not {i.size!r}"),
             (i.pixel_scale_arcsec > 0, "image.pixel_scale_arcsec must be positive"),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from .._yaml import read_yaml
 from ..exceptions import InputError
 from ..models import ARCHITECTURES, Normalisation
-from ..simulate import SimulationConfig
+from ..simulate import SetupRange, SimulationConfig
 from .evaluate import CALIBRATION_IMAGES, CALIBRATION_SEED
 
 __all__ = ["TrainingConfig"]
@@ -19,7 +19,7 @@ class TrainingConfig:
     Sections: ``model`` (``architecture`` plus the constructor's keyword
     arguments), ``normalisation``, ``simulation`` (overrides of
     `~astro_i2i.simulate.SimulationConfig`), ``data``, ``optimisation``,
-    ``losses`` and ``validation``.
+    ``losses``, ``validation`` and ``setups`` (`~astro_i2i.simulate.SetupRange`: train over ALMA set-ups).
 
     Parameters
     ----------
@@ -32,6 +32,9 @@ class TrainingConfig:
     data, optimisation, losses, validation : dict, optional
         Overrides of `DEFAULTS`' sections (unknown keys raise
         `~astro_i2i.exceptions.InputError`).
+    setups : dict, optional
+        `~astro_i2i.simulate.SetupRange` fields; with ``n > 0`` the training
+        pairs come from ``n`` set-ups (`~astro_i2i.simulate.setup_configs`).
     """
 
     model: dict = field(default_factory=lambda: {"architecture": "two_to_one"})
@@ -41,6 +44,7 @@ class TrainingConfig:
     optimisation: dict = field(default_factory=dict)
     losses: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
+    setups: dict = field(default_factory=dict)
 
     DEFAULTS = {
         "data": {"crop": 128, "crops_per_image": 4, "seed": 1, "n_pointings": 2},
@@ -66,6 +70,7 @@ class TrainingConfig:
             raise InputError("training config", "optimisation.batch_size must be >= 4 for the distance correlation")
         Normalisation(**self.normalisation)
         SimulationConfig.from_dict(self.simulation, source="training config: simulation")
+        SetupRange.from_dict(self.setups)
 
     @classmethod
     def from_yaml(cls, path):

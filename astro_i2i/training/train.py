@@ -27,7 +27,8 @@ from ..exceptions import InputError
 from ..io import fit_psf_beam
 from ..metrics import match_radius
 from ..models import InferenceSettings, Normalisation, save_checkpoint
-from ..simulate import Observation, SimulationConfig, TrainingPairs, image_wcs
+from ..simulate import (Observation, SetupPairs, SetupRange, SimulationConfig, TrainingPairs, image_wcs,
+                        setup_configs)
 from .calibrate import calibrate_checkpoint, calibration_seconds
 from ..simulate import validation_set
 from .evaluate import evaluate_model, record_source_fwhm
@@ -37,21 +38,30 @@ __all__ = ["train"]
 logger = logging.getLogger(__name__)
 
 
+def _pairs(config, simulation, seed, observation=None):
+    """The training pairs: of the set-ups of ``config.setups`` (issue 29), or of one set-up."""
+    setups = SetupRange.from_dict(config.setups)
+    if setups.n and observation is None:
+        logger.info("simulating the observations of %d set-ups (setups section)", setups.n)
+        return SetupPairs(setup_configs(simulation, setups), seed=seed)
+    return TrainingPairs(simulation, seed=seed, n_pointings=config.data["n_pointings"], observation=observation)
+
+
 def _batches(config, simulation, normalisation, seed, observation=None):
     """Endless batches of (dirty, sky) crops as normalised tensors (N, 1, crop, crop)."""
-    pairs = TrainingPairs(simulation, seed=seed, n_pointings=config.data["n_pointings"], observation=observation)
+    pairs = _pairs(config, simulation, seed, observation)
     rng = np.random.default_rng(seed + 1)
     crop, size = config.data["crop"], simulation.image.size
     # The bright emission is CLEANed first, as at inference (astro_i2i.deconvolve): the network learns the residual.
-    psfs, beam_pixels = [], []
-    for observation_k in pairs.observations:
+    psfs, beam_pixels, radii = [], [], []
+    for observation_k, config_k in zip(pairs.observations, pairs.configs):
         psf = observation_k.psf()
-        beam = fit_psf_beam(psf, image_wcs(simulation, simulation.pointing.ra_deg, simulation.pointing.dec_deg))
+        beam = fit_psf_beam(psf, image_wcs(config_k, config_k.pointing.ra_deg, config_k.pointing.dec_deg))
         psfs.append(psf)
         beam_pixels.append(float(np.sqrt((beam.major * beam.minor).to_value(u.arcsec**2)))
-                           / simulation.image.pixel_scale_arcsec)  # fmt: skip
-    # Crop centres over the whole primary-beam disc: the network must also see its blanked edge.
-    radius = np.sqrt((~pairs.observations[0].blank_mask).sum() / np.pi)
+                           / config_k.image.pixel_scale_arcsec)  # fmt: skip
+        # Crop centres over the whole primary-beam disc: the network must also see its blanked edge.
+        radii.append(np.sqrt((~observation_k.blank_mask).sum() / np.pi))
     batch_size, per_image = config.optimisation["batch_size"], config.data["crops_per_image"]
     while True:
         dirty_batch, sky_batch = [], []
@@ -63,7 +73,7 @@ def _batches(config, simulation, normalisation, seed, observation=None):
                                                     beam_fwhm_pixels=beam_pixels[k])  # fmt: skip
             dirty = np.nan_to_num(dirty)
             for _ in range(per_image):
-                r, angle = radius * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+                r, angle = radii[k] * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
                 cx = int(np.clip(size / 2 + r * np.cos(angle) - crop / 2, 0, size - crop))
                 cy = int(np.clip(size / 2 + r * np.sin(angle) - crop / 2, 0, size - crop))
                 window = (slice(cy, cy + crop), slice(cx, cx + crop))
