@@ -7,7 +7,8 @@ from astropy.table import Table
 from radio_beam import Beam
 
 from astro_i2i.catalog import (SIZE_GRID_BEAMS, DetectionSettings, ReliabilityModel, gaussian_psf, local_rms,
-                               position_errors, size_interval, size_profiles, source_names)  # fmt: skip
+                               position_errors, reliability_diagram, size_interval, size_profiles,
+                               source_names)  # fmt: skip
 from astro_i2i.catalog._measure import _fftconvolve_same
 
 BEAM = Beam(major=0.89 * u.arcsec, minor=0.82 * u.arcsec, pa=0 * u.deg)
@@ -169,3 +170,41 @@ def test_a_resolved_faint_source_keeps_its_position_error():
     row = posterior_catalog(sky, image, wcs, beam=BEAM, settings=settings, psf=psf, min_reliability=0.0)[0]
     assert row["morphology"] == "extended" and np.isfinite(row["fwhm_maj"])
     assert 0 < row["ra_err"].to_value(u.arcsec) < 0.1 and 0 < row["dec_err"].to_value(u.arcsec) < 0.1
+
+
+def test_a_reliability_calibrated_over_set_ups_weighs_their_prior_odds():
+    """Candidates of other set-ups, whose sources per beam area differ (log_prior_odds), are fitted with the model's
+    own: the fitted reliability takes the prior as a feature, recovers Bayes' weight on it and is calibrated on
+    each set-up; flux and position calibrations stay the model's own."""
+    from astro_i2i.catalog import PRIOR_FEATURE
+    from astro_i2i.catalog._posterior import FEATURES_DIRECT
+    from astro_i2i.training import calibrate_detection
+
+    rng = np.random.default_rng(29)
+    own, other = _labelled(seed=1), _labelled(n=6000, seed=2)
+    # The other set-ups' candidates: the same evidence, under prior odds from 1/8 to 8 times the model's.
+    log_odds = rng.uniform(np.log(1 / 8), np.log(8), len(other))
+    snr = np.asarray(other["mf_snr"])
+    other["label"] = (rng.random(len(other)) < 1 / (1 + np.exp(-(snr - 6 + log_odds)))).astype(float)
+    other[PRIOR_FEATURE] = log_odds
+    for table in (own, other):
+        for name in FEATURES_DIRECT:
+            if name not in table.colnames:
+                table[name] = 0.0
+    plain, _ = calibrate_detection(own, int(own["label"].sum()), samples=1, beam=BEAM, reliability_radius_beams=0.5)
+    settings, figures = calibrate_detection(own, int(own["label"].sum()), samples=1, beam=BEAM,
+                                            reliability_radius_beams=0.5, setup_candidates=other)  # fmt: skip
+    model = settings.reliability
+    assert PRIOR_FEATURE not in plain.reliability.features and model.features[-1] == PRIOR_FEATURE
+    weight = model.weights[-1] / model.scale[-1]
+    per_log_snr = model.weights[0] / model.scale[0]  # the law is in snr; log(snr) ~ snr / 7 near the cut
+    assert weight == pytest.approx(1.0, rel=0.35) and per_log_snr > 0
+    for low, high in ((-2.1, -1.0), (-0.5, 0.5), (1.0, 2.1)):
+        chosen = (log_odds >= low) & (log_odds < high)
+        predicted = model.predict({**{n: np.asarray(other[n])[chosen] for n in model.features}})
+        for row in reliability_diagram(predicted, np.asarray(other["label"])[chosen], min_count=100):
+            assert abs(row["predicted"] - row["observed"]) < 0.1
+    # Positions and fluxes are calibrated on the model's own candidates (the cut moved a little with the fit).
+    assert figures["positions"]["n_real"] <= own["label"].sum() and figures["n_candidates"] == len(own)
+    assert settings.position_err_scale == pytest.approx(plain.position_err_scale, rel=0.05)
+    assert 0.93 <= figures["positions"]["coverage_ra"] <= 0.97

@@ -205,3 +205,30 @@ def test_find_sources_takes_astropy_units():
     assert len(as_unit) == len(as_text) == 1 and as_unit["flux"][0] == as_text["flux"][0]
     with pytest.raises(ValueError, match="Jy/pixel or Jy/beam"):
         find_sources(sky, wcs, unit=u.mJy)
+
+
+def test_a_reliability_with_the_prior_feature_takes_the_prior_odds_as_it():
+    """A reliability calibrated over set-ups gets log(prior_odds) as its feature (its fitted weight, not Bayes'
+    fixed one); the feature does not reach the catalogue's columns."""
+    from astro_i2i.catalog import PRIOR_FEATURE, prior_scaled
+
+    header, _ = celestial_header(96)
+    wcs = WCS(header).celestial
+    dirty, psf = _source_image(40.4, 50.6, 0.4e-3)
+    dirty = dirty + _correlated_noise(np.random.default_rng(6), dirty.shape, 4e-5)
+    yy, xx = np.mgrid[:96, :96]
+    sky = 1e-5 * np.exp(-((xx - 40.0) ** 2 + (yy - 51.0) ** 2) / (2 * 2.0**2))
+    plain = ReliabilityModel(features=("log_mf_snr",), mean=(1.0,), scale=(0.5,), weights=(1.0,), bias=-1.0)
+    weighted = ReliabilityModel(features=("log_mf_snr", PRIOR_FEATURE), mean=(1.0, 0.0), scale=(0.5, 1.0),
+                                weights=(1.0, 0.5), bias=-1.0)  # fmt: skip
+    rows = {}
+    for name, model in (("plain", plain), ("weighted", weighted)):
+        settings = DetectionSettings(samples=1, candidate_nsigma=0.05, reliability=model, min_reliability=0.0)
+        for odds in (1.0, 4.0):
+            catalog = posterior_catalog(sky, dirty, wcs, beam=BEAM, settings=settings, psf=psf, prior_odds=odds)
+            assert len(catalog) == 1 and PRIOR_FEATURE not in catalog.colnames
+            rows[name, odds] = float(catalog["reliability"][0])
+    assert rows["plain", 1.0] == pytest.approx(rows["weighted", 1.0])
+    assert rows["plain", 4.0] == pytest.approx(prior_scaled(rows["plain", 1.0], 4.0))  # Bayes on the odds
+    # The feature's weight 0.5: the odds grow by 4 ** 0.5.
+    assert rows["weighted", 4.0] == pytest.approx(prior_scaled(rows["weighted", 1.0], 2.0))

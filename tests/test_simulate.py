@@ -255,3 +255,71 @@ class TestTrainingPairs:
         expected = observation.convolve(sample["sky"]) + sample["noise"]
         inside = ~sample["mask"]
         np.testing.assert_allclose(sample["dirty"][inside], expected[inside], atol=1e-9)
+
+
+def _weighted(weighting, robust=0.5, size=128):
+    from astro_i2i.simulate import Observation, SimulationConfig
+
+    config = SimulationConfig.from_dict({"observation": {"weighting": weighting, "robust": robust},
+                                         "image": {"size": size}})  # fmt: skip
+    return config, Observation(config, -30.0)
+
+
+def test_briggs_weighting_spans_natural_to_uniform():
+    """Robust 2 is natural weighting, robust -2 uniform (tclean's Briggs); the beam narrows between them, the PSF
+    peaks at 1 and the noise keeps its configured RMS whatever the weights."""
+    from astro_i2i.io import fit_psf_beam
+    from astro_i2i.simulate import image_wcs
+
+    fwhm, psfs = {}, {}
+    for weighting, robust in (("natural", 0.5), ("briggs", 2.0), ("briggs", 0.5), ("briggs", -2.0), ("uniform", 0.0)):
+        config, observation = _weighted(weighting, robust)
+        psf = observation.psf()
+        assert psf[64, 64] == pytest.approx(1.0, abs=1e-6)
+        beam = fit_psf_beam(psf, image_wcs(config, 0.0, -30.0))
+        fwhm[weighting, robust] = np.sqrt(beam.major * beam.minor).to_value(u.arcsec)
+        psfs[weighting, robust] = psf
+        # The mean square, not the spread about each field's mean: a 12.8" field misses the larger scales' power.
+        noise = np.sqrt(np.mean([np.mean(observation.noise_field(np.random.default_rng(i)).astype(float) ** 2)
+                                 for i in range(8)]))  # fmt: skip
+        assert noise == pytest.approx(46e-6, rel=0.1)
+    assert observation.weights is not None and _weighted("natural")[1].weights is None
+    np.testing.assert_allclose(psfs["briggs", 2.0], psfs["natural", 0.5], atol=0.01)
+    np.testing.assert_allclose(psfs["briggs", -2.0], psfs["uniform", 0.0], atol=0.01)
+    assert fwhm["natural", 0.5] > fwhm["briggs", 0.5] * 1.1 > fwhm["uniform", 0.0] * 1.1
+
+
+def test_a_weighting_the_simulator_does_not_know_is_refused():
+    from astro_i2i.simulate import SimulationConfig
+
+    with pytest.raises(InputError, match="observation.weighting must be one of"):
+        SimulationConfig.from_dict({"observation": {"weighting": "superuniform"}})
+    with pytest.raises(InputError, match="observation.robust"):
+        SimulationConfig.from_dict({"observation": {"weighting": "briggs", "robust": 3}})
+
+
+def test_set_ups_are_drawn_on_the_models_own_grid():
+    """Every drawn set-up has the base's pixels per beam, its population scaled by the beam, and a quarter are the
+    base; the draw is reproducible and refuses unknown keys."""
+    from astro_i2i.simulate import SetupRange, SimulationConfig, setup_configs, synthesized_beam_arcsec
+
+    base = SimulationConfig.from_dict({"image": {"size": 128}})
+    setups = SetupRange(n=4, arrays=("alma.cycle5.1", "alma.cycle5.6"), briggs_fraction=0.5)
+    configs = setup_configs(base, setups)
+    assert len(configs) == 4 and configs[0] is base
+    base_beam = synthesized_beam_arcsec(base)
+    per_beam = base_beam / base.image.pixel_scale_arcsec
+    for config in configs[1:]:
+        assert config.observation.array in setups.arrays
+        assert 84 <= config.observation.frequency_ghz <= 373 and -70 <= config.pointing.dec_deg <= 20
+        beam = synthesized_beam_arcsec(config)
+        assert beam / config.image.pixel_scale_arcsec == pytest.approx(per_beam, rel=0.02)
+        assert config.sources.fwhm_min_arcsec / beam == pytest.approx(base.sources.fwhm_min_arcsec / base_beam,
+                                                                      rel=0.02)  # fmt: skip
+        assert config.sources.max_radius_arcsec <= 0.45 * 128 * config.image.pixel_scale_arcsec + 1e-9
+        assert config.noise == base.noise and config.sources.flux_max_jy == base.sources.flux_max_jy
+    assert [c.to_dict() for c in setup_configs(base, setups)] == [c.to_dict() for c in configs]
+    with pytest.raises(InputError, match="unknown key"):
+        SetupRange.from_dict({"n": 2, "bands": [3]})
+    with pytest.raises(InputError, match="setups.n"):
+        SetupRange(n=-1)

@@ -36,6 +36,9 @@ REFINE_RADIUS = 0.2 * u.arcsec
 FEATURES_DIRECT = ("log_mf_snr", "log_fit_snr", "log_peak", "model_flux", "primary_beam", "offset")
 #: ... and of K > 1 samples.
 FEATURES_SAMPLES = FEATURES_DIRECT + ("detection_fraction", "sample_significance")
+#: A reliability calibrated over ALMA set-ups (issue 29) also takes the log of the prior odds of a source per beam
+#: area over the model's own set-up (`prior_scaled`'s ``odds``): a feature with a fitted weight, not a fixed factor.
+PRIOR_FEATURE = "log_prior_odds"
 #: At most this many candidates per image (the brightest sky peaks): a field of noise peaks stays quick.
 MAX_CANDIDATES = 300
 _PEAK_BOX = 0.5 * u.arcsec  # local maxima in 5 x 5 pixels at 0.1": finer than the 0.85" beam
@@ -251,7 +254,7 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         reliability = np.full(len(candidates), np.nan)
         keep = np.ones(len(candidates), dtype=bool)
     else:
-        reliability = prior_scaled(settings.reliability.predict(candidates), prior_odds)
+        reliability = _reliability(settings.reliability, candidates, prior_odds)
         keep = reliability >= min_reliability
     candidates["reliability"] = reliability
     if bright is not None and len(candidates):
@@ -396,6 +399,15 @@ def local_rms(image, x, y, *, half_width):
         if finite.size >= 10:
             out[k] = 1.4826 * np.median(np.abs(finite - np.median(finite)))
     return out
+
+
+def _reliability(model, candidates, prior_odds):
+    """The candidates' reliability under ``prior_odds``: a feature of a model calibrated over set-ups (its
+    ``PRIOR_FEATURE``), else Bayes' rule on the odds (`prior_scaled`)."""
+    if PRIOR_FEATURE in model.features:
+        candidates[PRIOR_FEATURE] = np.full(len(candidates), np.log(prior_odds))
+        return model.predict(candidates)
+    return prior_scaled(model.predict(candidates), prior_odds)
 
 
 def prior_scaled(reliability, odds):

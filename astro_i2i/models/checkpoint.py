@@ -362,6 +362,17 @@ class ModelCard:
         return dict(self.training.get("config") or {})
 
     @property
+    def setup_range(self):
+        """The ALMA set-ups the model was trained over (`~astro_i2i.simulate.SetupRange`, from its training
+        config's ``setups``); None for a model of one set-up."""
+        setups = self.training_config.get("setups") or {}
+        if not setups.get("n"):
+            return None
+        from ..simulate import SetupRange
+
+        return SetupRange.from_dict(setups)
+
+    @property
     def psf(self):
         """An adapted model's PSF as stored (`~numpy.ndarray`, possibly larger than the image); None for a model
         of a simulated set-up (simulate it from `simulation`)."""

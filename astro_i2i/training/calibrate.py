@@ -27,9 +27,10 @@ from astropy import units as u
 from astropy.table import Table
 
 from .._atomic import check_output_path
-from ..catalog import (DEFAULT_SOURCE_FWHM, beam_fwhm_along_axes, FEATURES_DIRECT, FEATURES_SAMPLES, SIZE_GRID_BEAMS, DetectionSettings,
-                       ReliabilityModel, beam_scale, candidate_features, gaussian_psf, matched_filter_snr, noise_sigma,
-                       reliability_diagram, size_interval, size_profiles)  # fmt: skip
+from ..catalog import (DEFAULT_SOURCE_FWHM, FEATURES_DIRECT, FEATURES_SAMPLES, PRIOR_FEATURE, SIZE_GRID_BEAMS,
+                       DetectionSettings, ReliabilityModel, beam_fwhm_along_axes, beam_scale, candidate_features,
+                       gaussian_psf, matched_filter_snr, noise_sigma, reliability_diagram, size_interval,
+                       size_profiles)  # fmt: skip
 from ..exceptions import InputError
 from ..metrics import DEFAULT_MATCH_RADIUS, match_radius, match_sources
 from ..models import InferenceSettings, UncertaintyCalibration, load_checkpoint, save_checkpoint
@@ -58,7 +59,8 @@ _BRIGHT_SNR = 7.5  # sources whose fitted flux sets the template correction (flu
 
 
 def labelled_candidates(model, normalisation, images, truth, *, beam, samples, sigma_style, settings, device="cpu",
-                        keep_skies=False, radius=DEFAULT_MATCH_RADIUS, reliability_radius=None):  # fmt: skip
+                        keep_skies=False, radius=DEFAULT_MATCH_RADIUS, reliability_radius=None,
+                        source_fwhm=None):  # fmt: skip
     """Reconstruct simulated images and label every catalogue candidate real (1) or spurious (0).
 
     A candidate is real (``label``) when it matches a true source one-to-one
@@ -87,7 +89,7 @@ def labelled_candidates(model, normalisation, images, truth, *, beam, samples, s
                                      seed=i, tile=tile, batch_size=1, device=device)  # fmt: skip
         candidates = candidate_features(skies.mean(axis=0), image["dirty"], image["wcs"], beam=beam, settings=settings,
                                         samples=skies if len(skies) > 1 else None,
-                                        primary_beam=image.get("primary_beam"))  # fmt: skip
+                                        primary_beam=image.get("primary_beam"), source_fwhm=source_fwhm)  # fmt: skip
         coords = image["wcs"].pixel_to_world(candidates["x"].value, candidates["y"].value)
         pixel_scale = image["wcs"].proj_plane_pixel_scales()[0].to(u.arcsec)
         detected = Table({"ra": np.atleast_1d(coords.ra.deg), "dec": np.atleast_1d(coords.dec.deg)})
@@ -221,7 +223,7 @@ def _size_calibration(candidates, selected):
 
 
 def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDATE_NSIGMA, source_fwhm_arcsec=None,
-                        beam=None, reliability_radius_beams=None):  # fmt: skip
+                        beam=None, reliability_radius_beams=None, setup_candidates=None):  # fmt: skip
     """Fit a `~astro_i2i.catalog.DetectionSettings` to labelled candidates (`labelled_candidates`).
 
     The reliability is fitted to ``label`` (a true source within
@@ -231,6 +233,11 @@ def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDA
     matching radius), where the flux template and ``flux_err`` are calibrated.
     With ``beam``, the position errors are calibrated on the real candidates
     at the default operating point.
+
+    With ``setup_candidates`` (`setup_candidates`: labelled candidates of
+    other ALMA set-ups, with their ``log_prior_odds``), the reliability is
+    fitted on both, with ``log_prior_odds`` (0 for ``candidates``) as one more
+    feature; everything else is calibrated on ``candidates`` alone.
 
     Returns
     -------
@@ -251,6 +258,15 @@ def calibrate_detection(candidates, n_true, *, samples, candidate_nsigma=CANDIDA
                        int(labels.sum()), int(len(labels) - labels.sum()), rate)  # fmt: skip
         model = ReliabilityModel(features=(names[0],), mean=(0.0,), scale=(1.0,), weights=(0.0,),
                                  bias=float(np.log(rate / (1 - rate))))  # fmt: skip
+    elif setup_candidates is not None and len(setup_candidates):
+        names = names + (PRIOR_FEATURE,)
+        both = {name: np.concatenate([np.zeros(len(candidates)) if name == PRIOR_FEATURE else
+                                      np.asarray(candidates[name], dtype=float),
+                                      np.asarray(setup_candidates[name], dtype=float)]) for name in names}  # fmt: skip
+        both_labels = np.concatenate([labels, np.asarray(setup_candidates["label"], dtype=float)])
+        model = ReliabilityModel.fit(both, both_labels, names=names).recalibrate(both, both_labels)
+        candidates = candidates.copy()
+        candidates[PRIOR_FEATURE] = np.zeros(len(candidates))
     else:
         model = ReliabilityModel.fit(candidates, labels, names=names).recalibrate(candidates, labels)
     reliability = model.predict(candidates)
@@ -393,6 +409,75 @@ def calibration_seconds(model, normalisation, images, truth, *, beam, simulation
     return (time.perf_counter() - begin - 4 * seconds) / max(len(images), 1) + seconds
 
 
+#: Images per set-up of a calibration over set-ups (`setup_candidates`).
+SETUP_CALIBRATION_IMAGES = 15
+
+
+def setup_candidates(model, normalisation, simulation, beam, setups, *, samples, sigma_style, settings,
+                     n_images=SETUP_CALIBRATION_IMAGES, seed=CALIBRATION_SEED, device="cpu"):  # fmt: skip
+    """Labelled candidates of images of ALMA set-ups other than the model's, with their ``log_prior_odds``.
+
+    The set-ups are drawn as the model's training set-ups were (`~astro_i2i.simulate.setup_configs`) but with
+    another seed, and only those other than ``simulation`` itself are used; ``n_images`` images of each, on the
+    model's grid. Each candidate is measured as `~astro_i2i.Reconstructor` measures an image of that set-up:
+    with its beam, the model's source size scaled by the beam ratio, labelled within half its beam; its
+    ``log_prior_odds`` is the log of its population's sources per beam area over the model's (what
+    ``source_density`` states at inference).
+
+    Parameters
+    ----------
+    model, normalisation
+        The network and its normalisation.
+    simulation : `~astro_i2i.simulate.SimulationConfig`
+        The model's own set-up.
+    beam : `~radio_beam.Beam`
+        Its beam.
+    setups : `~astro_i2i.simulate.SetupRange`
+    samples : int
+    sigma_style : float
+    settings : `~astro_i2i.catalog.DetectionSettings`
+        Candidate settings (the model's source size).
+    n_images : int, optional
+    seed : int, optional
+        Image ``i`` of set-up ``k`` is drawn with ``default_rng([seed + 1000 k, i])``.
+    device : str, optional
+
+    Returns
+    -------
+    table : `~astropy.table.Table`
+        `labelled_candidates`' columns, ``setup`` (the set-up's index) and ``log_prior_odds``.
+    """
+    import dataclasses
+
+    from astropy.table import vstack
+
+    from ..io import fit_psf_beam
+    from ..simulate import setup_configs
+
+    model_fwhm = float(np.sqrt(beam.major.to_value(u.arcsec) * beam.minor.to_value(u.arcsec)))
+    model_density = simulation.sources.density_per_arcsec2 * beam.sr.to_value(u.arcsec**2)
+    configs = [c for c in setup_configs(simulation, dataclasses.replace(setups, seed=setups.seed + 1))
+               if c is not simulation]  # fmt: skip
+    tables = []
+    for k, config in enumerate(configs):
+        images, truth = validation_set(config, int(n_images), int(seed) + 1000 * k, psf=True, subtract_bright=True)
+        beam_k = fit_psf_beam(images[0]["psf"], images[0]["wcs"])
+        fwhm_k = float(np.sqrt(beam_k.major.to_value(u.arcsec) * beam_k.minor.to_value(u.arcsec)))
+        source_fwhm = (settings.source_fwhm_arcsec or record_source_fwhm(simulation)) * fwhm_k / model_fwhm
+        table, _ = labelled_candidates(model, normalisation, images, truth, beam=beam_k, samples=samples,
+                                       sigma_style=sigma_style, settings=settings, device=device,
+                                       radius=match_radius(beam_k),
+                                       reliability_radius=RELIABILITY_RADIUS_BEAMS * fwhm_k * u.arcsec,
+                                       source_fwhm=source_fwhm * u.arcsec)  # fmt: skip
+        table["setup"] = k
+        odds = config.sources.density_per_arcsec2 * beam_k.sr.to_value(u.arcsec**2) / model_density
+        table[PRIOR_FEATURE] = np.log(odds)
+        tables.append(table[[name for name in table.colnames if name not in ("size_chi2",)]])
+    logger.info("calibration over %d other set-ups: %d candidates, %d real", len(configs),
+                sum(len(t) for t in tables), int(sum(np.sum(t["label"]) for t in tables)))  # fmt: skip
+    return vstack(tables, metadata_conflicts="silent") if tables else None
+
+
 def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALIBRATION_SEED, samples=None,
                          sigma_style=None, observation=None, device="cpu", overwrite=False, log=None):  # fmt: skip
     """Choose a trained model's inference settings on freshly simulated images and store them in its checkpoint.
@@ -459,9 +544,18 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
     source_fwhm = record_source_fwhm(simulation)
     detection_kwargs["source_fwhm_arcsec"] = source_fwhm
     base = DetectionSettings(candidate_nsigma=CANDIDATE_NSIGMA, source_fwhm_arcsec=source_fwhm)
+    setups = card.setup_range if observation is None else None
+
+    def over_setups(samples, sigma_style):
+        if setups is None or not setups.n:
+            return None
+        return setup_candidates(model, normalisation, simulation, beam, setups, samples=samples,
+                                sigma_style=sigma_style, settings=base, seed=int(seed), device=device)  # fmt: skip
+
     candidates, _ = labelled_candidates(model, normalisation, images, truth, beam=beam, samples=1, sigma_style=0.0,
                                         settings=base, device=device, **radii)  # fmt: skip
-    direct, figures = calibrate_detection(candidates, n_true, samples=1, **detection_kwargs)
+    direct, figures = calibrate_detection(candidates, n_true, samples=1, setup_candidates=over_setups(1, 0.0),
+                                          **detection_kwargs)  # fmt: skip
     logger.info("calibration, direct: F1 %.4f at reliability >= %.2f (%d images)", figures["f1"],
                 direct.benchmark_cut, n_images)  # fmt: skip
     calibration["direct"] = figures
@@ -481,7 +575,8 @@ def calibrate_checkpoint(path, output, *, n_images=CALIBRATION_IMAGES, seed=CALI
         candidates, skies = labelled_candidates(model, normalisation, images, truth, beam=beam, samples=samples,
                                                 sigma_style=sigma, settings=base, device=device,
                                                 keep_skies=True, **radii)  # fmt: skip
-        sampled, figures = calibrate_detection(candidates, n_true, samples=samples, **detection_kwargs)
+        sampled, figures = calibrate_detection(candidates, n_true, samples=samples,
+                                               setup_candidates=over_setups(samples, sigma), **detection_kwargs)  # fmt: skip
         logger.info("calibration, K = %d: F1 %.4f at reliability >= %.2f", samples, figures["f1"],
                     sampled.benchmark_cut)  # fmt: skip
         calibration["samples"] = figures
