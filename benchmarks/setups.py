@@ -5,8 +5,9 @@ Usage::
     python benchmarks/setups.py                      # every set-up below, 100 test images each
     python benchmarks/setups.py --setups c6_b6,c3_b3 -n 50
     python benchmarks/setups.py --adapt c3_b3,c6_b6 --minutes 10   # also a 10-minute adapt of two set-ups
+    python benchmarks/setups.py --model two_to_one_setups.pt      # another model than the shipped one
 
-Each set-up is simulated by the package's simulator (exact ducc0 imaging, natural weighting, its own PSF,
+Each set-up is simulated by the package's simulator (exact ducc0 imaging, natural or Briggs weighting, its own PSF,
 primary beam and noise), with the seed's population scaled to it: 1-5 Gaussians of 1.1-11 x the noise and
 0.47-0.94 x the beam FWHM (the seed's 0.05-0.5 mJy and 0.4-0.8" at 46 uJy/beam and 0.85"), within the
 primary beam's half-power radius as the seed's (and within the image). Per set-up, on ``n`` fresh test images (``TEST_SEED``):
@@ -16,16 +17,14 @@ primary beam's half-power radius as the seed's (and within the image). Per set-u
 - the shipped 2-to-1 model as a user runs it (``Reconstructor.reconstruct`` with the image's header and
   primary beam; K = 10, its default cut), ``force=True`` past the beam check, with its default prior (the
   training population's sources per arcmin^2) and told the set-up's density (``source_density``: its
-  1-5 sources over the disc they lie in; the reliabilities of the same run with their odds rescaled,
-  `astro_i2i.catalog.prior_scaled`, which is what ``source_density`` does);
+  1-5 sources over the disc they lie in; a second run);
 - with ``--adapt``, the model adapted to the set-up for ``--minutes`` (`astro_i2i.training.adapt`, from one
   simulated image and its PSF written as a user's files).
 
 Printed per row: P/C/F1 at 0.21 beam FWHM (the seed's 0.18" at 0.85") and at 0.5 beam, flux_err coverage
 (true flux within 1.96 flux_err, matches at 0.21 beam), UNCERTAINTY coverage on source pixels (true sky
 above 10 % of its image's peak), the reliability calibration error (largest bin error, bins of >= 20
-candidates, real = a true source within half a beam) and seconds per image. Weighting is natural
-everywhere: the simulator has no Briggs weighting yet.
+candidates, real = a true source within half a beam) and seconds per image.
 """
 
 import argparse
@@ -40,14 +39,15 @@ from adapt_check import best_threshold, coverage, matched_filter_catalogs
 from astropy import units as u
 
 from astro_i2i import Reconstructor
-from astro_i2i.catalog import prior_scaled, reliability_diagram
+from astro_i2i.catalog import reliability_diagram
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.simulate import SimulationConfig, validation_set, write_dataset
 from astro_i2i.training import CALIBRATION_SEED, adapt
 
-#: name -> (antenna list, GHz, pixel scale ", image pixels, noise Jy/beam, declination deg). Pixels per beam
-#: (geometric-mean FWHM of the fitted PSF) in the comment; the seed's set-up is c3_b6.
+#: name -> (antenna list, GHz, pixel scale ", image pixels, noise Jy/beam, declination deg[, Briggs robust]).
+#: Natural weighting unless a robust parameter is given. Pixels per beam (geometric-mean FWHM of the fitted PSF)
+#: in the comment; the seed's set-up is c3_b6.
 SETUPS = {
     "c1_b6": ("alma.cycle5.1", 230.0, 0.30, 160, 46e-6, -30.0),  # 1.76" beam, 5.9 px/beam
     "c2_b3_dec+20": ("alma.cycle5.2", 100.0, 0.80, 160, 29e-6, 20.0),  # 3.05" beam, 3.8 px/beam
@@ -58,21 +58,25 @@ SETUPS = {
     "c5_b7": ("alma.cycle5.5", 345.0, 0.03, 512, 80e-6, -30.0),  # 0.22" beam, 7.2 px/beam
     "c6_b6": ("alma.cycle5.6", 230.0, 0.04, 512, 47e-6, -30.0),  # 0.19" beam, 4.6 px/beam (CASA's casa_c56)
     "c8_b6": ("alma.cycle5.8", 230.0, 0.01, 512, 46e-6, -30.0),  # 0.065" beam, 6.5 px/beam
+    "c4_b6_briggs": ("alma.cycle5.4", 230.0, 0.08, 320, 46e-6, -30.0, 0.5),  # 0.41" beam (robust 0.5), 5.2 px/beam
+    "c7_b4_dec-50": ("alma.cycle5.7", 145.0, 0.03, 512, 35e-6, -50.0),  # 0.18" beam, 6 px/beam
 }
 MF_THRESHOLDS_NOTE = "matched filter thresholds 3-6 sigma in steps of 0.5 (adapt_check.MF_THRESHOLDS)"
 
 
 def setup_config(name):
     """The set-up's `SimulationConfig`: its array, band, grid, noise, declination and scaled population."""
-    array, ghz, pixel, size, noise, dec = SETUPS[name]
-    probe = SimulationConfig.from_dict({"observation": {"array": array, "frequency_ghz": ghz},
+    array, ghz, pixel, size, noise, dec, *robust = SETUPS[name]
+    observation = {"array": array, "frequency_ghz": ghz,
+                   **({"weighting": "briggs", "robust": robust[0]} if robust else {})}  # fmt: skip
+    probe = SimulationConfig.from_dict({"observation": observation,
                                         "image": {"size": 128, "pixel_scale_arcsec": pixel},
                                         "pointing": {"dec_deg": dec, "radius_deg": 0.0}})  # fmt: skip
     beam = _beam(probe)
     half_power = 0.5 * 1.13 * (299792458.0 / (ghz * 1e9)) / 10.7 * 206264.806  # PB half-power radius, arcsec
     radius = min(half_power, 0.45 * size * pixel)
     return SimulationConfig.from_dict({
-        "observation": {"array": array, "frequency_ghz": ghz},
+        "observation": observation,
         "image": {"size": size, "pixel_scale_arcsec": pixel},
         "noise": {"rms_jy": noise},
         "pointing": {"dec_deg": dec, "radius_deg": 0.0},
@@ -121,29 +125,29 @@ def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
     return score_catalogs(catalogs, truth, radius=radii[0], images=range(n)).f1
 
 
-def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, density_ratio=None):
-    """The model's row at its default prior and, with ``density_ratio`` (the set-up's sources per arcmin^2 over
-    the default), the row told the density; one run."""
+def _run(reconstructor, images, beam_header, source_density=None):
     everything, results = {}, []
-    cut = reconstructor.settings.detection_for(reconstructor.settings.samples).min_reliability
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, image in enumerate(images):
             result = reconstructor.reconstruct((image["dirty"], beam_header(image)), force=True, seed=i,
-                                               primary_beam=image["primary_beam"], min_reliability=0.0)  # fmt: skip
+                                               primary_beam=image["primary_beam"], min_reliability=0.0,
+                                               source_density=source_density)  # fmt: skip
             everything[i] = result.catalog
             results.append(result)
-    seconds = (time.perf_counter() - start) / n
+    return everything, results, (time.perf_counter() - start) / len(images)
+
+
+def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, density=None):
+    """The model's row at its default prior and, with ``density`` (the set-up's sources per arcmin^2), the row
+    told the density (``source_density``: the reliabilities of a second run)."""
+    cut = reconstructor.settings.detection_for(reconstructor.settings.samples).min_reliability
     f1 = {}
-    for prior, ratio in (("default prior", 1.0), ("told the density", density_ratio)):
-        if ratio is None:
+    for prior, stated in (("default prior", None), ("told the density", density)):
+        if prior != "default prior" and stated is None:
             continue
-        scored = {}
-        for i, catalog in everything.items():
-            catalog = catalog.copy()
-            catalog["reliability"] = prior_scaled(catalog["reliability"], ratio)
-            scored[i] = catalog
+        scored, results, seconds = _run(reconstructor, images, beam_header, stated)
         catalogs = {i: c[np.asarray(c["reliability"]) >= cut] for i, c in scored.items()}
         extra = (coverage(catalogs, truth, radii[0]), pixel_coverage(results, images),
                  reliability_error(scored, truth, radii[1]))  # fmt: skip
@@ -151,7 +155,7 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
     return f1
 
 
-def run_setup(name, n, *, adapt_minutes=None, workdir=None):
+def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one"):
     config, fwhm = setup_config(name)
     started = time.perf_counter()
     images, truth = validation_set(config, n, TEST_SEED, psf=True)
@@ -173,13 +177,13 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None):
     tune_images, tune_truth = validation_set(config, n, CALIBRATION_SEED)
     tuned = best_threshold(matched_filter_catalogs(tune_images, typical), tune_truth, radii[0], n)
     figures = {"mf": print_row(f"matched filter, tuned ({tuned:g} sigma)", mf[tuned], truth, radii, n, mf_seconds)}
-    shipped = Reconstructor.from_pretrained("two_to_one")
+    shipped = Reconstructor.from_pretrained(model)
     density = config.sources.density_per_arcsec2
     model_density = shipped.card.simulation.sources.density_per_arcsec2
     print(f"  the set-up's {3600 * density:.3g} sources per arcmin^2 against the model's {3600 * model_density:.3g}")
-    figures.update({f"shipped, {k}": v for k, v in model_rows("shipped 2-to-1, K = 10", shipped, images, truth,
-                                                               lambda image: header_of(image, beam), radii, n,
-                                                               density_ratio=density / model_density).items()})  # fmt: skip
+    figures.update({f"shipped, {k}": v for k, v in model_rows(f"{Path(model).stem} 2-to-1, K = 10", shipped, images,
+                                                               truth, lambda image: header_of(image, beam), radii,
+                                                               n, density=3600 * density).items()})  # fmt: skip
     if adapt_minutes:
         user = Path(workdir) / name
         write_dataset(user, 1, seed=TEST_SEED + 999, config=config, overwrite=True)
@@ -206,12 +210,14 @@ def main():
     parser.add_argument("-n", type=int, default=100, help="test images (and tuning images) per set-up")
     parser.add_argument("--adapt", default="", help="comma-separated set-ups to adapt a model to as well")
     parser.add_argument("--minutes", type=float, default=10.0, help="adapt's --minutes")
+    parser.add_argument("--model", default="two_to_one", help="the model to measure (a shipped name or a .pt)")
     args = parser.parse_args()
     adapted = {s for s in args.adapt.split(",") if s}
     begin = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.setups.split(","):
-            run_setup(name.strip(), args.n, adapt_minutes=args.minutes if name in adapted else None, workdir=workdir)
+            run_setup(name.strip(), args.n, adapt_minutes=args.minutes if name in adapted else None, workdir=workdir,
+                      model=args.model)
     print(f"\ntotal {time.perf_counter() - begin:.0f} s; {MF_THRESHOLDS_NOTE}")
 
 

@@ -176,3 +176,61 @@ def test_cli_source_density(model_paths, tmp_path, capsys):  # noqa: F811
     from astro_i2i.io import read_products
 
     assert read_products(tmp_path / "b.fits").provenance["source_density"] == 40.0
+
+
+@pytest.fixture(scope="module")
+def over_setups(model_paths, tmp_path_factory):  # noqa: F811
+    """The suite's small 2-to-1 model, recorded as trained over ALMA's 12-m set-ups (a training config's setups)."""
+    from astro_i2i.models import load_checkpoint, save_checkpoint
+
+    model, card = load_checkpoint(model_paths["two_to_one"])
+    path = tmp_path_factory.mktemp("setups") / "over_setups.pt"
+    card = card.replace(training={**card.training, "config": {"setups": {"n": 24}}})
+    save_checkpoint(path, model, card=card)
+    return Reconstructor.from_pretrained(path)
+
+
+def _setup_warnings(reconstructor, data, header, **kwargs):
+    reconstructor._setup_warned = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reconstructor.reconstruct((data, header), samples=1, **kwargs)
+    return [str(w.message) for w in caught if w.category.__name__ in ("SetupWarning", "BeamWarning")]
+
+
+def test_a_model_over_set_ups_says_nothing_inside_them_and_names_what_lies_outside(over_setups, reconstructor):
+    """Issue 29: inside the covered range (a C43-6-like 0.19" beam at 4.6 pixels per beam) no warning and no
+    refusal; outside, one warning naming the parameter and adapt. The model of one set-up refuses that beam."""
+    from astro_i2i import InputError
+    from astro_i2i.simulate import SetupRange
+
+    assert over_setups.card.setup_range == SetupRange(n=24) and reconstructor.card.setup_range is None
+    data, header = _field(96, 0.04, 0.19, 5e-5)
+    assert _setup_warnings(over_setups, data, header) == []
+    with pytest.raises(InputError, match="adapt"):
+        reconstructor.reconstruct((data, header), samples=1)
+    coarse, coarse_header = _field(96, 0.1, 0.19, 5e-5)  # 1.9 pixels per beam
+    [message] = _setup_warnings(over_setups, coarse, coarse_header)
+    assert "1.9 pixels per beam outside 3-10" in message and "astro-i2i adapt" in message
+    header["CRVAL2"] = 45.0
+    [message] = _setup_warnings(over_setups, data, header)
+    assert "declination +45.0 deg outside -70 to +20 deg" in message
+    wide, wide_header = _field(96, 2.0, 8.0, 5e-5)
+    [message] = _setup_warnings(over_setups, wide, wide_header)
+    assert "beam 8\" outside" in message
+
+
+def test_the_covered_beam_range_is_alma_s_12m_configurations():
+    """SETUP_BEAM_RANGE_ARCSEC: C43-8 at 373 GHz (Briggs -1) and C43-1 at 84 GHz (natural), as simulated."""
+    from astro_i2i.reconstruct.reconstructor import SETUP_BEAM_RANGE_ARCSEC
+    from astro_i2i.simulate import SimulationConfig, synthesized_beam_arcsec
+
+    def fwhm(array, ghz, dec, weighting):
+        return synthesized_beam_arcsec(SimulationConfig.from_dict({
+            "observation": {"array": array, "frequency_ghz": ghz, "weighting": weighting, "robust": -1.0,
+                            "integration_s": 30.0},
+            "pointing": {"dec_deg": dec, "radius_deg": 0.0}}))  # fmt: skip
+
+    low, high = SETUP_BEAM_RANGE_ARCSEC
+    assert low <= fwhm("alma.cycle5.8", 373, -30, "briggs") < 1.3 * low
+    assert high / 1.1 < fwhm("alma.cycle5.1", 84, -70, "natural") <= high

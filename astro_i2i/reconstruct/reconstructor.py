@@ -34,7 +34,8 @@ from .._progress import check_progress
 from ._options import DEFAULT_SEED, ReconstructOptions, _primary_beam_source, primary_beam_of_corrected
 
 __all__ = ["Reconstructor", "Reconstruction", "PIXEL_SCALE_TOLERANCE", "BEAM_RATIO_LIMIT", "DEFAULT_SEED",
-           "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY", "BRIGHT_SOURCE_FACTOR", "BRIGHT_SOURCE_RELIABILITY"]
+           "SETUP_BEAM_RATIO", "SETUP_PSF_SIMILARITY", "SETUP_BEAM_RANGE_ARCSEC", "SETUP_PIXELS_PER_BEAM",
+           "BRIGHT_SOURCE_FACTOR", "BRIGHT_SOURCE_RELIABILITY"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ SETUP_BEAM_RATIO = 1.2
 #: the same array at declination -30 0.995; Cycle 5.4 at 230 GHz 0.92; CASA's Band 3 set-up 0.93,
 #: its Cycle 5.6 set-up 0.43.
 SETUP_PSF_SIMILARITY = 0.97
+#: Geometric-mean beam FWHM (arcsec) of the ALMA 12-m set-ups a model trained over set-ups covers: C43-8 at 373 GHz
+#: with Briggs weighting (0.017-0.023" at declinations -70 to +20, robust -1) to C43-1 at 84 GHz, natural
+#: (4.6-5.5"); from the package's simulator (`~astro_i2i.simulate.synthesized_beam_arcsec`, tests/test_setups.py).
+SETUP_BEAM_RANGE_ARCSEC = (0.017, 5.6)
+#: The cells a model trained over set-ups covers: pixels per beam FWHM (issue 29: 3 to 10).
+SETUP_PIXELS_PER_BEAM = (3.0, 10.0)
 #: A catalogued source brighter than this factor times the training population's brightest gets a
 #: `~astro_i2i.exceptions.BrightSourceWarning`. Measured with the shipped 2-to-1 model (a 0.6" source 5" from the
 #: centre of an empty CASA-made field): its sky model holds 87 % of a 0.5 mJy source, 55 % at 0.75 mJy, 40 % at 1,
@@ -243,13 +250,39 @@ class Reconstructor:
 
     # ------------------------------------------------------------------ helpers
 
+    def _outside_setups(self, image):
+        """What of the image lies outside the ALMA set-ups the model was trained over (its `ModelCard.setup_range`):
+        a list of phrases naming each parameter and the range, empty inside (or for a model of one set-up)."""
+        setups = self.card.setup_range
+        if setups is None or image.beam is None:
+            return []
+        reasons = []
+        fwhm = _beam_fwhm_arcsec(image.beam)
+        low, high = SETUP_BEAM_RANGE_ARCSEC
+        if not 0.9 * low <= fwhm <= 1.1 * high:
+            reasons.append(f"beam {fwhm:.3g}\" outside the {low:g}-{high:g}\" of ALMA's 12-m configurations")
+        per_beam = _beam_pixels(image.beam, image.pixel_scale)
+        low, high = SETUP_PIXELS_PER_BEAM
+        if not 0.9 * low <= per_beam <= 1.1 * high:
+            reasons.append(f"{per_beam:.1f} pixels per beam outside {low:g}-{high:g}")
+        if image.frequency is not None:
+            ghz = float(image.frequency.to_value(u.GHz))
+            low, high = setups.frequency_ghz[0], setups.frequency_ghz[-1]
+            if not 0.97 * low <= ghz <= 1.03 * high:
+                reasons.append(f"frequency {ghz:.4g} GHz outside {low:g}-{high:g} GHz (Bands 3-7)")
+        dec = float(image.wcs.celestial.wcs.crval[1])
+        low, high = setups.dec_deg[0], setups.dec_deg[-1]
+        if not low - 5 <= dec <= high + 5:
+            reasons.append(f"declination {dec:+.1f} deg outside {low:+g} to {high:+g} deg")
+        return reasons
+
     def _check_beam(self, image, force):
         if image.beam is None:
             warn_user(f"{image.name}: no beam in the header and none given; assuming the model's "
                           f"({_beam_text(self.beam)})", BeamWarning)  # fmt: skip
             return
-        if self.beam is None:
-            return
+        if self.beam is None or self.card.setup_range is not None:
+            return  # a model over set-ups: _check_setup names what lies outside them
         ratio = _beam_ratio(image.beam, self.beam)
         if ratio > BEAM_RATIO_LIMIT:
             message = (f"beam {_beam_text(image.beam)} differs from the model's {_beam_text(self.beam)} by a factor "
@@ -331,6 +364,15 @@ class Reconstructor:
     def _check_setup(self, image, psf):
         """Warn (once per reconstructor) if the observation is not the model's set-up, naming ``astro-i2i adapt``."""
         if self._setup_warned or self.card.simulation is None:
+            return
+        if self.card.setup_range is not None:
+            reasons = self._outside_setups(image)
+            if reasons:
+                self._setup_warned = True
+                dirty = "DIRTY.fits" if image.name.startswith("<") else image.name.split("[channel")[0]
+                warn_user(f"{image.name}: outside the ALMA set-ups the model was trained over ({'; '.join(reasons)});"
+                          f" a model for this observation: astro-i2i adapt {dirty} --psf PSF.fits -o adapted.pt, "
+                          "then --model adapted.pt", SetupWarning)  # fmt: skip
             return
         reasons = []
         if image.beam is not None and self.beam is not None:
