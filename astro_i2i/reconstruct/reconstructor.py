@@ -366,14 +366,20 @@ class Reconstructor:
         if self._setup_warned or self.card.simulation is None:
             return
         if self.card.setup_range is not None:
-            reasons = self._outside_setups(image)
-            if reasons:
-                self._setup_warned = True
-                dirty = "DIRTY.fits" if image.name.startswith("<") else image.name.split("[channel")[0]
-                warn_user(f"{image.name}: outside the ALMA set-ups the model was trained over ({'; '.join(reasons)});"
-                          f" a model for this observation: astro-i2i adapt {dirty} --psf PSF.fits -o adapted.pt, "
-                          "then --model adapted.pt", SetupWarning)  # fmt: skip
-            return
+            self._warn_setup(image, self._outside_setups(image), "outside the ALMA set-ups the model was trained over")
+        else:
+            self._warn_setup(image, self._unlike_model(image, psf), "not the set-up the model was trained on")
+
+    def _warn_setup(self, image, reasons, what):
+        """One `SetupWarning` (per reconstructor) giving ``reasons`` and the ``adapt`` command; none without reasons."""
+        if reasons:
+            self._setup_warned = True
+            dirty = "DIRTY.fits" if image.name.startswith("<") else image.name.split("[channel")[0]
+            warn_user(f"{image.name}: {what} ({'; '.join(reasons)}); a model for this observation: astro-i2i adapt "
+                      f"{dirty} --psf PSF.fits -o adapted.pt, then --model adapted.pt", SetupWarning)  # fmt: skip
+
+    def _unlike_model(self, image, psf):
+        """How the image's beam, pixels and PSF differ from the model's own set-up (phrases; empty: alike)."""
         reasons = []
         if image.beam is not None and self.beam is not None:
             if _beam_ratio(image.beam, self.beam) > SETUP_BEAM_RATIO:
@@ -392,12 +398,7 @@ class Reconstructor:
                                             radius=radius)  # fmt: skip
                 if similarity < SETUP_PSF_SIMILARITY:
                     reasons.append(f"PSF similarity {similarity:.2f} < {SETUP_PSF_SIMILARITY:g}")
-        if reasons:
-            self._setup_warned = True
-            dirty = "DIRTY.fits" if image.name.startswith("<") else image.name.split("[channel")[0]
-            warn_user(f"{image.name}: not the set-up the model was trained on ({'; '.join(reasons)}); a model "
-                          f"for this observation: astro-i2i adapt {dirty} --psf PSF.fits -o adapted.pt, then "
-                          "--model adapted.pt", SetupWarning)  # fmt: skip
+        return reasons
 
     def _layout(self, image, *, free_downsample=False):
         """``(downsample, pixel scale in arcsec)`` of the network's view of ``image``.
