@@ -204,7 +204,11 @@ def test_a_model_over_set_ups_says_nothing_inside_them_and_names_what_lies_outsi
     from astro_i2i import InputError
     from astro_i2i.simulate import SetupRange
 
+    from astro_i2i.models.checkpoint import checkpoint_summary
+
     assert over_setups.card.setup_range == SetupRange(n=24) and reconstructor.card.setup_range is None
+    assert "set-ups:     trained over 24 (alma.cycle5.1 to alma.cycle5.8, 84-373 GHz" in \
+        "\n".join(checkpoint_summary(over_setups.card, "over_setups.pt"))  # fmt: skip
     data, header = _field(96, 0.04, 0.19, 5e-5)
     assert _setup_warnings(over_setups, data, header) == []
     with pytest.raises(InputError, match="adapt"):

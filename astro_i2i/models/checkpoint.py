@@ -624,6 +624,13 @@ def checkpoint_summary(card, name):
             f"  noise:     {_figure(adapted.get('noise_rms_jy'), '.3g', 1e6)} uJy/beam, texture from the "
             f"{adapted.get('noise_texture', '?')}",
         ]  # fmt: skip
+    setups = card.setup_range
+    if setups is not None:
+        arrays = sorted(setups.arrays)
+        lines.append(f"set-ups:     trained over {setups.n} ({arrays[0]} to {arrays[-1]}, {setups.frequency_ghz[0]:g}-"
+                     f"{setups.frequency_ghz[-1]:g} GHz, dec {setups.dec_deg[0]:+g} to {setups.dec_deg[-1]:+g}, "
+                     f"{setups.duration_s[0] / 60:g}-{setups.duration_s[-1] / 60:g} min, "
+                     f"{100 * setups.briggs_fraction:.0f} % Briggs)")  # fmt: skip
     training = card.training
     if training:
         lines.append(f"training:    {training.get('steps', '?')} steps, {training.get('time_s', 0) / 60:.0f} min "
