@@ -139,13 +139,17 @@ def _run(reconstructor, images, beam_header, source_density=None):
     return everything, results, (time.perf_counter() - start) / len(images)
 
 
-def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, density=None):
+PRIORS = {"default": "default prior", "told": "told the density"}
+
+
+def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, density=None, priors=tuple(PRIORS)):
     """The model's row at its default prior and, with ``density`` (the set-up's sources per arcmin^2), the row
-    told the density (``source_density``: the reliabilities of a second run)."""
+    told the density (``source_density``: the reliabilities of a second run); ``priors`` chooses which."""
     cut = reconstructor.settings.detection_for(reconstructor.settings.samples).min_reliability
     f1 = {}
-    for prior, stated in (("default prior", None), ("told the density", density)):
-        if prior != "default prior" and stated is None:
+    for key, stated in (("default", None), ("told", density)):
+        prior = PRIORS[key]
+        if key not in priors or (key == "told" and stated is None):
             continue
         scored, results, seconds = _run(reconstructor, images, beam_header, stated)
         catalogs = {i: c[np.asarray(c["reliability"]) >= cut] for i, c in scored.items()}
@@ -155,7 +159,7 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
     return f1
 
 
-def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one"):
+def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", priors=tuple(PRIORS)):
     config, fwhm = setup_config(name)
     started = time.perf_counter()
     images, truth = validation_set(config, n, TEST_SEED, psf=True)
@@ -183,7 +187,8 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one"):
     print(f"  the set-up's {3600 * density:.3g} sources per arcmin^2 against the model's {3600 * model_density:.3g}")
     figures.update({f"shipped, {k}": v for k, v in model_rows(f"{Path(model).stem} 2-to-1, K = 10", shipped, images,
                                                                truth, lambda image: header_of(image, beam), radii,
-                                                               n, density=3600 * density).items()})  # fmt: skip
+                                                               n, density=3600 * density,
+                                                               priors=priors).items()})  # fmt: skip
     if adapt_minutes:
         user = Path(workdir) / name
         write_dataset(user, 1, seed=TEST_SEED + 999, config=config, overwrite=True)
@@ -198,7 +203,7 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one"):
                                                                    Reconstructor.from_pretrained(path), images,
                                                                    truth, lambda image: header_of(image, beam), radii,
                                                                    n).items()})  # fmt: skip
-    for key in ("shipped, default prior", "shipped, told the density"):
+    for key in [f"shipped, {PRIORS[p]}" for p in priors]:
         print(f"  {key} - tuned matched filter: {100 * (figures[key] - figures['mf']):+.1f} F1 points at 0.21 beam",
               flush=True)  # fmt: skip
     return figures
@@ -211,13 +216,14 @@ def main():
     parser.add_argument("--adapt", default="", help="comma-separated set-ups to adapt a model to as well")
     parser.add_argument("--minutes", type=float, default=10.0, help="adapt's --minutes")
     parser.add_argument("--model", default="two_to_one", help="the model to measure (a shipped name or a .pt)")
+    parser.add_argument("--priors", default="default,told", help="the model's rows: default prior, told the density")
     args = parser.parse_args()
     adapted = {s for s in args.adapt.split(",") if s}
     begin = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.setups.split(","):
             run_setup(name.strip(), args.n, adapt_minutes=args.minutes if name in adapted else None, workdir=workdir,
-                      model=args.model)
+                      model=args.model, priors=tuple(p for p in args.priors.split(",") if p))
     print(f"\ntotal {time.perf_counter() - begin:.0f} s; {MF_THRESHOLDS_NOTE}")
 
 

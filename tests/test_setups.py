@@ -238,3 +238,26 @@ def test_the_covered_beam_range_is_alma_s_12m_configurations():
     low, high = SETUP_BEAM_RANGE_ARCSEC
     assert low <= fwhm("alma.cycle5.8", 373, -30, "briggs") < 1.3 * low
     assert high / 1.1 < fwhm("alma.cycle5.1", 84, -70, "natural") <= high
+
+
+def test_a_model_over_set_ups_assumes_its_population_as_drawn_for_the_image(over_setups, reconstructor):
+    """Without a stated density, a model over set-ups assumes 1-5 sources within its primary beam's half-power
+    radius (scaled by the wavelength) or 0.45 of the image's width, as its training and calibration drew them;
+    the model of one set-up, its sources per unit sky area. A stated density wins for both."""
+    from astro_i2i.simulate import population_radius_arcsec
+
+    simulation = over_setups.card.simulation
+    model = 3600 * simulation.sources.density_per_arcsec2
+    for ghz, n, pixel in ((230.0, 96, 0.1), (100.0, 96, 0.4), (230.0, 64, 0.04)):
+        data, header = _field(n, pixel, 0.855, 5e-5)
+        header["CTYPE3"], header["CRVAL3"], header["CDELT3"], header["CRPIX3"] = "FREQ", ghz * 1e9, 1e9, 1.0
+        image = read_image((data[None], header))
+        assert image.frequency.to_value(u.GHz) == pytest.approx(ghz)
+        radius = population_radius_arcsec(simulation, ghz, n * pixel)
+        assert radius == pytest.approx(min(simulation.sources.max_radius_arcsec * 230.0 / ghz, 0.45 * n * pixel))
+        area = image.beam.sr.to_value(u.arcsec**2) / over_setups.beam.sr.to_value(u.arcsec**2)  # 1.002
+        expected = (simulation.sources.max_radius_arcsec / radius) ** 2 * area
+        assert over_setups._prior_odds(image.beam, None, image) == (1.0 if abs(expected - 1) <= 0.1 else
+                                                                    pytest.approx(expected, rel=1e-6))  # fmt: skip
+        assert reconstructor._prior_odds(image.beam, None, image) == 1.0  # 0.855" round: the model's area
+        assert over_setups._prior_odds(image.beam, 4 * model, image) == pytest.approx(4.0, rel=0.01)

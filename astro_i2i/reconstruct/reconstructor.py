@@ -444,19 +444,30 @@ class Reconstructor:
             return None
         return settings.source_fwhm_arcsec * ratio * u.arcsec
 
-    def _prior_odds(self, beam, source_density=None):
+    def _prior_odds(self, beam, source_density=None, image=None):
         """The factor on the reliability's odds for ``beam`` and a field of ``source_density`` sources per arcmin^2.
 
         The reliability is a posterior: its prior is the training population's chance of a source per beam
         area (1-5 sources within 13", 18 per arcmin^2, under a 0.85" beam). For another beam, or a stated
         density, the odds scale by (density x beam area) over the model's; 1 within 10 % (the model's own
-        beam and population).
+        beam and population). Without a stated density, a model of one set-up assumes its population's
+        sources per unit sky area; a model over set-ups, its population as drawn for the ``image``'s set-up
+        (1-5 sources within the primary beam's half-power radius, or 0.45 of the image's width:
+        `~astro_i2i.simulate.population_radius_arcsec`), which is what it was trained and calibrated on.
         """
         simulation = self.card.simulation
         if beam is None or self.beam is None or simulation is None:
             return 1.0
         model_density = simulation.sources.density_per_arcsec2
         density = model_density if source_density is None else source_density / 3600.0
+        if source_density is None and image is not None and self.card.setup_range is not None:
+            from ..simulate import population_radius_arcsec
+
+            ghz = (simulation.observation.frequency_ghz if image.frequency is None
+                   else float(image.frequency.to_value(u.GHz)))  # fmt: skip
+            width = min(image.data.shape[-2:]) * image.pixel_scale.to_value(u.arcsec)
+            density = model_density * (simulation.sources.max_radius_arcsec
+                                       / population_radius_arcsec(simulation, ghz, width)) ** 2  # fmt: skip
         odds = density * beam.sr.to_value(u.arcsec**2) / (model_density * self.beam.sr.to_value(u.arcsec**2))
         return 1.0 if abs(odds - 1) <= 0.1 else float(odds)
 
@@ -587,7 +598,7 @@ class Reconstructor:
                                     samples=skies if samples > 1 else None, primary_beam=pb,
                                     min_reliability=options.min_reliability, bright=bright,
                                     source_fwhm=self._source_fwhm(image.beam, settings),
-                                    prior_odds=self._prior_odds(image.beam, options.source_density))  # fmt: skip
+                                    prior_odds=self._prior_odds(image.beam, options.source_density, image))  # fmt: skip
         self._check_brightness(catalog, image.name, bright)
         uncertainty = self._uncertainty(skies, residual, image.beam) if samples > 1 else None
         if bright is not None and uncertainty is not None:

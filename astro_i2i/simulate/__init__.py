@@ -6,7 +6,7 @@ from ._dataset import SetupPairs, TrainingPairs, image_wcs, simulate_image, trut
 from ._observe import NoiseBank, Observation
 from ._sky import airy_primary_beam, draw_pointing, draw_sources, primary_beam, render_sky
 from ._targets import TARGET_SHAPES, draw_targets, render_targets
-from ._setups import SetupRange, setup_configs, synthesized_beam_arcsec
+from ._setups import SetupRange, population_radius_arcsec, setup_configs, synthesized_beam_arcsec
 from .config import SimulationConfig
 
 # ``__all__`` is what a user calls (and what the API reference lists); the other names imported above are

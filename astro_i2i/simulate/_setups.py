@@ -17,7 +17,7 @@ import numpy as np
 from ..exceptions import InputError
 from .config import SimulationConfig
 
-__all__ = ["SetupRange", "setup_configs", "synthesized_beam_arcsec"]
+__all__ = ["SetupRange", "setup_configs", "synthesized_beam_arcsec", "population_radius_arcsec"]
 
 #: The ALMA 12-m configurations of Cycle 5 (shipped antenna lists).
 ALMA_12M = tuple(f"alma.cycle5.{k}" for k in range(1, 9))
@@ -125,6 +125,28 @@ def synthesized_beam_arcsec(config, dec_deg=None):
     return float(math.sqrt(beam.major.to_value("arcsec") * beam.minor.to_value("arcsec")))
 
 
+def population_radius_arcsec(base, frequency_ghz, width_arcsec):
+    """Where the base population's sources lie for a set-up at ``frequency_ghz`` on an image ``width_arcsec`` wide.
+
+    The radius follows the primary beam (``base.sources.max_radius_arcsec`` at the base's frequency, scaled by
+    the wavelength) within 0.45 of the image's width, as `setup_configs` draws the population.
+
+    Parameters
+    ----------
+    base : `SimulationConfig`
+    frequency_ghz : float
+    width_arcsec : float
+        The image's width (its narrower side).
+
+    Returns
+    -------
+    radius : float
+        Arcsec.
+    """
+    pb_scale = base.observation.frequency_ghz / float(frequency_ghz)
+    return min(base.sources.max_radius_arcsec * pb_scale, 0.45 * float(width_arcsec))
+
+
 def _on_grid(base, observation, dec, base_beam, pixels_per_beam):
     """The base population observed with ``observation`` at ``dec``, on a grid of ``pixels_per_beam``."""
     probe = dataclasses.replace(base, observation=observation,
@@ -135,7 +157,7 @@ def _on_grid(base, observation, dec, base_beam, pixels_per_beam):
     pixel = beam / pixels_per_beam
     half_width = 0.45 * base.image.size * pixel
     sources, targets = base.sources, base.targets
-    radius = min(sources.max_radius_arcsec * pb_scale, half_width)
+    radius = population_radius_arcsec(base, observation.frequency_ghz, base.image.size * pixel)
     return dataclasses.replace(
         probe,
         image=dataclasses.replace(base.image, pixel_scale_arcsec=pixel),
