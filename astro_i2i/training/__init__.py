@@ -12,7 +12,7 @@
 from ._sigma import SAMPLES, SIGMA_STYLE_GRID, calibrate_sigma_style
 from .adapt import adapt, describe_observation
 from .calibrate import (CANDIDATE_NSIGMA, calibrate_checkpoint, calibrate_detection, calibrate_uncertainty,
-                        calibration_seconds, labelled_candidates)  # fmt: skip
+                        calibration_seconds, labelled_candidates, setup_candidates)  # fmt: skip
 from .config import TrainingConfig
 from .evaluate import (CALIBRATION_IMAGES, CALIBRATION_SEED, DETECTION_NSIGMA_GRID, beam_area_pixels, evaluate_model,
                        record_beam, record_source_fwhm)  # fmt: skip
