@@ -439,7 +439,8 @@ def setup_candidates(model, normalisation, simulation, beam, setups, *, samples,
         Candidate settings (the model's source size).
     n_images : int, optional
     seed : int, optional
-        Image ``i`` of set-up ``k`` is drawn with ``default_rng([seed + 1000 k, i])``.
+        Image ``i`` of set-up ``k`` (from 0) is drawn with ``default_rng([seed + 1000 (k + 1), i])``: apart from
+        the model's own calibration images (``[seed, i]``).
     device : str, optional
 
     Returns
@@ -460,7 +461,8 @@ def setup_candidates(model, normalisation, simulation, beam, setups, *, samples,
                if c is not simulation]  # fmt: skip
     tables = []
     for k, config in enumerate(configs):
-        images, truth = validation_set(config, int(n_images), int(seed) + 1000 * k, psf=True, subtract_bright=True)
+        images, truth = validation_set(config, int(n_images), int(seed) + 1000 * (k + 1), psf=True,
+                                       subtract_bright=True)  # fmt: skip
         beam_k = fit_psf_beam(images[0]["psf"], images[0]["wcs"])
         fwhm_k = float(np.sqrt(beam_k.major.to_value(u.arcsec) * beam_k.minor.to_value(u.arcsec)))
         source_fwhm = (settings.source_fwhm_arcsec or record_source_fwhm(simulation)) * fwhm_k / model_fwhm
