@@ -18,7 +18,8 @@ from ._files import CATALOG_FORMATS, REGION_FORMATS, catalog_format, regions_for
 from ._measure import (DEFAULT_SOURCE_FWHM, REFERENCE_BEAM_FWHM, SIZE_GRID_BEAMS, beam_scale, fit_fluxes, gaussian_psf,
                        matched_filter_snr, refine_positions, size_interval, size_profiles)  # fmt: skip
 from ._posterior import (FEATURES_DIRECT, FEATURES_SAMPLES, POSTERIOR_COLUMNS, PRIOR_FEATURE, REFINE_RADIUS,
-                         beam_fwhm_along_axes, candidate_features, local_peaks, local_rms, position_errors, posterior_catalog, prior_scaled,
+                         beam_fwhm_along_axes, candidate_features, local_peaks, local_rms, position_errors,
+                         posterior_catalog, prior_scaled,
                          source_names)  # fmt: skip
 from ._reliability import DetectionSettings, ReliabilityModel, reliability_diagram
 from ._segment import (CATALOG_COLUMNS, DEBLEND_MAX_FRACTION, find_sources, noise_sigma,

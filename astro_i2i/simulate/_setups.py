@@ -143,8 +143,13 @@ def population_radius_arcsec(base, frequency_ghz, width_arcsec):
     radius : float
         Arcsec.
     """
-    pb_scale = base.observation.frequency_ghz / float(frequency_ghz)
-    return min(base.sources.max_radius_arcsec * pb_scale, 0.45 * float(width_arcsec))
+    return _within_image(base.sources.max_radius_arcsec, base, frequency_ghz, width_arcsec)
+
+
+def _within_image(radius_arcsec, base, frequency_ghz, width_arcsec):
+    """A radius of the base set-up scaled by the wavelength (the primary beam's size) and kept within 0.45 of the
+    image's width."""
+    return min(radius_arcsec * base.observation.frequency_ghz / float(frequency_ghz), 0.45 * float(width_arcsec))
 
 
 def _on_grid(base, observation, dec, base_beam, pixels_per_beam):
@@ -152,12 +157,11 @@ def _on_grid(base, observation, dec, base_beam, pixels_per_beam):
     probe = dataclasses.replace(base, observation=observation,
                                 pointing=dataclasses.replace(base.pointing, dec_deg=dec, radius_deg=0.0))  # fmt: skip
     beam = synthesized_beam_arcsec(probe, dec)
-    scale = beam / base_beam  # source sizes follow the beam
-    pb_scale = base.observation.frequency_ghz / observation.frequency_ghz  # radii follow the primary beam
+    scale = beam / base_beam  # source sizes follow the beam, radii the primary beam
     pixel = beam / pixels_per_beam
-    half_width = 0.45 * base.image.size * pixel
+    width = base.image.size * pixel
     sources, targets = base.sources, base.targets
-    radius = population_radius_arcsec(base, observation.frequency_ghz, base.image.size * pixel)
+    radius = population_radius_arcsec(base, observation.frequency_ghz, width)
     return dataclasses.replace(
         probe,
         image=dataclasses.replace(base.image, pixel_scale_arcsec=pixel),
@@ -165,7 +169,8 @@ def _on_grid(base, observation, dec, base_beam, pixels_per_beam):
                                     fwhm_max_arcsec=sources.fwhm_max_arcsec * scale, max_radius_arcsec=radius),
         targets=dataclasses.replace(targets, size_min_arcsec=targets.size_min_arcsec * scale,
                                     size_max_arcsec=targets.size_max_arcsec * scale,
-                                    max_radius_arcsec=min(targets.max_radius_arcsec * pb_scale, half_width)),
+                                    max_radius_arcsec=_within_image(targets.max_radius_arcsec, base,
+                                                                    observation.frequency_ghz, width)),
     )  # fmt: skip
 
 
