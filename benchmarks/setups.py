@@ -18,8 +18,17 @@ primary beam's half-power radius as the seed's (and within the image). Per set-u
   primary beam; K = 10, its default cut), ``force=True`` past the beam check, with its default prior (the
   training population's sources per arcmin^2) and told the set-up's density (``source_density``: its
   1-5 sources over the disc they lie in; a second run);
+- the same model tuned to the set-up (`astro_i2i.training.tune_to_setup`, ``reconstruct --tune ARRAY``): its
+  reliability map and cuts fitted on 40 images simulated exactly with the set-up's array, weighting and the
+  density told, drawn apart from the test images (``TUNE_SEED``); its row re-scores the told run's candidates
+  under the tuned map and cuts, which is what the tuned model gives (the same candidates: tests/test_tune.py);
+  its s/img adds the tuning's time over the ``n`` images;
 - with ``--adapt``, the model adapted to the set-up for ``--minutes`` (`astro_i2i.training.adapt`, from one
   simulated image and its PSF written as a user's files).
+
+A model's catalogue is cut at its benchmark operating point for the figures at 0.21 beam (the best F1 at that
+radius on its calibration images, as ``benchmarks/evaluate_models.py`` does) and at its default one (the best F1
+at the reliability's half beam) for those at 0.5 beam.
 
 Printed per row: P/C/F1 at 0.21 beam FWHM (the seed's 0.18" at 0.85") and at 0.5 beam, flux_err coverage
 (true flux within 1.96 flux_err, matches at 0.21 beam), UNCERTAINTY coverage on source pixels (true sky
@@ -43,7 +52,7 @@ from astro_i2i.catalog import reliability_diagram
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.simulate import SimulationConfig, validation_set, write_dataset
-from astro_i2i.training import CALIBRATION_SEED, adapt
+from astro_i2i.training import CALIBRATION_SEED, adapt, tune_to_setup
 
 #: name -> (antenna list, GHz, pixel scale ", image pixels, noise Jy/beam, declination deg[, Briggs robust]).
 #: Natural weighting unless a robust parameter is given. Pixels per beam (geometric-mean FWHM of the fitted PSF)
@@ -116,13 +125,26 @@ def reliability_error(everything, truth, radius):
 
 
 def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
+    """One row; ``catalogs`` is one set for both radii, or a pair (at 0.21 beam, at 0.5 beam)."""
+    sets = catalogs if isinstance(catalogs, tuple) else (catalogs, catalogs)
     cells = []
-    for radius in radii:
-        s = score_catalogs(catalogs, truth, radius=radius, images=range(n))
+    for radius, chosen in zip(radii, sets):
+        s = score_catalogs(chosen, truth, radius=radius, images=range(n))
         cells.append(f"{100 * s.purity:5.1f} {100 * s.completeness:5.1f} {100 * s.f1:5.1f}")
     ferr, pix, rel = (f"{x:6.1f}" if isinstance(x, float) else f"{x:>6s}" for x in extra)
     print(f"  {label:34s} {cells[0]} | {cells[1]} | {ferr} {pix} {rel} | {seconds:6.2f}", flush=True)
-    return score_catalogs(catalogs, truth, radius=radii[0], images=range(n)).f1
+    return score_catalogs(sets[0], truth, radius=radii[0], images=range(n)).f1
+
+
+def _cut(scored, settings):
+    """``scored`` under ``settings``' map (a tuned model's; none otherwise), and its catalogues at the benchmark
+    cut and at the default cut."""
+    mapped = {i: c.copy() for i, c in scored.items()}
+    for c in mapped.values():
+        c["reliability"] = settings.recalibrated(np.asarray(c["reliability"], dtype=float))
+    pair = tuple({i: c[np.asarray(c["reliability"]) >= cut] for i, c in mapped.items()}
+                 for cut in (settings.benchmark_cut, settings.min_reliability))  # fmt: skip
+    return mapped, pair
 
 
 def _run(reconstructor, images, beam_header, source_density=None):
@@ -142,24 +164,39 @@ def _run(reconstructor, images, beam_header, source_density=None):
 PRIORS = {"default": "default prior", "told": "told the density"}
 
 
-def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, density=None, priors=tuple(PRIORS)):
+def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, density=None, priors=tuple(PRIORS),
+               tune=None):  # fmt: skip
     """The model's row at its default prior and, with ``density`` (the set-up's sources per arcmin^2), the row
-    told the density (``source_density``: the reliabilities of a second run); ``priors`` chooses which."""
-    cut = reconstructor.settings.detection_for(reconstructor.settings.samples).min_reliability
+    told the density (``source_density``: the reliabilities of a second run); ``priors`` chooses which. With
+    ``tune`` (keywords of `tune_to_setup`), also the model tuned to the set-up, told the density."""
+    settings = reconstructor.settings.detection_for(reconstructor.settings.samples)
     f1 = {}
     for key, stated in (("default", None), ("told", density)):
         prior = PRIORS[key]
         if key not in priors or (key == "told" and stated is None):
             continue
         scored, results, seconds = _run(reconstructor, images, beam_header, stated)
-        catalogs = {i: c[np.asarray(c["reliability"]) >= cut] for i, c in scored.items()}
-        extra = (coverage(catalogs, truth, radii[0]), pixel_coverage(results, images),
-                 reliability_error(scored, truth, radii[1]))  # fmt: skip
-        f1[prior] = print_row(f"{label}, {prior}", catalogs, truth, radii, n, seconds, extra)
+        rows = [(f"{label}, {prior}", prior, settings, seconds)]
+        if key == "told" and tune is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tuned = tune_to_setup(reconstructor, source_density=stated, **tune)
+            record = tuned.tuning
+            print(f"  (tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
+                  f"{record['benchmark_min_reliability']:.2f} / {record['min_reliability']:.2f} against "
+                  f"{settings.benchmark_cut:.2f} / {settings.min_reliability:.2f})", flush=True)  # fmt: skip
+            rows.append((f"{label}, tuned, {prior}", f"tuned, {prior}",
+                         tuned.settings.detection_for(reconstructor.settings.samples),
+                         seconds + record["seconds"] / n))  # fmt: skip
+        for text, name, chosen, row_seconds in rows:
+            mapped, pair = _cut(scored, chosen)
+            extra = (coverage(pair[0], truth, radii[0]), pixel_coverage(results, images),
+                     reliability_error(mapped, truth, radii[1]))  # fmt: skip
+            f1[name] = print_row(text, pair, truth, radii, n, row_seconds, extra)
     return f1
 
 
-def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", priors=tuple(PRIORS)):
+def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", priors=tuple(PRIORS), tuned=True):
     config, fwhm = setup_config(name)
     started = time.perf_counter()
     images, truth = validation_set(config, n, TEST_SEED, psf=True)
@@ -185,10 +222,19 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
     density = config.sources.density_per_arcsec2
     model_density = shipped.card.simulation.sources.density_per_arcsec2
     print(f"  the set-up's {3600 * density:.3g} sources per arcmin^2 against the model's {3600 * model_density:.3g}")
+    tune = None
+    if tuned:
+        # The user's files: one more image of the set-up, as tclean writes it (its header, its primary beam).
+        user, _ = validation_set(config, 1, TEST_SEED + 999)
+        user[0]["frequency_hz"] = config.observation.frequency_ghz * 1e9
+        observation = config.observation
+        tune = {"dirty": (user[0]["dirty"], header_of(user[0], beam)), "array": observation.array,
+                "primary_beam": (user[0]["primary_beam"], user[0]["wcs"].to_header()),
+                "weighting": observation.weighting, "robust": observation.robust}  # fmt: skip
     figures.update({f"shipped, {k}": v for k, v in model_rows(f"{Path(model).stem} 2-to-1, K = 10", shipped, images,
                                                                truth, lambda image: header_of(image, beam), radii,
                                                                n, density=3600 * density,
-                                                               priors=priors).items()})  # fmt: skip
+                                                               priors=priors, tune=tune).items()})  # fmt: skip
     if adapt_minutes:
         user = Path(workdir) / name
         write_dataset(user, 1, seed=TEST_SEED + 999, config=config, overwrite=True)
@@ -203,7 +249,7 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
                                                                    Reconstructor.from_pretrained(path), images,
                                                                    truth, lambda image: header_of(image, beam), radii,
                                                                    n).items()})  # fmt: skip
-    for key in [f"shipped, {PRIORS[p]}" for p in priors]:
+    for key in [k for k in figures if k.startswith("shipped, ")]:
         print(f"  {key} - tuned matched filter: {100 * (figures[key] - figures['mf']):+.1f} F1 points at 0.21 beam",
               flush=True)  # fmt: skip
     return figures
@@ -217,13 +263,14 @@ def main():
     parser.add_argument("--minutes", type=float, default=10.0, help="adapt's --minutes")
     parser.add_argument("--model", default="two_to_one", help="the model to measure (a shipped name or a .pt)")
     parser.add_argument("--priors", default="default,told", help="the model's rows: default prior, told the density")
+    parser.add_argument("--no-tune", action="store_true", help="without the row of the model tuned to the set-up")
     args = parser.parse_args()
     adapted = {s for s in args.adapt.split(",") if s}
     begin = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.setups.split(","):
             run_setup(name.strip(), args.n, adapt_minutes=args.minutes if name in adapted else None, workdir=workdir,
-                      model=args.model, priors=tuple(p for p in args.priors.split(",") if p))
+                      model=args.model, priors=tuple(p for p in args.priors.split(",") if p), tuned=not args.no_tune)
     print(f"\ntotal {time.perf_counter() - begin:.0f} s; {MF_THRESHOLDS_NOTE}")
 
 

@@ -254,7 +254,7 @@ def posterior_catalog(sky, dirty, wcs, *, beam, settings, samples=None, primary_
         reliability = np.full(len(candidates), np.nan)
         keep = np.ones(len(candidates), dtype=bool)
     else:
-        reliability = _reliability(settings.reliability, candidates, prior_odds)
+        reliability = settings.recalibrated(_reliability(settings.reliability, candidates, prior_odds))
         keep = reliability >= min_reliability
     candidates["reliability"] = reliability
     if bright is not None and len(candidates):

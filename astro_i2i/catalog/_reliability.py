@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import optimize
 
-__all__ = ["ReliabilityModel", "DetectionSettings", "reliability_diagram"]
+__all__ = ["ReliabilityModel", "DetectionSettings", "reliability_diagram", "monotone_nodes"]
 
 
 @dataclass(frozen=True)
@@ -101,30 +101,8 @@ class ReliabilityModel:
             A copy with ``recalibration`` set (any earlier one is replaced).
         """
         plain = dataclasses.replace(self, recalibration=())
-        output = plain.predict(features)
-        labels = np.asarray(labels, dtype=float)
-        edges = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0 + 1e-9]
-        groups, pending = [], np.zeros(0, dtype=int)
-        for low, high in zip(edges[:-1], edges[1:]):
-            pending = np.concatenate([pending, np.flatnonzero((output >= low) & (output < high))])
-            if len(pending) >= min_count:
-                groups.append(pending)
-                pending = np.zeros(0, dtype=int)
-        if len(pending):
-            if groups:
-                groups[-1] = np.concatenate([groups[-1], pending])
-            else:
-                groups.append(pending)
-        # pool adjacent violators: a non-decreasing fit of the observed fractions
-        merged = []
-        for group in groups:
-            merged.append([float(output[group].mean()), float(labels[group].mean()), len(group)])
-            while len(merged) > 1 and merged[-2][1] > merged[-1][1]:
-                (x1, y1, w1), (x2, y2, w2) = merged[-2], merged[-1]
-                merged[-2:] = [[(x1 * w1 + x2 * w2) / (w1 + w2), (y1 * w1 + y2 * w2) / (w1 + w2), w1 + w2]]
-        nodes = [(0.0, 0.0)] + [(x, y) for x, y, _ in merged] + [(1.0, 1.0)]
-        nodes = [node for i, node in enumerate(nodes) if i == 0 or node[0] > nodes[i - 1][0]]
-        return dataclasses.replace(self, recalibration=tuple(nodes))
+        nodes = monotone_nodes(plain.predict(features), labels, min_count=min_count)
+        return dataclasses.replace(self, recalibration=nodes)
 
     @classmethod
     def fit(cls, features, labels, *, names, l2=1e-3):
@@ -232,6 +210,55 @@ def reliability_diagram(reliability, labels, *, bins=10, min_count=10):
     return rows
 
 
+def monotone_nodes(output, labels, *, min_count=40):
+    """Nodes ``(output, observed fraction)`` of a monotone map of predicted probabilities onto observed ones.
+
+    ``output`` is cut at 0.02, 0.05, 0.1, 0.15 and then every 0.1; bins with
+    fewer than ``min_count`` candidates are merged with their neighbour; the
+    fraction of real candidates per bin, made monotone by
+    pool-adjacent-violators, gives nodes at the bins' mean outputs (the ends
+    pinned to ``(0, 0)`` and ``(1, 1)``), to be interpolated linearly.
+
+    Parameters
+    ----------
+    output : array-like
+        Predicted probabilities in [0, 1].
+    labels : array-like
+        1 for a real candidate, 0 for a spurious one.
+    min_count : int, optional
+        Fewest candidates in a bin. Default 40.
+
+    Returns
+    -------
+    nodes : tuple of (float, float)
+    """
+    output = np.asarray(output, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    if output.shape != labels.shape:
+        raise ValueError(f"output and labels differ in shape: {output.shape} and {labels.shape}")
+    edges = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0 + 1e-9]
+    groups, pending = [], np.zeros(0, dtype=int)
+    for low, high in zip(edges[:-1], edges[1:]):
+        pending = np.concatenate([pending, np.flatnonzero((output >= low) & (output < high))])
+        if len(pending) >= min_count:
+            groups.append(pending)
+            pending = np.zeros(0, dtype=int)
+    if len(pending):
+        if groups:
+            groups[-1] = np.concatenate([groups[-1], pending])
+        else:
+            groups.append(pending)
+    # pool adjacent violators: a non-decreasing fit of the observed fractions
+    merged = []
+    for group in groups:
+        merged.append([float(output[group].mean()), float(labels[group].mean()), len(group)])
+        while len(merged) > 1 and merged[-2][1] > merged[-1][1]:
+            (x1, y1, w1), (x2, y2, w2) = merged[-2], merged[-1]
+            merged[-2:] = [[(x1 * w1 + x2 * w2) / (w1 + w2), (y1 * w1 + y2 * w2) / (w1 + w2), w1 + w2]]
+    nodes = [(0.0, 0.0)] + [(x, y) for x, y, _ in merged] + [(1.0, 1.0)]
+    return tuple(node for i, node in enumerate(nodes) if i == 0 or node[0] > nodes[i - 1][0])
+
+
 @dataclass(frozen=True)
 class DetectionSettings:
     """How a catalogue is made from a reconstruction with ``samples`` style samples.
@@ -286,6 +313,10 @@ class DetectionSettings:
         A resolved faint source's ``size_err`` is this times its interval's
         half-width over 1.96 (calibrated: 95 % of true FWHMs within
         ``fwhm_maj +- 1.96 size_err``).
+    setup_recalibration : tuple of (float, float)
+        Nodes of a monotone map of the final reliability (after the prior)
+        onto the fraction of real candidates observed on simulated images of
+        a user's own set-up (`~astro_i2i.training.tune_to_setup`); empty: none.
     """
 
     samples: int = 1
@@ -301,8 +332,14 @@ class DetectionSettings:
     position_err_floor_arcsec: float = 0.0
     size_chi2_threshold: float | None = None
     size_err_scale: float = 1.0
+    setup_recalibration: tuple = ()
 
     def __post_init__(self):
+        nodes = tuple(tuple(float(v) for v in node) for node in self.setup_recalibration)
+        if any(len(node) != 2 for node in nodes) or any(b[0] <= a[0] for a, b in zip(nodes, nodes[1:])):
+            raise ValueError(f"setup_recalibration must be (output, reliability) pairs with increasing outputs, "
+                             f"not {self.setup_recalibration!r}")  # fmt: skip
+        object.__setattr__(self, "setup_recalibration", nodes)
         if isinstance(self.reliability, dict):
             object.__setattr__(self, "reliability", ReliabilityModel.from_dict(self.reliability))
         if int(self.samples) < 1:
@@ -327,6 +364,13 @@ class DetectionSettings:
             raise ValueError(f"size_err_scale must be positive, not {self.size_err_scale!r}")
         if not self.position_err_floor_arcsec >= 0:
             raise ValueError(f"position_err_floor_arcsec must be >= 0, not {self.position_err_floor_arcsec!r}")
+
+    def recalibrated(self, reliability):
+        """``reliability`` mapped by `setup_recalibration` (unchanged without one)."""
+        if not self.setup_recalibration:
+            return reliability
+        nodes = np.asarray(self.setup_recalibration)
+        return np.interp(reliability, nodes[:, 0], nodes[:, 1])
 
     @property
     def benchmark_cut(self):
@@ -364,6 +408,7 @@ class DetectionSettings:
         """
         values = asdict(self)
         values["reliability"] = None if self.reliability is None else self.reliability.to_dict()
+        values["setup_recalibration"] = [list(node) for node in self.setup_recalibration]
         return values
 
     @classmethod

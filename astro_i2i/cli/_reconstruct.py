@@ -71,12 +71,16 @@ def _device_option(function):
               help="Several inputs: an existing dask cluster (e.g. tcp://host:8786).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Several inputs: torch threads per file (the same value gives the same products).")
+@click.option("--tune", default=None, metavar="ARRAY|psf",
+              help="First calibrate the catalogue (reliability map, cuts) on 40 simulated images of this set-up "
+                   "(about a minute): ARRAY is its antenna list (alma.cycle5.8, or a .cfg), simulated exactly; "
+                   "'psf' uses --psf. For a set-up other than the model's own.")
 @click.option("--skip-existing", is_flag=True, help="Skip the inputs whose product exists (one input too).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
 def reconstruct(dirty, output, samples, steps, min_reliability, source_density, pb, pbcor, no_clean_bright, model, psf, beam, hdu,
                 device, batch_size, seed, quicklook, catalog_file, regions, force, workers, scheduler, threads,
-                skip_existing, no_progress, overwrite):  # fmt: skip
+                tune, skip_existing, no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY (an image or a cube), with an uncertainty map and a source catalogue.
 
     Several DIRTY files go to the directory -o OUTDIR/, serially or on a dask
@@ -109,7 +113,8 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
         _reconstruct_many(dirty, output, model=model, device=device, options=options, workers=workers,
                           scheduler=scheduler, threads=threads, skip_existing=skip_existing, overwrite=overwrite,
                           unsupported={"--psf": psf, "--beam": beam, "--hdu": hdu, "--quicklook": quicklook,
-                                       "--catalog": catalog_file, "--regions": regions, "--batch-size": batch_size},
+                                       "--catalog": catalog_file, "--regions": regions, "--batch-size": batch_size,
+                                       "--tune": tune},
                           progress=not no_progress and sys.stderr.isatty())  # fmt: skip
         return
     (dirty,) = dirty
@@ -146,6 +151,15 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
                                      f"reference pixel){hint}; use force=True to go on")  # fmt: skip
     held.release()
     reconstructor = Reconstructor.from_pretrained(model, device=device)
+    if tune:
+        from ..training import tune_to_setup
+
+        if tune == "psf" and psf is None:
+            raise InputError("--tune", "'psf' tunes on simulations made with the PSF: give it with --psf")
+        reconstructor = tune_to_setup(reconstructor, dirty, psf=psf if tune == "psf" else None,
+                                      array=None if tune == "psf" else tune, primary_beam=pb,
+                                      source_density=source_density, samples=samples,
+                                      progress=not no_progress and sys.stderr.isatty())  # fmt: skip
     result = reconstructor.reconstruct(image, options=options, psf=psf, batch_size=batch_size,
                                        progress=not no_progress and sys.stderr.isatty())  # fmt: skip
     with _all_or_nothing() as written:

@@ -46,6 +46,8 @@ _PROVENANCE_KEYWORDS = {
     "primary_beam": ("I2IPB", "primary beam used for the fluxes"),
     "psf": ("I2IPSF", "PSF used: bright CLEAN, set-up check"),
     "source_density": ("I2IDENS", "reliability prior: sources per arcmin^2 given"),
+    "tuned_images": ("I2ITUNE", "catalogue tuned on this many set-up simulations"),
+    "tuned_seed": ("I2ITUNSD", "seed of those simulated images"),
 }
 
 

@@ -183,6 +183,8 @@ class Reconstructor:
         self.checksum = card.checksum or file_checksum(path)
         self._setup_warned = False
         self._model_psf = None
+        #: How the catalogue was tuned to a set-up (`astro_i2i.training.tune_to_setup`); None: the model's own.
+        self.tuning = None
 
     @property
     def info(self):
@@ -281,13 +283,14 @@ class Reconstructor:
             warn_user(f"{image.name}: no beam in the header and none given; assuming the model's "
                           f"({_beam_text(self.beam)})", BeamWarning)  # fmt: skip
             return
-        if self.beam is None or self.card.setup_range is not None:
-            return  # a model over set-ups: _check_setup names what lies outside them
+        if self.beam is None or self.card.setup_range is not None or self.tuning is not None:
+            return  # a model over set-ups (_check_setup names what lies outside them), or tuned to this set-up
         ratio = _beam_ratio(image.beam, self.beam)
         if ratio > BEAM_RATIO_LIMIT:
             message = (f"beam {_beam_text(image.beam)} differs from the model's {_beam_text(self.beam)} by a factor "
-                       f"{float(ratio):.2f} (> {BEAM_RATIO_LIMIT:g}); adapt a model to it (astro-i2i adapt "
-                       f"{image.name} --psf PSF.fits -o adapted.pt) or use force=True to go on")  # fmt: skip
+                       f"{float(ratio):.2f} (> {BEAM_RATIO_LIMIT:g}); tune the catalogue to it (--tune ARRAY), adapt a model "
+                       f"to it (astro-i2i adapt {image.name} --psf PSF.fits -o adapted.pt) or use force=True to go "
+                       "on")  # fmt: skip
             if not force:
                 raise InputError(image.name, message)
             warn_user(f"{image.name}: {message.split(';')[0]}; forced", BeamWarning)
@@ -692,7 +695,9 @@ class Reconstructor:
                 "min_reliability": float(catalog.meta["minrel"]),
                 **({"primary_beam": pb_source} if pb_source else {}),
                 **({"psf": _primary_beam_source(psf)} if psf is not None else {}),
-                **({"bright_cleaned": int(bright.iterations)} if bright is not None else {})}  # fmt: skip
+                **({"bright_cleaned": int(bright.iterations)} if bright is not None else {}),
+                **({"tuned_images": self.tuning["n_images"], "tuned_seed": self.tuning["seed"]}
+                   if self.tuning is not None else {})}  # fmt: skip
 
     def reconstruct_cube(self, cube, output=None, *, options=None, block=None, overwrite=False, progress=None,
                          **keywords):  # fmt: skip

@@ -5,6 +5,8 @@
   chosen on freshly simulated images;
 - `adapt` (``astro-i2i adapt``): a model fine-tuned for a user's own
   observation (its PSF, primary beam, grid and noise);
+- `tune_to_setup` (``reconstruct --tune``): a model's catalogue calibrated
+  on simulated images of a user's own set-up, at run time;
 - `evaluate_model`: the F1 that training runs are judged by, on the
   fixed-seed images of `astro_i2i.simulate.validation_set`.
 """
@@ -17,6 +19,7 @@ from .config import TrainingConfig
 from .evaluate import (CALIBRATION_IMAGES, CALIBRATION_SEED, DETECTION_NSIGMA_GRID, beam_area_pixels, evaluate_model,
                        record_beam, record_source_fwhm)  # fmt: skip
 from .train import train
+from .tune import TUNE_IMAGES, TUNE_SEED, tune_to_setup
 
 # ``__all__`` is what a user calls (and what the API reference lists); the other names imported above are
 # public for astro-i2i's own packages, the benchmarks and tests, so that none of them reaches into a private module.
@@ -25,6 +28,7 @@ __all__ = [
     "train",
     "adapt",
     "describe_observation",
+    "tune_to_setup",
     "calibrate_checkpoint",
     "evaluate_model",
     "record_beam",

@@ -1,0 +1,87 @@
+"""Issue 29: a model's catalogue tuned to a user's own set-up at run time (`astro_i2i.training.tune_to_setup`)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from astro_i2i.catalog import DetectionSettings, monotone_nodes
+from astro_i2i.exceptions import InputError
+
+torch = pytest.importorskip("torch")
+
+from astro_i2i import Reconstructor  # noqa: E402
+from astro_i2i.io import read_products  # noqa: E402
+from astro_i2i.simulate import SimulationConfig, write_dataset  # noqa: E402
+from astro_i2i.training import tune_to_setup  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::astropy.utils.exceptions.AstropyUserWarning")
+
+
+def test_monotone_nodes_map_predictions_onto_observed_fractions():
+    rng = np.random.default_rng(0)
+    predicted = rng.uniform(size=20000)
+    real = rng.uniform(size=predicted.size) < predicted**2  # over-stated: the truth is p^2
+    nodes = np.asarray(monotone_nodes(predicted, real, min_count=200))
+    assert np.all(np.diff(nodes[:, 0]) > 0) and np.all(np.diff(nodes[:, 1]) >= 0)
+    assert tuple(nodes[0]) == (0.0, 0.0) and tuple(nodes[-1]) == (1.0, 1.0)
+    grid = np.linspace(0.1, 0.9, 9)
+    assert np.max(np.abs(np.interp(grid, nodes[:, 0], nodes[:, 1]) - grid**2)) < 0.05
+    with pytest.raises(ValueError, match="differ in shape"):
+        monotone_nodes(predicted, real[:-1])
+
+
+def test_detection_settings_carry_and_apply_a_setup_recalibration():
+    settings = DetectionSettings(setup_recalibration=((0.0, 0.0), (0.5, 0.2), (1.0, 1.0)))
+    assert settings.recalibrated(np.array([0.25, 0.5, 0.75])) == pytest.approx([0.1, 0.2, 0.6])
+    back = DetectionSettings.from_dict(settings.to_dict())
+    assert back == settings and isinstance(back.to_dict()["setup_recalibration"], list)
+    assert DetectionSettings().recalibrated(np.array([0.3]))[0] == 0.3
+    with pytest.raises(ValueError, match="increasing outputs"):
+        DetectionSettings(setup_recalibration=((0.5, 0.1), (0.2, 0.3)))
+
+
+@pytest.fixture(scope="module")
+def c43_1(tmp_path_factory):
+    """A user's 128 x 128 Band 6 image of C43-1 (1.8" beam, 0.3" pixels): another set-up than the model's."""
+    folder = tmp_path_factory.mktemp("c43_1")
+    config = SimulationConfig.from_dict({"observation": {"array": "alma.cycle5.1"},
+                                         "image": {"size": 128, "pixel_scale_arcsec": 0.3},
+                                         "sources": {"fwhm_min_arcsec": 0.9, "fwhm_max_arcsec": 1.8}})  # fmt: skip
+    write_dataset(folder, 1, seed=3, config=config)
+    return folder
+
+
+def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_path):
+    shipped = Reconstructor.from_pretrained("two_to_one")
+    dirty = c43_1 / "dirty_00000.fits"
+    with pytest.raises(InputError, match="--psf"):
+        tune_to_setup(shipped, dirty, n_images=2)
+    with pytest.raises(ValueError, match="n_images"):
+        tune_to_setup(shipped, dirty, array="alma.cycle5.1", n_images=0)
+    done = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tuned = tune_to_setup(shipped, dirty, array="alma.cycle5.1",
+                              samples=2, n_images=30, progress=lambda d, t: done.append((d, t)))  # fmt: skip
+        before = shipped.reconstruct(dirty, samples=2, min_reliability=0, force=True)
+        after = tuned.reconstruct(dirty, samples=2, min_reliability=0)
+    assert done[-1] == (30, 30)
+    record = tuned.tuning
+    assert record["n_images"] == 30 and record["samples"] == 2 and record["n_true"] > 0
+    assert record["n_candidates"] > 0 and 0 < record["f1_default"] <= 1
+    settings = tuned.settings.detection_for(2)
+    nodes = np.asarray(settings.setup_recalibration)
+    assert len(nodes) >= 3 and np.all(np.diff(nodes[:, 1]) >= 0)
+    assert settings.min_reliability == record["min_reliability"]
+    assert settings.benchmark_min_reliability == record["benchmark_min_reliability"]
+    # the model it came from is untouched; the tuned catalogue is the same candidates under the map
+    assert not shipped.settings.detection_for(2).setup_recalibration and shipped.tuning is None
+    assert len(before.catalog) == len(after.catalog) > 0
+    order = np.argsort(np.asarray(before.catalog["x"]))
+    mapped = np.interp(np.asarray(before.catalog["reliability"])[order], nodes[:, 0], nodes[:, 1])
+    assert np.sort(np.asarray(after.catalog["reliability"])) == pytest.approx(np.sort(mapped), abs=1e-6)
+    path = after.write(tmp_path / "sky.fits")
+    assert read_products(path).provenance["tuned_images"] == 30
+    assert fits.getheader(path)["I2ITUNSD"] == record["seed"]
