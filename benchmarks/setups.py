@@ -18,11 +18,12 @@ primary beam's half-power radius as the seed's (and within the image). Per set-u
   primary beam; K = 10, its default cut), ``force=True`` past the beam check, with its default prior (the
   training population's sources per arcmin^2) and told the set-up's density (``source_density``: its
   1-5 sources over the disc they lie in; a second run);
-- the same model tuned to the set-up (`astro_i2i.training.tune_to_setup`, ``reconstruct --tune ARRAY``): its
-  reliability map and cuts fitted on 40 images simulated exactly with the set-up's array, weighting and the
-  density told, drawn apart from the test images (``TUNE_SEED``); its row re-scores the told run's candidates
-  under the tuned map and cuts, which is what the tuned model gives (the same candidates: tests/test_tune.py);
-  its s/img adds the tuning's time over the ``n`` images;
+- the same model tuned to the set-up (`astro_i2i.training.tune_to_setup`, ``reconstruct --tune ARRAY``), at
+  each prior: its reliability map and cuts fitted on 40 images simulated exactly with the set-up's array and
+  weighting (with the density told, or the model's population within the set-up's primary beam), drawn apart
+  from the test images (``TUNE_SEED``); its row re-scores the same prior's run's candidates under the tuned map
+  and cuts, which is what the tuned model gives (the same candidates: tests/test_tune.py); its s/img adds the
+  tuning's time over the ``n`` images;
 - with ``--adapt``, the model adapted to the set-up for ``--minutes`` (`astro_i2i.training.adapt`, from one
   simulated image and its PSF written as a user's files).
 
@@ -168,7 +169,8 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
                tune=None):  # fmt: skip
     """The model's row at its default prior and, with ``density`` (the set-up's sources per arcmin^2), the row
     told the density (``source_density``: the reliabilities of a second run); ``priors`` chooses which. With
-    ``tune`` (keywords of `tune_to_setup`), also the model tuned to the set-up, told the density."""
+    ``tune`` (keywords of `tune_to_setup`), after each the model tuned to the set-up with the same prior (the
+    default one: the model's population within the set-up's primary beam, as `tune_to_setup` draws it)."""
     settings = reconstructor.settings.detection_for(reconstructor.settings.samples)
     f1 = {}
     for key, stated in (("default", None), ("told", density)):
@@ -177,7 +179,7 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
             continue
         scored, results, seconds = _run(reconstructor, images, beam_header, stated)
         rows = [(f"{label}, {prior}", prior, settings, seconds)]
-        if key == "told" and tune is not None:
+        if tune is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 tuned = tune_to_setup(reconstructor, source_density=stated, **tune)

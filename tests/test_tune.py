@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 
 from astro_i2i.catalog import DetectionSettings, monotone_nodes
-from astro_i2i.exceptions import InputError
+from astro_i2i.exceptions import InputError, SetupWarning
 
 torch = pytest.importorskip("torch")
 
@@ -65,8 +65,14 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
         warnings.simplefilter("ignore")
         tuned = tune_to_setup(shipped, dirty, array="alma.cycle5.1",
                               samples=2, n_images=30, progress=lambda d, t: done.append((d, t)))  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         before = shipped.reconstruct(dirty, samples=2, min_reliability=0, force=True)
-        after = tuned.reconstruct(dirty, samples=2, min_reliability=0)
+    assert any(issubclass(w.category, SetupWarning) and "--tune ARRAY" in str(w.message) for w in caught)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        after = tuned.reconstruct(dirty, samples=2, min_reliability=0)  # 2.1x the model's beam, no force
+    assert not [w for w in caught if issubclass(w.category, SetupWarning)]
     assert done[-1] == (30, 30)
     record = tuned.tuning
     assert record["n_images"] == 30 and record["samples"] == 2 and record["n_true"] > 0
@@ -85,3 +91,19 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     path = after.write(tmp_path / "sky.fits")
     assert read_products(path).provenance["tuned_images"] == 30
     assert fits.getheader(path)["I2ITUNSD"] == record["seed"]
+
+
+def test_cli_tune(c43_1, tmp_path, capsys, monkeypatch):
+    from .test_cli_messages import _one_error_line
+    from .test_outputs import _run
+
+    monkeypatch.chdir(tmp_path)
+    dirty = c43_1 / "dirty_00000.fits"
+    assert _run(["reconstruct", dirty, "-k", "2", "--no-progress"]) == 2  # 2.1x the model's beam: refused
+    _one_error_line(capsys.readouterr().err, "--tune ARRAY", "adapt")
+    assert _run(["reconstruct", dirty, "--tune", "psf", "-k", "2", "--no-progress"]) == 2
+    _one_error_line(capsys.readouterr().err, "--tune", "--psf")
+    assert not list(tmp_path.glob("*.fits"))
+    assert _run(["reconstruct", dirty, "--tune", "alma.cycle5.1", "-k", "2", "--no-progress", "-o", "sky.fits"]) == 0
+    header = fits.getheader(tmp_path / "sky.fits")
+    assert header["I2ITUNE"] == 40 and header["I2INSAMP"] == 2

@@ -365,8 +365,10 @@ class Reconstructor:
         return self._model_psf
 
     def _check_setup(self, image, psf):
-        """Warn (once per reconstructor) if the observation is not the model's set-up, naming ``astro-i2i adapt``."""
-        if self._setup_warned or self.card.simulation is None:
+        """Warn (once per reconstructor) if the observation is not the model's set-up, naming ``--tune`` and
+        ``astro-i2i adapt``; a reconstructor tuned to the set-up (`astro_i2i.training.tune_to_setup`) is calibrated
+        for it and says nothing."""
+        if self._setup_warned or self.card.simulation is None or self.tuning is not None:
             return
         if self.card.setup_range is not None:
             self._warn_setup(image, self._outside_setups(image), "outside the ALMA set-ups the model was trained over")
@@ -378,8 +380,9 @@ class Reconstructor:
         if reasons:
             self._setup_warned = True
             dirty = "DIRTY.fits" if image.name.startswith("<") else image.name.split("[channel")[0]
-            warn_user(f"{image.name}: {what} ({'; '.join(reasons)}); a model for this observation: astro-i2i adapt "
-                      f"{dirty} --psf PSF.fits -o adapted.pt, then --model adapted.pt", SetupWarning)  # fmt: skip
+            warn_user(f"{image.name}: {what} ({'; '.join(reasons)}); calibrate the catalogue for it with "
+                      f"--tune ARRAY (tune_to_setup), or make a model for it: astro-i2i adapt {dirty} --psf PSF.fits "
+                      "-o adapted.pt, then --model adapted.pt", SetupWarning)  # fmt: skip
 
     def _unlike_model(self, image, psf):
         """How the image's beam, pixels and PSF differ from the model's own set-up (phrases; empty: alike)."""

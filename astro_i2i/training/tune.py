@@ -128,9 +128,9 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     beam = image.beam
     if beam is None:
         raise InputError(image.name, "has no beam (BMAJ/BMIN): tuning needs it for the catalogue's radii")
-    # Without a PSF file the set-up is the array's, observed exactly (ducc0): the FFT path of a PSF image put the
-    # shipped model's F1 at 0.21 beam 6.6 points lower than the exact one on C43-8 (38.6 against 45.2, the same
-    # 30 skies: the PSF image of the image's size cuts the sidelobes, its noise is tapered).
+    # Without a PSF file the set-up is the array's, observed exactly (ducc0), as the model's own training images
+    # were. The PSF file's FFT path agrees with it on C43-8 (a point source's dirty image within 0.7 % rms of the
+    # peak with a PSF of the image's size; noise power within 10 % on every scale).
     exact = psf is None and array is not None
     images, truth = validation_set(simulation, n_images, int(seed), observation=None if exact else observation)
     settings = reconstructor.settings.detection_for(samples)
