@@ -107,3 +107,27 @@ def test_cli_tune(c43_1, tmp_path, capsys, monkeypatch):
     assert _run(["reconstruct", dirty, "--tune", "alma.cycle5.1", "-k", "2", "--no-progress", "-o", "sky.fits"]) == 0
     header = fits.getheader(tmp_path / "sky.fits")
     assert header["I2ITUNE"] == 40 and header["I2INSAMP"] == 2
+
+
+def test_cli_tune_writes_a_model_that_reconstructs_the_set_up(c43_1, tmp_path, capsys, monkeypatch):
+    from .test_cli_messages import _one_error_line
+    from .test_outputs import _run
+
+    monkeypatch.chdir(tmp_path)
+    dirty = c43_1 / "dirty_00000.fits"
+    assert _run(["tune", dirty, "-o", "tuned.pt"]) == 2
+    _one_error_line(capsys.readouterr().err, "--array", "--psf")
+    assert _run(["tune", dirty, "--psf", c43_1 / "psf_00000.fits", "--hours", "1", "-o", "tuned.pt"]) == 2
+    _one_error_line(capsys.readouterr().err, "--hours")
+    assert not (tmp_path / "tuned.pt").exists()
+    assert _run(["tune", dirty, "--array", "alma.cycle5.1", "-k", "2", "--images", "30", "-o", "tuned.pt"]) == 0
+    assert "-> tuned.pt" in capsys.readouterr().out
+    tuned = Reconstructor.from_pretrained(tmp_path / "tuned.pt")
+    assert tuned.tuning["n_images"] == 30 and tuned.tuning["array"] == "alma.cycle5.1"
+    assert tuned.settings.detection_for(2).setup_recalibration
+    assert _run(["reconstruct", dirty, "--model", "tuned.pt", "-k", "2", "--no-progress", "-o", "sky.fits"]) == 0
+    assert fits.getheader(tmp_path / "sky.fits")["I2ITUNE"] == 30
+    with pytest.raises(ValueError, match="not tuned"):
+        from astro_i2i.training import write_tuned
+
+        write_tuned(Reconstructor.from_pretrained("two_to_one"), tmp_path / "x.pt")

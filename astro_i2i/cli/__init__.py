@@ -40,7 +40,8 @@ def _register():
     from . import _adapt, _catalog, _info, _reconstruct, _simulate, _train
 
     for command in (_reconstruct.reconstruct, _reconstruct.generate, _info.info, _info.example, _simulate.simulate,
-                    _catalog.catalog, _catalog.evaluate, _train.train, _train.calibrate, _adapt.adapt):  # fmt: skip
+                    _catalog.catalog, _catalog.evaluate, _train.train, _train.calibrate, _adapt.adapt,
+                    _adapt.tune):  # fmt: skip
         cli.add_command(command)
 
 

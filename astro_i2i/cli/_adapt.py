@@ -1,4 +1,4 @@
-"""``astro-i2i adapt``."""
+"""``astro-i2i adapt`` and ``astro-i2i tune``."""
 
 import sys
 
@@ -101,3 +101,55 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
                      progress=sys.stderr.isatty())  # fmt: skip
     click.echo(f"best validation F1 {100 * best['f1']:.2f} at step {best.get('step')} -> {output}")
     click.echo(f"use it: astro-i2i reconstruct IMAGE --model {output}; describe it: astro-i2i info {output}")
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("dirty")
+@click.option("-o", "--output", required=True, metavar="MODEL.pt", help="Tuned checkpoint to write.")
+@click.option("--array", default=None, metavar="CFG",
+              help="Antenna list of the observation (alma.cycle5.8, or a .cfg): the set-up is simulated exactly.")
+@click.option("--psf", default=None, metavar="PSF", help="Or its PSF (tclean's .psf): the set-up through the PSF.")
+@click.option("--pb", default=None, metavar="PB", help="Primary-beam image; default the antenna's Airy pattern.")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --array: hours on source, centred on transit (default 1/3).")
+@click.option("--weighting", type=click.Choice(["natural", "briggs", "uniform"]), default=None,
+              help="With --array: the imaging weights (default natural).")
+@click.option("--robust", type=click.FloatRange(-2, 2), default=None, help="With --weighting briggs.")
+@click.option("--source-density", type=click.FloatRange(min=0, min_open=True), default=None, metavar="N",
+              help="Sources per arcmin^2 (reconstruct with the same --source-density).")
+@click.option("--samples", "-k", type=click.IntRange(min=1), default=None, help="K to tune (default the model's).")
+@click.option("--images", type=click.IntRange(min=4), default=40, show_default=True, help="Simulated images.")
+@click.option("--model", "base", default="two_to_one", show_default=True, metavar="NAME|PATH",
+              help="Model to tune (a shipped name or a .pt).")
+@overwrite_option
+def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density, samples, images, base, overwrite):
+    """Calibrate a model's catalogue on simulated images of DIRTY's set-up, and write it as MODEL.pt.
+
+    The network is unchanged: its reliability is mapped onto the fraction of real
+    candidates, and its cuts chosen, on --images images of this set-up (about a
+    minute). Then, for every image of the set-up (many at once, too):
+    astro-i2i reconstruct IMAGE... --model MODEL.pt
+    """
+    from astropy import units as u
+
+    from .._atomic import check_output_path
+    from ..exceptions import InputError
+    from ..reconstruct import Reconstructor
+    from ..training import tune_to_setup, write_tuned
+
+    check_output_path(output, overwrite=overwrite)
+    if (array is None) == (psf is None):
+        raise InputError("--array", "give the observation's antenna list (--array) or its PSF (--psf), one of them")
+    if psf is not None and (weighting or robust is not None or hours):
+        raise InputError("--psf", "--weighting, --robust and --hours describe an --array observation; a PSF "
+                                  "carries them")  # fmt: skip
+    tuned = tune_to_setup(Reconstructor.from_pretrained(base), dirty, psf=psf, primary_beam=pb, array=array,
+                          duration=None if hours is None else hours * u.hour, weighting=weighting, robust=robust,
+                          source_density=source_density, samples=samples, n_images=images,
+                          progress=sys.stderr.isatty())  # fmt: skip
+    write_tuned(tuned, output, overwrite=overwrite)
+    record = tuned.tuning
+    click.echo(f"tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
+               f"{record['min_reliability']:.2f} (half a beam) and {record['benchmark_min_reliability']:.2f} "
+               f"(0.21 beam) -> {output}")  # fmt: skip
+    click.echo(f"use it: astro-i2i reconstruct IMAGE --model {output}")

@@ -183,8 +183,9 @@ class Reconstructor:
         self.checksum = card.checksum or file_checksum(path)
         self._setup_warned = False
         self._model_psf = None
-        #: How the catalogue was tuned to a set-up (`astro_i2i.training.tune_to_setup`); None: the model's own.
-        self.tuning = None
+        #: How the catalogue was tuned to a set-up (`astro_i2i.training.tune_to_setup`, or a checkpoint written by
+        #: ``astro-i2i tune``); None: the model's own calibration.
+        self.tuning = card.training.get("tuned") or None
 
     @property
     def info(self):

@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import logging
 import math
+import os
 import time
 import warnings
 
@@ -34,7 +35,7 @@ from ..simulate import validation_set
 from .adapt import describe_observation
 from .calibrate import _f1
 
-__all__ = ["tune_to_setup", "TUNE_IMAGES", "TUNE_SEED"]
+__all__ = ["tune_to_setup", "write_tuned", "TUNE_IMAGES", "TUNE_SEED"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ def _header(image, beam, frequency):
         header["RESTFRQ"] = frequency.to_value(u.Hz)
     header.update(beam.to_header_keywords())
     return header
+
+
+def _source_name(value):
+    """A file's name, or ``<array>`` for data given in memory (its repr would fill the record)."""
+    return str(value) if isinstance(value, (str, os.PathLike)) else "<array>"
 
 
 def _expected_f1(selected, probability, n_true):
@@ -187,8 +193,37 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         "min_reliability": tuned_settings.min_reliability,
         "benchmark_min_reliability": tuned_settings.benchmark_min_reliability,
         "f1": float(found["benchmark"]), "f1_default": float(found["label"]),
-        "seconds": round(time.perf_counter() - started, 1), "psf": notes["psf"], "primary_beam": notes["primary_beam"],
+        "seconds": round(time.perf_counter() - started, 1), "input": image.name,
+        "psf": _source_name(psf) if psf is not None else f"computed: {array}", "array": array if psf is None else None,
+        "primary_beam": _source_name(primary_beam) if primary_beam is not None else notes["primary_beam"],
     }  # fmt: skip
     logger.info("tuned to %s's set-up on %d simulated images in %.0f s: cuts %.2f / %.2f", image.name, n_images,
                 tuned.tuning["seconds"], tuned_settings.min_reliability, tuned_settings.benchmark_min_reliability)
     return tuned
+
+
+def write_tuned(tuned, output, *, overwrite=False):
+    """Write a tuned reconstructor's model as a checkpoint (``astro-i2i tune -o``), for ``--model``.
+
+    The weights are the model's; the inference settings carry the tuning, and the training record its
+    ``tuned`` entry (`tune_to_setup`'s ``tuning``), which a `~astro_i2i.reconstruct.Reconstructor` loading the file
+    takes as its own ``tuning`` (no beam refusal or set-up warning; ``I2ITUNE`` in its products).
+
+    Parameters
+    ----------
+    tuned : `~astro_i2i.reconstruct.Reconstructor`
+        As `tune_to_setup` returns it.
+    output : str or path-like
+    overwrite : bool, optional
+
+    Returns
+    -------
+    path : `pathlib.Path`
+    """
+    from ..models import save_checkpoint
+
+    if getattr(tuned, "tuning", None) is None:
+        raise ValueError(f"{tuned!r} is not tuned to a set-up: tune it with tune_to_setup first")
+    training = {**tuned.card.training, "tuned": tuned.tuning}
+    return save_checkpoint(output, tuned.model, card=tuned.card, inference=tuned.settings, training=training,
+                           overwrite=overwrite)  # fmt: skip
