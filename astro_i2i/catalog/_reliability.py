@@ -76,11 +76,7 @@ class ReliabilityModel:
     def recalibrate(self, features, labels, *, min_count=40):
         """A copy whose outputs are mapped onto the observed fraction of real candidates.
 
-        The logistic output of ``features`` is cut at 0.02, 0.05, 0.1, 0.15 and
-        then every 0.1; bins with fewer than ``min_count`` candidates are merged
-        with their neighbour; the fraction of real candidates per bin, made
-        monotone by pool-adjacent-violators, gives nodes at the bins' mean
-        outputs that are interpolated linearly (the ends pinned to 0 and 1). On
+        The map is `monotone_nodes` of the logistic output of ``features``. On
         the shipped 2-to-1 model the plain logistic put real fractions of 0.31
         at 0.24 and 0.84 at 0.94 on its own calibration images; bins of equal
         count left the sparse top of the range with one node and the same
@@ -90,10 +86,8 @@ class ReliabilityModel:
         ----------
         features : mapping or `~astropy.table.Table`
             The candidates' features (a column for each of ``self.features``).
-        labels : array-like
-            1 for a real candidate, 0 for a spurious one.
-        min_count : int, optional
-            Fewest candidates in a bin. Default 40.
+        labels, min_count
+            As for `monotone_nodes`.
 
         Returns
         -------
