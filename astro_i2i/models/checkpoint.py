@@ -631,6 +631,12 @@ def checkpoint_summary(card, name):
                      f"{setups.frequency_ghz[-1]:g} GHz, dec {setups.dec_deg[0]:+g} to {setups.dec_deg[-1]:+g}, "
                      f"{setups.duration_s[0] / 60:g}-{setups.duration_s[-1] / 60:g} min, "
                      f"{100 * setups.briggs_fraction:.0f} % Briggs)")  # fmt: skip
+    tuned = card.training.get("tuned")
+    if isinstance(tuned, dict):
+        lines.append(f"tuned to:    {tuned.get('input', '?')}'s set-up ({tuned.get('psf', '?')}), on "
+                     f"{tuned.get('n_images', '?')} simulated images: K = {tuned.get('samples', '?')} cuts "
+                     f"{_figure(tuned.get('min_reliability'), '.2f')} (half a beam) and "
+                     f"{_figure(tuned.get('benchmark_min_reliability'), '.2f')} (0.21 beam)")  # fmt: skip
     training = card.training
     if training:
         lines.append(f"training:    {training.get('steps', '?')} steps, {training.get('time_s', 0) / 60:.0f} min "
