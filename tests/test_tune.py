@@ -53,6 +53,18 @@ def c43_1(tmp_path_factory):
     return folder
 
 
+def test_nearest_array_is_the_configuration_of_the_images_beam(c43_1):
+    from astro_i2i.training import nearest_array
+
+    array, beams = nearest_array(c43_1 / "dirty_00000.fits")
+    assert array == "alma.cycle5.1" and len(beams) == 10
+    assert beams["alma.cycle5.1"] > beams["alma.cycle5.3"] > beams["alma.cycle5.8"]
+    header = fits.getheader(c43_1 / "dirty_00000.fits")
+    del header["BMAJ"], header["BMIN"]
+    with pytest.raises(InputError, match="--tune alma.cycle5.N"):
+        nearest_array((fits.getdata(c43_1 / "dirty_00000.fits"), header))
+
+
 def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_path):
     shipped = Reconstructor.from_pretrained("two_to_one")
     dirty = c43_1 / "dirty_00000.fits"
@@ -104,7 +116,7 @@ def test_cli_tune(c43_1, tmp_path, capsys, monkeypatch):
     assert _run(["reconstruct", dirty, "--tune", "psf", "-k", "2", "--no-progress"]) == 2
     _one_error_line(capsys.readouterr().err, "--tune", "--psf")
     assert not list(tmp_path.glob("*.fits"))
-    assert _run(["reconstruct", dirty, "--tune", "alma.cycle5.1", "-k", "2", "--no-progress", "-o", "sky.fits"]) == 0
+    assert _run(["reconstruct", dirty, "--tune", "auto", "-k", "2", "--no-progress", "-o", "sky.fits"]) == 0
     header = fits.getheader(tmp_path / "sky.fits")
     assert header["I2ITUNE"] == 40 and header["I2INSAMP"] == 2
 

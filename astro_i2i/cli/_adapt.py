@@ -107,7 +107,8 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
 @click.argument("dirty")
 @click.option("-o", "--output", required=True, metavar="MODEL.pt", help="Tuned checkpoint to write.")
 @click.option("--array", default=None, metavar="CFG",
-              help="Antenna list of the observation (alma.cycle5.8, or a .cfg): the set-up is simulated exactly.")
+              help="Antenna list of the observation (alma.cycle5.8, or a .cfg): the set-up is simulated exactly; "
+                   "'auto': the ALMA configuration whose beam is nearest the image's.")
 @click.option("--psf", default=None, metavar="PSF", help="Or its PSF (tclean's .psf): the set-up through the PSF.")
 @click.option("--pb", default=None, metavar="PB", help="Primary-beam image; default the antenna's Airy pattern.")
 @click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=None,

@@ -71,10 +71,11 @@ def _device_option(function):
               help="Several inputs: an existing dask cluster (e.g. tcp://host:8786).")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Several inputs: torch threads per file (the same value gives the same products).")
-@click.option("--tune", default=None, metavar="ARRAY|psf",
+@click.option("--tune", default=None, metavar="ARRAY|auto|psf",
               help="First calibrate the catalogue (reliability map, cuts) on 40 simulated images of this set-up "
                    "(about a minute): ARRAY is its antenna list (alma.cycle5.8, or a .cfg), simulated exactly; "
-                   "'psf' uses --psf. For a set-up other than the model's own.")
+                   "'auto' the ALMA configuration whose beam is nearest the image's; 'psf' uses --psf. For a "
+                   "set-up other than the model's own.")
 @click.option("--skip-existing", is_flag=True, help="Skip the inputs whose product exists (one input too).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option

@@ -35,7 +35,7 @@ from ..simulate import validation_set
 from .adapt import describe_observation
 from .calibrate import _f1
 
-__all__ = ["tune_to_setup", "write_tuned", "TUNE_IMAGES", "TUNE_SEED"]
+__all__ = ["tune_to_setup", "write_tuned", "nearest_array", "TUNE_IMAGES", "TUNE_SEED", "AUTO_ARRAYS"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ TUNE_SEED = 29_000_000  #: their seed (apart from training, validation, calibrat
 #: Fewest candidates per bin of the monotone map: 40 images give 400-900 candidates (K = 10), so 6-12 bins.
 _MIN_COUNT = 40
 _GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
+#: What ``array="auto"`` (``--tune auto``) chooses from: ALMA's 12-m configurations C43-1 to C43-10 (Cycle 5).
+AUTO_ARRAYS = tuple(f"alma.cycle5.{k}" for k in range(1, 11))
 
 
 def _header(image, beam, frequency):
@@ -53,6 +55,39 @@ def _header(image, beam, frequency):
         header["RESTFRQ"] = frequency.to_value(u.Hz)
     header.update(beam.to_header_keywords())
     return header
+
+
+def nearest_array(image, *, arrays=AUTO_ARRAYS):
+    """The configuration whose natural-weighted beam at ``image``'s frequency and declination is nearest its beam.
+
+    Parameters
+    ----------
+    image : any form `~astro_i2i.io.read_image` takes
+        With a beam and a frequency in its header.
+    arrays : sequence of str, optional
+        Antenna lists to choose from; default `AUTO_ARRAYS`.
+
+    Returns
+    -------
+    array : str
+    beams : dict
+        Each candidate's beam (geometric-mean FWHM, arcsec), computed in about 0.02 s each.
+    """
+    from ..simulate import SimulationConfig, synthesized_beam_arcsec
+
+    image = read_image(image) if not hasattr(image, "beam") else image
+    if image.beam is None or image.frequency is None:
+        raise InputError(image.name, "needs a beam (BMAJ/BMIN) and a frequency in its header to choose its "
+                                     "configuration (--tune auto): name the array (--tune alma.cycle5.N)")  # fmt: skip
+    fwhm = math.sqrt(image.beam.major.to_value(u.arcsec) * image.beam.minor.to_value(u.arcsec))
+    dec = float(image.reference_position.icrs.dec.deg)
+    beams = {}
+    for name in arrays:
+        config = SimulationConfig.from_dict({"observation": {"array": name,
+                                                             "frequency_ghz": image.frequency.to_value(u.GHz)},
+                                             "pointing": {"dec_deg": dec, "radius_deg": 0.0}})  # fmt: skip
+        beams[name] = synthesized_beam_arcsec(config)
+    return min(beams, key=lambda name: abs(math.log(beams[name] / fwhm))), beams
 
 
 def _source_name(value):
@@ -81,6 +116,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     primary_beam : same forms, optional
         Its primary beam; default the antenna's Airy pattern.
     array : str, optional
+        ``'auto'``: the ALMA 12-m configuration whose beam at the image's
+        frequency and declination is nearest the image's (`nearest_array`).
     duration : `~astropy.units.Quantity`, optional
         Time on source of the simulated ``array`` observation (default 20 min).
     weighting : {'natural', 'briggs', 'uniform'}, optional
@@ -116,6 +153,11 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         raise ValueError(f"source_density must be a positive number of sources per arcmin^2, not {source_density!r}")
     started = time.perf_counter()
     image = read_image(dirty)
+    chosen_from = ""
+    if array == "auto":
+        array, beams = nearest_array(image)
+        chosen_from = f" (auto: the nearest beam, {beams[array]:.3g}\")"
+        logger.info("tuning with %s (%s)", array, chosen_from)
     radius = None
     if source_density is not None:
         sources = reconstructor.card.simulation.sources if reconstructor.card.simulation is not None else None
@@ -194,7 +236,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         "benchmark_min_reliability": tuned_settings.benchmark_min_reliability,
         "f1": float(found["benchmark"]), "f1_default": float(found["label"]),
         "seconds": round(time.perf_counter() - started, 1), "input": image.name,
-        "psf": _source_name(psf) if psf is not None else f"computed: {array}", "array": array if psf is None else None,
+        "psf": _source_name(psf) if psf is not None else f"computed: {array}{chosen_from}",
+        "array": array if psf is None else None,
         "primary_beam": _source_name(primary_beam) if primary_beam is not None else notes["primary_beam"],
     }  # fmt: skip
     logger.info("tuned to %s's set-up on %d simulated images in %.0f s: cuts %.2f / %.2f", image.name, n_images,
