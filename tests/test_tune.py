@@ -116,6 +116,8 @@ def test_cli_tune(c43_1, tmp_path, capsys, monkeypatch):
     assert _run(["reconstruct", dirty, "--tune", "psf", "-k", "2", "--no-progress"]) == 2
     _one_error_line(capsys.readouterr().err, "--tune", "--psf")
     assert not list(tmp_path.glob("*.fits"))
+    assert _run(["reconstruct", dirty, dirty, "--tune", "auto", "-o", "out/"]) == 2
+    _one_error_line(capsys.readouterr().err, "astro-i2i tune", "--model tuned.pt")
     assert _run(["reconstruct", dirty, "--tune", "auto", "-k", "2", "--no-progress", "-o", "sky.fits"]) == 0
     header = fits.getheader(tmp_path / "sky.fits")
     assert header["I2ITUNE"] == 40 and header["I2INSAMP"] == 2

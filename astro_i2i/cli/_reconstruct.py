@@ -260,6 +260,9 @@ def _reconstruct_many(inputs, outdir, *, model, device, options, workers, schedu
     if not outdir:
         raise InputError("--output", "several inputs need -o OUTDIR/ (a directory for the products)")
     given = [flag for flag, value in unsupported.items() if value]
+    if given == ["--tune"]:
+        raise InputError("--tune", "applies to one input; for several, tune once (astro-i2i tune DIRTY --array "
+                                   "ARRAY -o tuned.pt) and give --model tuned.pt")  # fmt: skip
     if given:
         raise InputError(given[0], "applies to one input; with several, each file's own header and beam are used")
     if workers and scheduler:
