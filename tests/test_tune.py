@@ -72,11 +72,13 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
         tune_to_setup(shipped, dirty, n_images=2)
     with pytest.raises(ValueError, match="n_images"):
         tune_to_setup(shipped, dirty, array="alma.cycle5.1", n_images=0)
+    with pytest.raises(ValueError, match="min_candidates"):
+        tune_to_setup(shipped, dirty, array="alma.cycle5.1", min_candidates=-1)
     done = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tuned = tune_to_setup(shipped, dirty, array="alma.cycle5.1",
-                              samples=2, n_images=30, progress=lambda d, t: done.append((d, t)))  # fmt: skip
+        tuned = tune_to_setup(shipped, dirty, array="alma.cycle5.1", samples=2, n_images=30, min_candidates=60,
+                              progress=lambda d, t: done.append((d, t)))  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         before = shipped.reconstruct(dirty, samples=2, min_reliability=0, force=True)
@@ -85,9 +87,10 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
         warnings.simplefilter("always")
         after = tuned.reconstruct(dirty, samples=2, min_reliability=0)  # 2.1x the model's beam, no force
     assert not [w for w in caught if issubclass(w.category, SetupWarning)]
-    assert done[-1] == (30, 30)
+    # 30 images of 128 x 128 pixels hold fewer than 60 candidates: more were simulated, a second progress phase
     record = tuned.tuning
-    assert record["n_images"] == 30 and record["samples"] == 2 and record["n_true"] > 0
+    assert (30, 30) in done and done[-1][0] == done[-1][1] == record["n_images"] - 30 > 0
+    assert record["n_candidates"] >= 60 * 0.7 and record["samples"] == 2 and record["n_true"] > 0
     assert record["n_candidates"] > 0 and 0 < record["f1_default"] <= 1
     settings = tuned.settings.detection_for(2)
     nodes = np.asarray(settings.setup_recalibration)
@@ -101,7 +104,7 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     mapped = np.interp(np.asarray(before.catalog["reliability"])[order], nodes[:, 0], nodes[:, 1])
     assert np.sort(np.asarray(after.catalog["reliability"])) == pytest.approx(np.sort(mapped), abs=1e-6)
     path = after.write(tmp_path / "sky.fits")
-    assert read_products(path).provenance["tuned_images"] == 30
+    assert read_products(path).provenance["tuned_images"] == record["n_images"]
     assert fits.getheader(path)["I2ITUNSD"] == record["seed"]
 
 
@@ -110,6 +113,7 @@ def test_cli_tune(c43_1, tmp_path, capsys, monkeypatch):
     from .test_outputs import _run
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("astro_i2i.training.tune.TUNE_CANDIDATES", 0)  # the 40 images only (small test images)
     dirty = c43_1 / "dirty_00000.fits"
     assert _run(["reconstruct", dirty, "-k", "2", "--no-progress"]) == 2  # 2.1x the model's beam: refused
     _one_error_line(capsys.readouterr().err, "--tune ARRAY", "adapt")
@@ -134,7 +138,8 @@ def test_cli_tune_writes_a_model_that_reconstructs_the_set_up(c43_1, tmp_path, c
     assert _run(["tune", dirty, "--psf", c43_1 / "psf_00000.fits", "--hours", "1", "-o", "tuned.pt"]) == 2
     _one_error_line(capsys.readouterr().err, "--hours")
     assert not (tmp_path / "tuned.pt").exists()
-    assert _run(["tune", dirty, "--array", "alma.cycle5.1", "-k", "2", "--images", "30", "-o", "tuned.pt"]) == 0
+    assert _run(["tune", dirty, "--array", "alma.cycle5.1", "-k", "2", "--images", "30", "--min-candidates", "0",
+                 "-o", "tuned.pt"]) == 0
     assert "-> tuned.pt" in capsys.readouterr().out
     tuned = Reconstructor.from_pretrained(tmp_path / "tuned.pt")
     assert tuned.tuning["n_images"] == 30 and tuned.tuning["array"] == "alma.cycle5.1"

@@ -119,11 +119,15 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
 @click.option("--source-density", type=click.FloatRange(min=0, min_open=True), default=None, metavar="N",
               help="Sources per arcmin^2 (reconstruct with the same --source-density).")
 @click.option("--samples", "-k", type=click.IntRange(min=1), default=None, help="K to tune (default the model's).")
-@click.option("--images", type=click.IntRange(min=4), default=40, show_default=True, help="Simulated images.")
+@click.option("--images", type=click.IntRange(min=4), default=40, show_default=True,
+              help="Simulated images, at least (more, up to 5x, while they hold fewer than --min-candidates).")
+@click.option("--min-candidates", type=click.IntRange(min=0), default=600, show_default=True,
+              help="Candidates the simulated images should hold (0: --images only).")
 @click.option("--model", "base", default="two_to_one", show_default=True, metavar="NAME|PATH",
               help="Model to tune (a shipped name or a .pt).")
 @overwrite_option
-def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density, samples, images, base, overwrite):
+def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density, samples, images, min_candidates,
+         base, overwrite):  # fmt: skip
     """Calibrate a model's catalogue on simulated images of DIRTY's set-up, and write it as MODEL.pt.
 
     The network is unchanged: its reliability is mapped onto the fraction of real
@@ -147,7 +151,7 @@ def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density
     tuned = tune_to_setup(Reconstructor.from_pretrained(base), dirty, psf=psf, primary_beam=pb, array=array,
                           duration=None if hours is None else hours * u.hour, weighting=weighting, robust=robust,
                           source_density=source_density, samples=samples, n_images=images,
-                          progress=sys.stderr.isatty())  # fmt: skip
+                          min_candidates=min_candidates, progress=sys.stderr.isatty())  # fmt: skip
     write_tuned(tuned, output, overwrite=overwrite)
     record = tuned.tuning
     click.echo(f"tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "

@@ -400,7 +400,7 @@ class SetupPairs:
             yield self.sample()
 
 
-def validation_set(simulation, n_images, seed, *, psf=False, observation=None, subtract_bright=False):
+def validation_set(simulation, n_images, seed, *, psf=False, observation=None, subtract_bright=False, start=0):
     """Fixed-seed images and their truth: what training runs, calibration and the benchmarks are judged on.
 
     Image ``i`` is drawn with the generator ``default_rng([seed, i])``, so a
@@ -424,6 +424,9 @@ def validation_set(simulation, n_images, seed, *, psf=False, observation=None, s
         Keep each image's PSF.
     observation : `ImagedObservation`, optional
     subtract_bright : bool, optional
+    start : int, optional
+        The first image: images ``start`` to ``n_images - 1`` of the set are
+        made (to extend a set already made). Default 0.
 
     Returns
     -------
@@ -434,7 +437,7 @@ def validation_set(simulation, n_images, seed, *, psf=False, observation=None, s
     from ..deconvolve import residual_pair
 
     images, columns, beam_pixels = [], {}, None
-    for i in range(n_images):
+    for i in range(int(start), n_images):
         result = simulate_image(simulation, np.random.default_rng([seed, i]), observation=observation)
         dirty, sky, bright = result["dirty"], result["sky"], None
         if subtract_bright:
