@@ -21,8 +21,8 @@ primary beam's half-power radius as the seed's (and within the image). Per set-u
 - the same model tuned to the set-up (`astro_i2i.training.tune_to_setup`, ``reconstruct --tune ARRAY``), at
   each prior: its reliability map and cuts fitted on 40 images simulated exactly with the set-up's array and
   weighting (with the density told, or the model's population within the set-up's primary beam), drawn apart
-  from the test images (``TUNE_SEED``); its row re-scores the same prior's run's candidates under the tuned map
-  and cuts, which is what the tuned model gives (the same candidates: tests/test_tune.py); its s/img adds the
+  from the test images (``TUNE_SEED``); its row re-scores the same prior's run's candidates under the tuned map,
+  cuts and flux_err scale, which is what the tuned model gives (the same candidates: tests/test_tune.py); its s/img adds the
   tuning's time over the ``n`` images;
 - with ``--adapt``, the model adapted to the set-up for ``--minutes`` (`astro_i2i.training.adapt`, from one
   simulated image and its PSF written as a user's files).
@@ -137,12 +137,13 @@ def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
     return score_catalogs(sets[0], truth, radius=radii[0], images=range(n)).f1
 
 
-def _cut(scored, settings):
-    """``scored`` under ``settings``' map (a tuned model's; none otherwise), and its catalogues at the benchmark
-    cut and at the default cut."""
+def _cut(scored, settings, base):
+    """``scored`` (made with the settings ``base``) under ``settings``' map and flux_err scale (a tuned model's;
+    the same otherwise), and its catalogues at the benchmark cut and at the default cut."""
     mapped = {i: c.copy() for i, c in scored.items()}
     for c in mapped.values():
         c["reliability"] = settings.recalibrated(np.asarray(c["reliability"], dtype=float))
+        c["flux_err"] = c["flux_err"] * (settings.flux_err_scale / base.flux_err_scale)
     pair = tuple({i: c[np.asarray(c["reliability"]) >= cut] for i, c in mapped.items()}
                  for cut in (settings.benchmark_cut, settings.min_reliability))  # fmt: skip
     return mapped, pair
@@ -186,12 +187,13 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
             record = tuned.tuning
             print(f"  (tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
                   f"{record['benchmark_min_reliability']:.2f} / {record['min_reliability']:.2f} against "
-                  f"{settings.benchmark_cut:.2f} / {settings.min_reliability:.2f})", flush=True)  # fmt: skip
+                  f"{settings.benchmark_cut:.2f} / {settings.min_reliability:.2f}; flux_err x "
+                  f"{record['flux_err_scale']:.2f} from {record['flux_matches']} sources)", flush=True)  # fmt: skip
             rows.append((f"{label}, tuned, {prior}", f"tuned, {prior}",
                          tuned.settings.detection_for(reconstructor.settings.samples),
                          seconds + record["seconds"] / n))  # fmt: skip
         for text, name, chosen, row_seconds in rows:
-            mapped, pair = _cut(scored, chosen)
+            mapped, pair = _cut(scored, chosen, settings)
             extra = (coverage(pair[0], truth, radii[0]), pixel_coverage(results, images),
                      reliability_error(mapped, truth, radii[1]))  # fmt: skip
             f1[name] = print_row(text, pair, truth, radii, n, row_seconds, extra)

@@ -100,6 +100,11 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     # the model it came from is untouched; the tuned catalogue is the same candidates under the map
     assert not shipped.settings.detection_for(2).setup_recalibration and shipped.tuning is None
     assert len(before.catalog) == len(after.catalog) > 0
+    # flux_err is rescaled on the set-up's simulated sources when at least 40 were matched
+    ratio = record["flux_err_scale"]
+    assert (ratio != 1.0) == (record["flux_matches"] >= 40) and ratio > 0
+    assert np.sort(np.asarray(after.catalog["flux_err"].value)) == pytest.approx(
+        np.sort(ratio * np.asarray(before.catalog["flux_err"].value)), rel=1e-6)
     order = np.argsort(np.asarray(before.catalog["x"]))
     mapped = np.interp(np.asarray(before.catalog["reliability"])[order], nodes[:, 0], nodes[:, 1])
     assert np.sort(np.asarray(after.catalog["reliability"])) == pytest.approx(np.sort(mapped), abs=1e-6)
