@@ -10,8 +10,9 @@ F1 at that cut was 46.8 against 51.6 at the best cut and 50.4 for a tuned matche
 `~astro_i2i.training.describe_observation`) with the model's source population, runs the model on them as
 `~astro_i2i.reconstruct.Reconstructor.reconstruct` would on the user's image, and fits there a monotone map of
 the reliability onto the observed fraction of real candidates, and the two operating points (the best F1 at the
-reliability's radius and at the benchmark's). Fluxes, their errors, positions and the uncertainty map keep the
-model's own calibration: on eleven set-ups flux_err covered 89-99 % and the map 92-97 % (``docs/adapt.rst``).
+reliability's radius and at the benchmark's), and the scale of flux_err (the model's own covered 89-99 % on eleven
+set-ups). Fluxes, positions and the uncertainty map (92-97 % there) keep the model's own calibration
+(``docs/adapt.rst``).
 """
 
 import copy
