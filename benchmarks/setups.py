@@ -22,8 +22,8 @@ primary beam's half-power radius as the seed's (and within the image). Per set-u
   each prior: its reliability map and cuts fitted on 40 images simulated exactly with the set-up's array and
   weighting (with the density told, or the model's population within the set-up's primary beam), drawn apart
   from the test images (``TUNE_SEED``); its row re-scores the same prior's run's candidates under the tuned map,
-  cuts and flux_err scale, which is what the tuned model gives (the same candidates: tests/test_tune.py); its s/img adds the
-  tuning's time over the ``n`` images;
+  cuts and flux_err scale, which is what the tuned model gives (the same candidates: tests/test_tune.py); its
+  s/img adds the tuning's time over the ``n`` images;
 - with ``--adapt``, the model adapted to the set-up for ``--minutes`` (`astro_i2i.training.adapt`, from one
   simulated image and its PSF written as a user's files).
 

@@ -105,6 +105,8 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
     options = ReconstructOptions(samples=samples, seed=seed, steps=steps, min_reliability=min_reliability,
                                  primary_beam=pb, pb_corrected=pbcor, force=force, clean_bright=not no_clean_bright,
                                  source_density=source_density)  # fmt: skip
+    if tune == "psf" and psf is None:
+        raise InputError("--tune", "'psf' tunes on simulations made with the PSF: give it with --psf")
     many = len(dirty) > 1 or workers or scheduler or (output and (output.endswith("/") or Path(output).is_dir()))
     if many and output and _is_fits_name(output) and not Path(output).is_dir():
         raise InputError("-o", f"{output} names a FITS file, but {len(dirty)} input(s) with "
@@ -155,8 +157,6 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
     if tune:
         from ..training import tune_to_setup
 
-        if tune == "psf" and psf is None:
-            raise InputError("--tune", "'psf' tunes on simulations made with the PSF: give it with --psf")
         reconstructor = tune_to_setup(reconstructor, dirty, psf=psf if tune == "psf" else None,
                                       array=None if tune == "psf" else tune, primary_beam=pb,
                                       source_density=source_density, samples=samples,

@@ -183,6 +183,9 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         raise ValueError(f"source_density must be a positive number of sources per arcmin^2, not {source_density!r}")
     started = time.perf_counter()
     image = read_image(dirty)
+    beam = image.beam
+    if beam is None:
+        raise InputError(image.name, "has no beam (BMAJ/BMIN): tuning needs it for the catalogue's radii")
     chosen_from = ""
     if array == "auto":
         array, beams = nearest_array(image)
@@ -205,9 +208,6 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         values["observation"].update({key: value for key, value in (("weighting", weighting), ("robust", robust))
                                       if value is not None})  # fmt: skip
         simulation = SimulationConfig.from_dict(values, source="tune")
-    beam = image.beam
-    if beam is None:
-        raise InputError(image.name, "has no beam (BMAJ/BMIN): tuning needs it for the catalogue's radii")
     # Without a PSF file the set-up is the array's, observed exactly (ducc0), as the model's own training images
     # were. The PSF file's FFT path agrees with it on C43-8 (a point source's dirty image within 0.7 % rms of the
     # peak with a PSF of the image's size; noise power within 10 % on every scale).
@@ -271,8 +271,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     # Each cut maximises the expected F1 under the fitted maps (the chance of a match at the reliability's and at
     # the benchmark's radius), not the F1 of the labels themselves: on 40 images the labels' best cut at 0.21
     # beam wandered by 0.1-0.2 from the test images' (C43-5: 0.54 against 0.46).
-    expected = {key: np.interp(values, *np.asarray(monotone_nodes(values, labels[key], min_count=_MIN_COUNT)).T)
-                for key in radii}  # fmt: skip
+    expected = {"label": mapped, "benchmark": np.interp(values, *np.asarray(
+        monotone_nodes(values, labels["benchmark"], min_count=_MIN_COUNT)).T)}
     scores = {key: [_expected_f1(mapped >= cut, expected[key], n_true) for cut in _GRID] for key in radii}
     best = {key: int(np.argmax(scores[key])) for key in radii}
     found = {key: _f1(mapped >= _GRID[best[key]], labels[key], n_true)[0] for key in radii}
