@@ -66,6 +66,18 @@ def test_the_size_fit_tells_a_point_from_an_extended_source():
     assert np.all(np.isnan(size_interval(off, 1.0)))
 
 
+def test_the_batched_convolution_is_the_single_one():
+    from astro_i2i.catalog._measure import _Convolver
+
+    rng = np.random.default_rng(4)
+    for shape, kernel_shape in (((37, 37), (37, 37)), ((20, 31), (9, 15)), ((10, 10), (25, 25)), ((16, 16), (16, 16))):
+        images, kernel = rng.standard_normal((3, *shape)), rng.standard_normal(kernel_shape)
+        batched = _Convolver(kernel, shape)(images)
+        assert batched.shape == (3, *shape)
+        for image, out in zip(images, batched):
+            np.testing.assert_allclose(out, _fftconvolve_same(image, kernel), rtol=0, atol=1e-12)
+
+
 def test_local_rms_is_the_noise_around_the_source():
     rng = np.random.default_rng(3)
     image = rng.normal(0, 5e-5, (200, 200))

@@ -308,6 +308,32 @@ def _fftconvolve_same(image, kernel):
     return result[start[0] : start[0] + image.shape[0], start[1] : start[1] + image.shape[1]].copy()
 
 
+class _Convolver:
+    """`_fftconvolve_same` of a stack of ``(n, *shape)`` images with one kernel, its transform computed once
+    (`size_profiles`: 16 sizes per source in two batched FFTs rather than 48, and of the length the
+    middle part needs rather than the full convolution's; the same to rounding, 1.7x faster)."""
+
+    def __init__(self, kernel, shape):
+        import scipy.fft
+
+        kernel = np.asarray(kernel, dtype=float)
+        self.shape = shape
+        full = [a + b - 1 for a, b in zip(shape, kernel.shape)]
+        self.start = [(n - m) // 2 for n, m in zip(full, shape)]
+        # A circular convolution of this length leaves the middle ("same") part of the full one unaliased.
+        self.fast = [scipy.fft.next_fast_len(max(s + m, n - s, a, b), True)
+                     for s, m, n, a, b in zip(self.start, shape, full, shape, kernel.shape)]  # fmt: skip
+        self.kernel = scipy.fft.rfftn(kernel, self.fast, axes=(0, 1))
+
+    def __call__(self, images):
+        import scipy.fft
+
+        product = scipy.fft.rfftn(np.asarray(images, dtype=float), self.fast, axes=(-2, -1)) * self.kernel
+        result = scipy.fft.irfftn(product, self.fast, axes=(-2, -1))
+        (y0, x0), (ny, nx) = self.start, self.shape
+        return result[..., y0 : y0 + ny, x0 : x0 + nx]
+
+
 #: The deconvolved FWHMs the size fit tries, in beam FWHM (0: a point source). Sources of the default population
 #: are 0.4-0.8" (0.5-0.9 beam); 1.5 beams is as far as a faint source's main lobe tells sizes apart.
 SIZE_GRID_BEAMS = tuple(float(v) for v in np.round(np.arange(0.0, 1.51, 0.1), 2))
@@ -355,6 +381,8 @@ def size_profiles(dirty, x, y, *, psf, pixel_scale, beam_fwhm, noise, grid=SIZE_
     ny, nx = dirty.shape
     padded = np.pad(dirty, half, constant_values=np.nan)
     out = np.full((len(x), len(grid)), np.nan)
+    sigmas = np.maximum(np.asarray(grid, dtype=float) * beam_pixels * _FWHM_TO_SIGMA, 0.3)[:, None, None]
+    convolve = _Convolver(kernel, (size, size))
     for k, (px, py) in enumerate(zip(x, y)):
         cx, cy = int(round(px)), int(round(py))
         if not (0 <= cx < nx and 0 <= cy < ny):
@@ -364,13 +392,12 @@ def size_profiles(dirty, x, y, *, psf, pixel_scale, beam_fwhm, noise, grid=SIZE_
         if use.sum() < 5:
             continue
         data = stamp[use]
-        for j, fwhm in enumerate(grid):
-            sigma = max(fwhm * beam_pixels * _FWHM_TO_SIGMA, 0.3)  # 0: a point at the sub-pixel position
-            source = np.exp(-0.5 * ((xx - (px - cx)) ** 2 + (yy - (py - cy)) ** 2) / sigma**2)
-            template = _fftconvolve_same(source / source.sum(), kernel)[use]
-            norm = float(template @ template)
-            amplitude = float(template @ data) / norm if norm > 0 else 0.0
-            out[k, j] = float(np.sum((data - amplitude * template) ** 2)) / noise**2
+        # Every size at once (sigma 0.3 pixel for 0: a point at the sub-pixel position).
+        sources = np.exp(-0.5 * ((xx - (px - cx)) ** 2 + (yy - (py - cy)) ** 2) / sigmas**2)
+        templates = convolve(sources / sources.sum(axis=(1, 2), keepdims=True))[:, use]
+        norms = np.einsum("ij,ij->i", templates, templates)
+        amplitudes = np.where(norms > 0, templates @ data / np.where(norms > 0, norms, 1.0), 0.0)
+        out[k] = np.sum((data - amplitudes[:, None] * templates) ** 2, axis=1) / noise**2
     # Per beam area: the noise is correlated over a beam, so this is about the chi-square of independent samples,
     # and the calibrated threshold does not scale with the pixels per beam (82 at 0.1" for a 0.86" beam).
     return out / (np.pi / (4 * np.log(2)) * beam_pixels**2)

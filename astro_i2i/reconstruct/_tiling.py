@@ -52,14 +52,15 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
     apply : callable
         ``apply(tiles, indices) -> (outputs, style)``, as above.
     tile : int
-        Tile size in pixels (square tiles).
+        Largest tile size in pixels (square tiles); a multiple of ``multiple``.
     margin : int
         Pixels dropped next to each tile's inner edges.
     ramp : int
         Width in pixels of the raised-cosine cross-fade between neighbours.
     multiple : int
         The image is zero-padded to a multiple of this (and to at least
-        ``tile``) on each axis.
+        ``tile``, or to a square of its longer side where that is smaller)
+        on each axis.
     batch_size : int
         Tiles passed to ``apply`` at a time.
     n_out : int
@@ -80,6 +81,8 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
         or None when ``apply`` returns none.
     """
     ny, nx = image.shape
+    # An image smaller than a tile is one tile of its own size (rounded up to ``multiple``), not padded to ``tile``.
+    tile = min(tile, max(-(-ny // multiple) * multiple, -(-nx // multiple) * multiple))
     pad_y = max(tile, -(-ny // multiple) * multiple)
     pad_x = max(tile, -(-nx // multiple) * multiple)
     padded = np.zeros((pad_y, pad_x), dtype=np.float32)

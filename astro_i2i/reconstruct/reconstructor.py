@@ -44,6 +44,9 @@ PIXEL_SCALE_TOLERANCE = 0.10
 #: An image whose robust noise is within this fraction of the model's training noise goes to the network as it
 #: is; beyond, it is scaled to it (`Reconstructor._noise_gain`): the seed's 46-50 uJy/beam are unchanged.
 NOISE_TOLERANCE = 0.25
+#: The smallest tile the network runs on, in network pixels: 256 x 256 x K = 10 samples x 16 channels is 42 MB
+#: an activation, and a 512 x 512 image at up to 2x downsampling is one tile (`Reconstructor._tile`).
+NETWORK_TILE = 256
 #: Input beams more than this factor from the model's are refused (unless forced).
 BEAM_RATIO_LIMIT = 2.0
 #: Beams more than this factor from the model's get a `SetupWarning` naming ``astro-i2i adapt``.
@@ -499,11 +502,22 @@ class Reconstructor:
 
         grid_scale = float(np.sqrt(np.abs(np.linalg.det(grid_wcs.celestial.pixel_scale_matrix)))) * 3600
         ratio = (image.pixel_scale.to_value(u.arcsec) / grid_scale) ** 2
-        out = []
-        for array in arrays:
-            back, _ = reproject_interp((np.nan_to_num(array), grid_wcs), image.wcs, shape_out=image.data.shape)
-            out.append((back * ratio).astype(np.float32))
-        return out
+        # All K at once: reproject broadcasts over the leading axis and transforms the coordinates once (the same
+        # numbers; C43-4 B7's 10 skies went back in 0.9 s one by one, 4x faster together).
+        stack = np.nan_to_num(np.stack([np.asarray(a) for a in arrays]))
+        back, _ = reproject_interp((stack, grid_wcs), image.wcs, shape_out=(len(stack), *image.data.shape))
+        return list((back * ratio).astype(np.float32))
+
+    def _tile(self, downsample):
+        """Tile size in input pixels at network downsampling ``downsample``: the model's training tile, or
+        `NETWORK_TILE` network pixels if larger.
+
+        The network (pixel norm) gives the same sky on a tile of any size, away from its edges; the tiles only
+        bound the memory. A tile of 128 network pixels (the seed's 512 x 512 at 4x) cut C43-6's 512 x 512 at
+        2x into 9 overlapping tiles, 2.25x the pixels of the one 256 x 256 tile the image is.
+        """
+        network = max(self.tile // int(self.normalisation.downsample), NETWORK_TILE)
+        return network * downsample
 
     def _batch_size(self, batch_size):
         if batch_size is not None:
@@ -651,10 +665,8 @@ class Reconstructor:
         """The network's sky samples ``(K, ny, nx)`` on the input's grid (via the model's pixel scale) and its style."""
         downsample, target = self._layout(image, free_downsample=True)
         data, grid_wcs, reprojected = self._model_grid(image, target)
-        normalisation, tile = self.normalisation, self.tile
+        normalisation, tile = self.normalisation, self._tile(downsample)
         if downsample != normalisation.downsample:
-            # The network's tiles keep their size in network pixels.
-            tile = max(1, self.tile * downsample // int(normalisation.downsample))
             normalisation = dataclasses.replace(normalisation, downsample=downsample)
             logger.info("%s: network grid %dx coarser (the model's %dx): its pixels per beam as in training",
                         image.name, downsample, int(self.normalisation.downsample))  # fmt: skip
