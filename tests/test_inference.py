@@ -91,9 +91,12 @@ def test_an_image_smaller_than_a_tile_is_one_tile_of_its_own_size():
         seen.append(tiles.shape)
         return 2 * tiles[:, None], None
 
-    out, _ = tiled(image, apply, tile=512, margin=64, ramp=64, multiple=8, batch_size=2, n_out=1)
+    out, _ = tiled(image, apply, tile=512, margin=64, ramp=64, multiple=8, batch_size=2, n_out=1, min_tile=64)
     assert seen == [(1, 96, 96)]  # not padded to 512 x 512
     np.testing.assert_allclose(out[0], 2 * image, rtol=1e-6)
+    tiled(image, apply, tile=512, margin=64, ramp=64, multiple=8, batch_size=2, n_out=1, min_tile=128)
+    tiled(image, apply, tile=512, margin=64, ramp=64, multiple=8, batch_size=2, n_out=1)
+    assert seen[1:] == [(1, 128, 128), (1, 512, 512)]  # at least min_tile; without it, padded to the tile
 
 
 def test_reconstruct_shapes_blanks_and_seeds(reconstructor):
@@ -148,9 +151,10 @@ def test_uncertainty_map_is_the_calibrated_form(reconstructor):
     data[40:44, 50:54] += 2e-3
     # The network's own map (a 2 mJy blob would be CLEANed first, and the CLEANed share added: test_fields.py).
     result = reconstructor.reconstruct((data, header), samples=4, seed=1, clean_bright=False)
+    downsample = int(reconstructor.normalisation.downsample)
     skies, _ = reconstruct_array(reconstructor.model, reconstructor.normalisation, data, samples=4, sigma_style=0.5,
-                                 seed=1, tile=reconstructor._tile(int(reconstructor.normalisation.downsample)),
-                                 batch_size=2, device="cpu")  # fmt: skip
+                                 seed=1, tile=reconstructor._tile(downsample), batch_size=2, device="cpu",
+                                 min_tile=reconstructor._tile(downsample, training=True))  # fmt: skip
     spread = skies.std(axis=0)
     image = read_image((data, header))
     beam_pixels = float((image.beam.sr / image.pixel_scale**2).decompose())

@@ -120,7 +120,8 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
               help="Sources per arcmin^2 (reconstruct with the same --source-density).")
 @click.option("--samples", "-k", type=click.IntRange(min=1), default=None, help="K to tune (default the model's).")
 @click.option("--images", type=click.IntRange(min=4), default=40, show_default=True,
-              help="Simulated images, at least (more, up to 5x, while they hold fewer than --min-candidates).")
+              help="Simulated images, at least (more, up to 5x, while they hold fewer than --min-candidates, or "
+                   "fewer than 40 matched sources for flux_err's scale).")
 @click.option("--min-candidates", type=click.IntRange(min=0), default=600, show_default=True,
               help="Candidates the simulated images should hold (0: --images only).")
 @click.option("--model", "base", default="two_to_one", show_default=True, metavar="NAME|PATH",
@@ -156,5 +157,6 @@ def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density
     record = tuned.tuning
     click.echo(f"tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
                f"{record['min_reliability']:.2f} (half a beam) and {record['benchmark_min_reliability']:.2f} "
-               f"(0.21 beam) -> {output}")  # fmt: skip
+               f"(0.21 beam), flux_err x {record['flux_err_scale']:.2f} ({record['flux_matches']} sources) "
+               f"-> {output}")  # fmt: skip
     click.echo(f"use it: astro-i2i reconstruct IMAGE --model {output}")

@@ -34,7 +34,7 @@ def _style_factor(model, normalisation):
 
 
 def reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed, tile, batch_size, device,
-                      progress=None):  # fmt: skip
+                      progress=None, min_tile=None):  # fmt: skip
     """Sky samples ``(K, H, W)`` (Jy/pixel) and the style of a dirty image array (Jy/beam); NaN where blanked.
 
     K is 1 for a deterministic model whatever ``samples`` says.
@@ -62,6 +62,9 @@ def reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed
     progress : None, bool or callable, optional
         Progress over the tiles (`astro_i2i._progress`: True for a bar, or
         ``progress(done, total)``). Default None.
+    min_tile : int, optional
+        An image smaller than ``tile`` runs as one tile of its own size, or of
+        ``min_tile`` if larger (`tiled`). Default None: padded to ``tile``.
 
     Returns
     -------
@@ -80,7 +83,7 @@ def reconstruct_array(model, normalisation, dirty, *, samples, sigma_style, seed
     margin = int(tile * TILE_MARGIN_FRACTION)
     skies, style = tiled(dirty, apply, tile=tile, margin=margin, ramp=margin, multiple=_multiple(model, normalisation),
                          batch_size=batch_size, n_out=n_out, style_factor=_style_factor(model, normalisation),
-                         progress=progress)  # fmt: skip
+                         progress=progress, min_tile=min_tile)  # fmt: skip
     skies[:, ~np.isfinite(dirty)] = np.nan
     return skies, style
 

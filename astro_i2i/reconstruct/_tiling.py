@@ -33,8 +33,8 @@ def edge_weights(start, tile, length, margin, ramp):
     return w
 
 
-def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, style_factor=None,
-          progress=None):  # fmt: skip
+def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, style_factor=None, progress=None,
+          min_tile=None):  # fmt: skip
     """Run ``apply`` over overlapping tiles of a 2-D image and blend the results.
 
     Neighbouring tiles overlap by ``2 * margin + ramp`` pixels: each drops the
@@ -52,15 +52,14 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
     apply : callable
         ``apply(tiles, indices) -> (outputs, style)``, as above.
     tile : int
-        Largest tile size in pixels (square tiles); a multiple of ``multiple``.
+        Tile size in pixels (square tiles); a multiple of ``multiple``.
     margin : int
         Pixels dropped next to each tile's inner edges.
     ramp : int
         Width in pixels of the raised-cosine cross-fade between neighbours.
     multiple : int
         The image is zero-padded to a multiple of this (and to at least
-        ``tile``, or to a square of its longer side where that is smaller)
-        on each axis.
+        ``tile``) on each axis.
     batch_size : int
         Tiles passed to ``apply`` at a time.
     n_out : int
@@ -71,6 +70,10 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
     progress : None, bool or callable, optional
         Progress over the tiles: True for a `tqdm` bar, or a callable
         ``progress(done, total)`` (`astro_i2i._progress`). Default None.
+    min_tile : int, optional
+        With it, an image smaller than ``tile`` is one tile of its own size
+        (its longer side rounded up to ``multiple``), or of ``min_tile`` if
+        that is larger, rather than padded to ``tile``. Default None.
 
     Returns
     -------
@@ -81,8 +84,9 @@ def tiled(image, apply, *, tile, margin, ramp, multiple, batch_size, n_out, styl
         or None when ``apply`` returns none.
     """
     ny, nx = image.shape
-    # An image smaller than a tile is one tile of its own size (rounded up to ``multiple``), not padded to ``tile``.
-    tile = min(tile, max(-(-ny // multiple) * multiple, -(-nx // multiple) * multiple))
+    # An image smaller than a tile is one tile of its own size (rounded up to ``multiple``), or of ``min_tile``.
+    if min_tile is not None:
+        tile = min(tile, max(min_tile, -(-ny // multiple) * multiple, -(-nx // multiple) * multiple))
     pad_y = max(tile, -(-ny // multiple) * multiple)
     pad_x = max(tile, -(-nx // multiple) * multiple)
     padded = np.zeros((pad_y, pad_x), dtype=np.float32)

@@ -508,16 +508,18 @@ class Reconstructor:
         back, _ = reproject_interp((stack, grid_wcs), image.wcs, shape_out=(len(stack), *image.data.shape))
         return list((back * ratio).astype(np.float32))
 
-    def _tile(self, downsample):
-        """Tile size in input pixels at network downsampling ``downsample``: the model's training tile, or
-        `NETWORK_TILE` network pixels if larger.
+    def _tile(self, downsample, *, training=False):
+        """Tile size in input pixels at network downsampling ``downsample``: the model's training tile (its
+        image size), or `NETWORK_TILE` network pixels if larger; with ``training`` the training tile itself.
 
         The network (pixel norm) gives the same sky on a tile of any size, away from its edges; the tiles only
         bound the memory. A tile of 128 network pixels (the seed's 512 x 512 at 4x) cut C43-6's 512 x 512 at
-        2x into 9 overlapping tiles, 2.25x the pixels of the one 256 x 256 tile the image is.
+        2x into 9 overlapping tiles, 2.25x the pixels of the one 256 x 256 tile the image is. An image smaller
+        than a tile runs as one tile of its own size, or of the training tile if larger (as before: a 256 x
+        256 image of the seed's set-up is padded to 512 x 512).
         """
-        network = max(self.tile // int(self.normalisation.downsample), NETWORK_TILE)
-        return network * downsample
+        network = self.tile // int(self.normalisation.downsample)
+        return (network if training else max(network, NETWORK_TILE)) * downsample
 
     def _batch_size(self, batch_size):
         if batch_size is not None:
@@ -681,7 +683,7 @@ class Reconstructor:
             skies, style = reconstruct_array(self.model, normalisation, data, samples=samples,
                                              sigma_style=self.settings.sigma_style, seed=seed, tile=tile,
                                              batch_size=self._batch_size(batch_size), device=self.device,
-                                             progress=progress)  # fmt: skip
+                                             progress=progress, min_tile=self._tile(downsample, training=True))  # fmt: skip
         finally:
             self.model.sampling_steps = default_steps
         if gain != 1.0:
