@@ -34,7 +34,8 @@ at the reliability's half beam) for those at 0.5 beam.
 Printed per row: P/C/F1 at 0.21 beam FWHM (the seed's 0.18" at 0.85") and at 0.5 beam, flux_err coverage
 (true flux within 1.96 flux_err, matches at 0.21 beam), UNCERTAINTY coverage on source pixels (true sky
 above 10 % of its image's peak), the reliability calibration error (largest bin error, bins of >= 20
-candidates, real = a true source within half a beam) and seconds per image.
+candidates, real = a true source within half a beam) and seconds per image of a user's run (K = 10, the
+default cut, on the first 10 test images after a warm-up; ``--speed`` prints only these, on ``-n`` images).
 """
 
 import argparse
@@ -149,6 +150,24 @@ def _cut(scored, settings, base):
     return mapped, pair
 
 
+def user_seconds(reconstructor, images, beam_header, *, source_density=None, count=10):
+    """Seconds per image of a user's run (K = 10, the default cut: only the sources kept are measured) on the
+    first ``count`` images, after one warm-up run."""
+    chosen = images[: max(1, count)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        def one(i, image):
+            reconstructor.reconstruct((image["dirty"], beam_header(image)), force=True, seed=i,
+                                      primary_beam=image["primary_beam"], source_density=source_density)  # fmt: skip
+
+        one(0, chosen[0])
+        start = time.perf_counter()
+        for i, image in enumerate(chosen):
+            one(i, image)
+    return (time.perf_counter() - start) / len(chosen)
+
+
 def _run(reconstructor, images, beam_header, source_density=None):
     everything, results = {}, []
     start = time.perf_counter()
@@ -178,7 +197,8 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
         prior = PRIORS[key]
         if key not in priors or (key == "told" and stated is None):
             continue
-        scored, results, seconds = _run(reconstructor, images, beam_header, stated)
+        scored, results, _ = _run(reconstructor, images, beam_header, stated)
+        seconds = user_seconds(reconstructor, images, beam_header, source_density=stated)
         rows = [(f"{label}, {prior}", prior, settings, seconds)]
         if tune is not None:
             with warnings.catch_warnings():
@@ -259,6 +279,22 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
     return figures
 
 
+def speed(names, n=10):
+    """Only the seconds per image of a user's run (`user_seconds`) on ``n`` images of each set-up."""
+    shipped = Reconstructor.from_pretrained()
+    print(f"{'set-up':14s} {'image':>9s} {'px/beam':>7s} {'s/img':>6s}   (K = 10, default cut, after a warm-up)")
+    for name in names:
+        config, fwhm = setup_config(name)
+        images, _ = validation_set(config, n, TEST_SEED, psf=True)
+        for image in images:
+            image["frequency_hz"] = config.observation.frequency_ghz * 1e9
+        beam = fit_psf_beam(images[0]["psf"], images[0]["wcs"])
+        seconds = user_seconds(shipped, images, lambda image: header_of(image, beam), count=n)
+        size = config.image.size
+        print(f"{name:14s} {size:4d}x{size:<4d} {fwhm / config.image.pixel_scale_arcsec:7.1f} {seconds:6.2f}",
+              flush=True)  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setups", default=",".join(SETUPS), help="comma-separated: " + ", ".join(SETUPS))
@@ -268,7 +304,10 @@ def main():
     parser.add_argument("--model", default="two_to_one", help="the model to measure (a shipped name or a .pt)")
     parser.add_argument("--priors", default="default,told", help="the model's rows: default prior, told the density")
     parser.add_argument("--no-tune", action="store_true", help="without the row of the model tuned to the set-up")
+    parser.add_argument("--speed", action="store_true", help="only the seconds per image of a user's run (on -n)")
     args = parser.parse_args()
+    if args.speed:
+        return speed([name.strip() for name in args.setups.split(",")], args.n)
     adapted = {s for s in args.adapt.split(",") if s}
     begin = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
