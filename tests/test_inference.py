@@ -567,7 +567,7 @@ def test_a_primary_beam_corrected_image_is_refused(reconstructor, write_image, t
     # pb_corrected=True undoes the correction with the primary beam given: the flat image's products.
     undone = reconstructor.reconstruct((corrected, header), samples=1, primary_beam=pb, pb_corrected=True)
     flat = reconstructor.reconstruct((data, header), samples=1, primary_beam=pb)
-    np.testing.assert_allclose(undone.sky, flat.sky, rtol=0, atol=1e-5 * np.nanmax(np.abs(flat.sky)))  # float32
+    np.testing.assert_allclose(undone.sky, flat.sky, rtol=0, atol=1e-4 * np.nanmax(np.abs(flat.sky)))  # float32, amplified
     assert undone.provenance["pb_corrected"] is True and "pb_corrected" not in flat.provenance
     with pytest.raises(InputError, match=r"pb_corrected=True, but its noise does not grow .* looks uncorrected"):
         reconstructor.reconstruct((data, header), samples=1, primary_beam=pb, pb_corrected=True)

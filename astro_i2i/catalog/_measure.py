@@ -239,11 +239,11 @@ def fit_fluxes(dirty, x, y, *, psf, pixel_scale, primary_beam=None, source_fwhm=
         raise ValueError(f"primary_beam has shape {pb.shape}, the dirty image {data.shape}")
     yy, xx = np.mgrid[:size, :size] - half_width
     stamps, corners = [], []
-    for px, py in zip(x, y):
-        cx, cy = int(round(px)), int(round(py))
-        source = np.exp(-0.5 * ((xx - (px - cx)) ** 2 + (yy - (py - cy)) ** 2) / sigma**2)
-        source /= source.sum()
-        template = _fftconvolve_same(source, kernel)
+    centre = np.rint(np.column_stack([x, y])).astype(int)
+    dx, dy = (x - centre[:, 0])[:, None, None], (y - centre[:, 1])[:, None, None]
+    sources = np.exp(-0.5 * ((xx - dx) ** 2 + (yy - dy) ** 2) / sigma**2)
+    templates = _Convolver(kernel, (size, size))(sources / sources.sum(axis=(1, 2), keepdims=True))
+    for (cx, cy), template in zip(centre, templates):
         y0, x0 = cy - half_width, cx - half_width
         full = np.zeros((size, size))
         inside = (slice(max(0, y0), min(ny, y0 + size)), slice(max(0, x0), min(nx, x0 + size)))
@@ -272,8 +272,10 @@ def fit_fluxes(dirty, x, y, *, psf, pixel_scale, primary_beam=None, source_fwhm=
     gram, rhs = np.zeros((n, n)), np.zeros(n)
     correlated = np.zeros((n, n))
     # The noise correlation of a template: the stamp convolved with the PSF, on a window half_width wider.
-    convolved = [_fftconvolve_same(np.pad(t, half_width), kernel) for t in stamps] if noise is not None \
-        else []  # fmt: skip
+    wide = size + 2 * half_width
+    convolved = _Convolver(kernel, (wide, wide))(np.pad(np.asarray(stamps), ((0, 0), (half_width,) * 2,
+                                                                             (half_width,) * 2))) \
+        if noise is not None else []  # fmt: skip
     centres = np.array(corners)
     for i in range(n):
         rhs[i] = np.sum(stamps[i] * window(padded, *corners[i], size, size))

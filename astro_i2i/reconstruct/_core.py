@@ -12,11 +12,20 @@ def _tile_generator(seed, index, device):
     return torch.Generator(device=device).manual_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
 
 
+def _memory_format(model):
+    """``torch.channels_last`` for a model whose convolutions are (`Reconstructor` makes them so on the CPU)."""
+    for weight in model.parameters():
+        if weight.dim() == 4 and weight.shape[1] > 1 and weight.shape[-1] > 1:
+            channels_last = weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+            return torch.channels_last if channels_last else torch.contiguous_format
+    return torch.contiguous_format
+
+
 @torch.no_grad()
 def _network_skies(model, normalisation, tiles, indices, *, samples, sigma_style, seed, device):
     """Sky samples (Jy/pixel) ``(B, K, T, T)`` and style ``(B, C, t, t)`` or None for dirty tiles (Jy/beam)."""
     x = torch.from_numpy(normalisation.dirty_to_network(tiles)[:, None]).to(device)
-    x = normalisation.to_network_grid(x, kind="dirty")
+    x = normalisation.to_network_grid(x, kind="dirty").contiguous(memory_format=_memory_format(model))
     generators = [_tile_generator(seed, index, device) for index in indices]
     skies, style = model.sample(x, samples, sigma_style=sigma_style, generators=generators)
     b, k = skies.shape[:2]
