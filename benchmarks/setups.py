@@ -208,7 +208,8 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
             print(f"  (tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
                   f"{record['benchmark_min_reliability']:.2f} / {record['min_reliability']:.2f} against "
                   f"{settings.benchmark_cut:.2f} / {settings.min_reliability:.2f}; flux_err x "
-                  f"{record['flux_err_scale']:.2f} from {record['flux_matches']} sources)", flush=True)  # fmt: skip
+                  f"{record['flux_err_scale']:.2f} from {record['flux_matches']} sources, "
+                  f"{100 * record['flux_coverage']:.1f} % covered at the model's scale)", flush=True)  # fmt: skip
             rows.append((f"{label}, tuned, {prior}", f"tuned, {prior}",
                          tuned.settings.detection_for(reconstructor.settings.samples),
                          seconds + record["seconds"] / n))  # fmt: skip

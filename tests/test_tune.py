@@ -42,6 +42,26 @@ def test_detection_settings_carry_and_apply_a_setup_recalibration():
         DetectionSettings(setup_recalibration=((0.5, 0.1), (0.2, 0.3)))
 
 
+def test_fit_rescales_flux_err_only_where_its_coverage_is_off_beyond_its_error():
+    from astro_i2i.training.tune import _fit
+
+    rng = np.random.default_rng(1)
+    n = 2000  # about 700 matched: 99.99 % is beyond 97 % by more than twice its binomial error
+    values = rng.uniform(size=n)
+    real = (rng.uniform(size=n) < values).astype(float)
+    settings = DetectionSettings()
+    true_flux = np.where(real == 1, 1.0, np.nan)
+    for spread, rescaled in ((1.0, False), (2.0, True), (0.5, True)):
+        flux = true_flux + spread * 0.1 * rng.standard_normal(n)  # flux_err 0.1: covered 95 %, 68 %, 99.99 %
+        fit = _fit(values, {"label": real, "benchmark": real}, int(real.sum()),
+                   np.column_stack([flux, np.full(n, 0.1), true_flux]), settings)  # fmt: skip
+        assert fit["chosen"].sum() > 500
+        if rescaled:
+            assert fit["flux_err_ratio"] == pytest.approx(spread, rel=0.2)
+        else:
+            assert fit["flux_err_ratio"] == 1.0 and 0.90 <= fit["flux_coverage"] <= 0.99
+
+
 @pytest.fixture(scope="module")
 def c43_1(tmp_path_factory):
     """A user's 128 x 128 Band 6 image of C43-1 (1.8" beam, 0.3" pixels): another set-up than the model's."""
@@ -103,10 +123,11 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     # the model it came from is untouched; the tuned catalogue is the same candidates under the map
     assert not shipped.settings.detection_for(2).setup_recalibration and shipped.tuning is None
     assert len(before.catalog) == len(after.catalog) > 0
-    # flux_err is rescaled on the set-up's simulated sources when at least 50 (here) were matched; images were added
-    # for them, up to 5x n_images
+    # flux_err is rescaled on the set-up's simulated sources when at least 50 (here) were matched and the model's
+    # coverage there lies outside 90-97 % beyond its error (`_fit`, below); images were added for them, up to 5x
     ratio = record["flux_err_scale"]
-    assert (ratio != 1.0) == (record["flux_matches"] >= 50) and ratio > 0
+    off = not 0.90 <= record["flux_coverage"] <= 0.97
+    assert ratio > 0 and (ratio == 1.0 or (record["flux_matches"] >= 50 and off))
     assert record["flux_matches"] >= 50 or record["n_images"] == 5 * 30
     assert np.sort(np.asarray(after.catalog["flux_err"].value)) == pytest.approx(
         np.sort(ratio * np.asarray(before.catalog["flux_err"].value)), rel=1e-6)
