@@ -301,7 +301,13 @@ def test_cli_reconstruct(model_paths, write_image, tmp_path, capsys, monkeypatch
 def test_cli_reconstruct_refuses_a_foreign_beam(model_paths, write_image, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dirty = write_image("wide.fits", header_extra={"BMAJ": 4 / 3600, "BMIN": 3 / 3600})
+    # 35 pixels per beam: outside the ALMA 12-m set-ups a tuning covers (issue 29), one line naming what and adapt
     assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "wide.fits" in err and "34.6 pixels per beam outside 3-10" in err and "adapt" in err and "--force" in err
+    assert err.count("\n") == 1 and not (tmp_path / "wide_i2i.fits").exists()
+    # Without the automatic tuning, the model's own refusal of a beam over 2x its own
+    assert _run(["reconstruct", str(dirty), "--model", str(model_paths["two_to_one"]), "-k", "1", "--no-tune"]) == 2
     err = capsys.readouterr().err
     assert "wide.fits" in err and "4\" x 3\"" in err and "0.89" in err and "--force" in err
     assert not (tmp_path / "wide_i2i.fits").exists()

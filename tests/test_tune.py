@@ -147,8 +147,11 @@ def test_cli_tune(c43_1, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("astro_i2i.training.tune.TUNE_CANDIDATES", 0)  # the 40 images only (small test images)
     monkeypatch.setattr("astro_i2i.training.tune._MIN_FLUX_MATCHES", 0)
     dirty = c43_1 / "dirty_00000.fits"
-    assert _run(["reconstruct", dirty, "-k", "2", "--no-progress"]) == 2  # 2.1x the model's beam: refused
+    # 2.1x the model's beam: refused without a tuning
+    assert _run(["reconstruct", dirty, "-k", "2", "--no-progress", "--no-tune"]) == 2
     _one_error_line(capsys.readouterr().err, "--tune ARRAY", "adapt")
+    assert _run(["reconstruct", dirty, "--no-tune", "--tune", "auto"]) == 2
+    _one_error_line(capsys.readouterr().err, "--no-tune", "contradict")
     assert _run(["reconstruct", dirty, "--tune", "psf", "-k", "2", "--no-progress"]) == 2
     _one_error_line(capsys.readouterr().err, "--tune", "--psf")
     assert not list(tmp_path.glob("*.fits"))
@@ -186,3 +189,46 @@ def test_cli_tune_writes_a_model_that_reconstructs_the_set_up(c43_1, tmp_path, c
         from astro_i2i.training import write_tuned
 
         write_tuned(Reconstructor.from_pretrained("two_to_one"), tmp_path / "x.pt")
+
+
+def test_cli_reconstruct_tunes_another_set_up_by_itself_once(c43_1, tmp_path, capsys, monkeypatch):
+    """Issue 29: inside ALMA's 12-m set-ups no refusal and no warning: the catalogue is tuned to the set-up once
+    (``tuned_for_setup``), and the tuning cached for the next image; outside, one line naming the parameter and
+    adapt."""
+    from .test_cli_messages import _one_error_line
+    from .test_outputs import _run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ASTRO_I2I_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("astro_i2i.training.tune.TUNE_CANDIDATES", 0)  # the 40 images only (small test images)
+    monkeypatch.setattr("astro_i2i.training.tune._MIN_FLUX_MATCHES", 0)
+    dirty = c43_1 / "dirty_00000.fits"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _run(["reconstruct", dirty, "-k", "2", "--no-progress", "-o", "one.fits"]) == 0
+    assert not [w for w in caught if issubclass(w.category, SetupWarning)]
+    [cached] = list((tmp_path / "cache" / "tuned").glob("*.pt"))
+    assert fits.getheader(tmp_path / "one.fits")["I2ITUNE"] == 40
+    stamp = cached.stat().st_mtime_ns
+    capsys.readouterr()
+    assert _run(["reconstruct", dirty, "-k", "2", "--no-progress", "-o", "two.fits"]) == 0
+    assert "cached in" in capsys.readouterr().err and cached.stat().st_mtime_ns == stamp  # used, not tuned again
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "one.fits"), fits.getdata(tmp_path / "two.fits"))
+    # Several inputs: the first one's set-up is tuned (here: found in the cache), and the workers use it.
+    import shutil
+
+    inputs = [shutil.copy(dirty, tmp_path / name) for name in ("a.fits", "b.fits")]
+    assert _run(["reconstruct", *inputs, "-k", "2", "--no-progress", "-o", "many/"]) == 0
+    products = list((tmp_path / "many").glob("*.fits"))
+    assert len(products) == 2 and all(fits.getheader(p)["I2ITUNE"] == 40 for p in products)
+    # Another K is another tuning.
+    assert _run(["reconstruct", dirty, "-k", "1", "--no-progress", "-o", "direct.fits"]) == 0
+    assert len(list((tmp_path / "cache" / "tuned").glob("*.pt"))) == 2
+    # 0.01" pixels under a 1.8" beam: 170 pixels per beam, outside the 3-10 a tuning covers.
+    fine = tmp_path / "fine.fits"
+    with fits.open(dirty) as hdul:
+        hdul[0].header["CDELT1"], hdul[0].header["CDELT2"] = -0.01 / 3600, 0.01 / 3600
+        hdul.writeto(fine)
+    capsys.readouterr()
+    assert _run(["reconstruct", fine, "-k", "2", "--no-progress"]) == 2
+    _one_error_line(capsys.readouterr().err, "pixels per beam outside 3-10", "astro-i2i adapt", "--force")

@@ -72,16 +72,20 @@ def _device_option(function):
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Several inputs: torch threads per file (the same value gives the same products).")
 @click.option("--tune", default=None, metavar="ARRAY|auto|psf",
-              help="First calibrate the catalogue (reliability map, cuts) on 40 simulated images of this set-up "
-                   "(about a minute): ARRAY is its antenna list (alma.cycle5.8, or a .cfg), simulated exactly; "
-                   "'auto' the ALMA configuration whose beam is nearest the image's; 'psf' uses --psf. For a "
-                   "set-up other than the model's own.")
+              help="First calibrate the catalogue (reliability map, cuts, flux_err) on simulated images of this "
+                   "set-up (about a minute): ARRAY is its antenna list (alma.cycle5.8, or a .cfg), simulated "
+                   "exactly; 'auto' the ALMA configuration whose beam is nearest the image's; 'psf' uses --psf. "
+                   "Without it, an image of another ALMA 12-m set-up than the model's is tuned by itself (--psf, "
+                   "else 'auto'), once per set-up: the tuning is cached (ASTRO_I2I_CACHE).")
+@click.option("--no-tune", is_flag=True,
+              help="No automatic tuning: the model's own calibration (a beam over 2x the model's is refused, "
+                   "another set-up warned about).")
 @click.option("--skip-existing", is_flag=True, help="Skip the inputs whose product exists (one input too).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @overwrite_option
 def reconstruct(dirty, output, samples, steps, min_reliability, source_density, pb, pbcor, no_clean_bright, model, psf, beam, hdu,
                 device, batch_size, seed, quicklook, catalog_file, regions, force, workers, scheduler, threads,
-                tune, skip_existing, no_progress, overwrite):  # fmt: skip
+                tune, no_tune, skip_existing, no_progress, overwrite):  # fmt: skip
     """Reconstruct the sky model of DIRTY (an image or a cube), with an uncertainty map and a source catalogue.
 
     Several DIRTY files go to the directory -o OUTDIR/, serially or on a dask
@@ -107,12 +111,17 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
                                  source_density=source_density)  # fmt: skip
     if tune == "psf" and psf is None:
         raise InputError("--tune", "'psf' tunes on simulations made with the PSF: give it with --psf")
+    if tune and no_tune:
+        raise InputError("--no-tune", f"and --tune {tune} contradict each other: give one")
+    progress = not no_progress and sys.stderr.isatty()
     many = len(dirty) > 1 or workers or scheduler or (output and (output.endswith("/") or Path(output).is_dir()))
     if many and output and _is_fits_name(output) and not Path(output).is_dir():
         raise InputError("-o", f"{output} names a FITS file, but {len(dirty)} input(s) with "
                                f"{'--workers/--scheduler' if len(dirty) == 1 else 'several inputs'} need a "
                                "directory: give -o OUTDIR/")  # fmt: skip
     if many:
+        if not (tune or no_tune):
+            model = _auto_tuned(dirty[0], model=model, device=device, options=options, progress=progress)[1] or model
         _reconstruct_many(dirty, output, model=model, device=device, options=options, workers=workers,
                           scheduler=scheduler, threads=threads, skip_existing=skip_existing, overwrite=overwrite,
                           unsupported={"--psf": psf, "--beam": beam, "--hdu": hdu, "--quicklook": quicklook,
@@ -154,6 +163,9 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
                                      f"reference pixel){hint}; use force=True to go on")  # fmt: skip
     held.release()
     reconstructor = Reconstructor.from_pretrained(model, device=device)
+    if not (tune or no_tune):
+        reconstructor = _auto_tuned(image, dirty=dirty, reconstructor=reconstructor, psf=psf, options=options,
+                                    progress=progress)[0] or reconstructor  # fmt: skip
     if tune:
         from ..training import tune_to_setup
 
@@ -174,6 +186,43 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
     for kind, path in (("catalogue", catalog_file), ("regions", regions), ("quick-look", quicklook)):
         if path:
             click.echo(f"-> {path} ({kind})")
+
+
+def _auto_tuned(image, *, dirty=None, model=None, device="cpu", reconstructor=None, psf=None, options, progress):
+    """``(tuned reconstructor, its checkpoint)`` for an image of another ALMA 12-m set-up than the model's (the
+    cached tuning, or one made now: `astro_i2i.training.tuned_for_setup`); ``(None, None)`` for the model's own
+    set-up, or where it cannot be tuned (no frequency to choose an array by: the model's warning names --tune).
+    Outside the 12-m set-ups, one error naming the parameter and adapt (unless --force)."""
+    from ..exceptions import InputError
+    from ..io import read_image
+    from ..reconstruct import Reconstructor
+    from ..training import needs_tuning, tuned_for_setup
+
+    if not hasattr(image, "data"):  # a file name (the first of several inputs)
+        from ..io import is_cube
+
+        if is_cube(image):
+            return None, None
+        dirty = image
+        with _held_messages():
+            image = read_image(image)
+    if reconstructor is None:
+        reconstructor = Reconstructor.from_pretrained(model, device=device)
+    unlike, outside = needs_tuning(reconstructor, image, psf=psf)
+    if outside:
+        if options.force:
+            return None, None
+        name = "DIRTY.fits" if image.name.startswith("<") else image.name
+        raise InputError(image.name, f"{'; '.join(outside)}: outside the ALMA 12-m set-ups a tuning covers; make a "
+                                     f"model for it (astro-i2i adapt {name} --psf PSF.fits -o adapted.pt, then "
+                                     "--model adapted.pt) or use --force to go on with the model's own "
+                                     "calibration")  # fmt: skip
+    if not unlike or (psf is None and image.frequency is None):
+        return None, None
+    tuned, path, _ = tuned_for_setup(reconstructor, dirty, psf=psf, primary_beam=options.primary_beam,
+                                     source_density=options.source_density, samples=options.samples,
+                                     progress=progress)  # fmt: skip
+    return tuned, path
 
 
 class _Held:

@@ -260,10 +260,11 @@ class Reconstructor:
 
     # ------------------------------------------------------------------ helpers
 
-    def _outside_setups(self, image):
-        """What of the image lies outside the ALMA set-ups the model was trained over (its `ModelCard.setup_range`):
-        a list of phrases naming each parameter and the range, empty inside (or for a model of one set-up)."""
-        setups = self.card.setup_range
+    def _outside_setups(self, image, setups=None):
+        """What of the image lies outside the ALMA set-ups the model was trained over (its `ModelCard.setup_range`,
+        or ``setups``): a list of phrases naming each parameter and the range, empty inside (or for a model of one
+        set-up)."""
+        setups = self.card.setup_range if setups is None else setups
         if setups is None or image.beam is None:
             return []
         reasons = []
@@ -687,7 +688,8 @@ class Reconstructor:
             skies, style = reconstruct_array(self.model, normalisation, data, samples=samples,
                                              sigma_style=self.settings.sigma_style, seed=seed, tile=tile,
                                              batch_size=self._batch_size(batch_size), device=self.device,
-                                             progress=progress, min_tile=self._tile(downsample, training=True))  # fmt: skip
+                                             progress=progress,
+                                             min_tile=self._tile(downsample, training=True))  # fmt: skip
         finally:
             self.model.sampling_steps = default_steps
         if gain != 1.0:

@@ -36,8 +36,8 @@ from ..simulate import validation_set
 from .adapt import describe_observation
 from .calibrate import _f1
 
-__all__ = ["tune_to_setup", "write_tuned", "nearest_array", "TUNE_IMAGES", "TUNE_CANDIDATES", "TUNE_SEED",
-           "AUTO_ARRAYS"]
+__all__ = ["tune_to_setup", "write_tuned", "nearest_array", "needs_tuning", "tuned_for_setup", "tune_cache_dir",
+           "TUNE_IMAGES", "TUNE_CANDIDATES", "TUNE_SEED", "AUTO_ARRAYS"]
 
 logger = logging.getLogger(__name__)
 
@@ -288,30 +288,37 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
             report.update()
 
     limit = _MAX_FACTOR * n_images
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the user's own image gets the warnings once
-        with Progress(progress, n_images, desc="tuning to the set-up", unit="image") as report:
-            run(0, n_images, report)
-        # Small images hold few candidates (C43-2 at Band 3, 160 pixels: 134 in 40 images, a map of 3 nodes whose
-        # bins were 45 points off on the test images; 618 in 200 images, 16 points): more images, up to
-        # `_MAX_FACTOR` x, until `min_candidates`.
-        more = min(math.ceil(n_images * (min_candidates / max(len(values), 1) - 1)), limit - n_images)
-        if more > 0:
-            with Progress(progress, more, desc="tuning: more images", unit="image") as report:
-                run(n_images, more, report)
-            n_images += more
-        while True:
-            fit = _fit(np.asarray(values), {key: np.asarray(v) for key, v in labels.items()}, n_true,
-                       np.concatenate(fluxes) if fluxes else np.zeros((0, 3)), settings)  # fmt: skip
-            matches = 0 if fit is None else int(fit["chosen"].sum())
-            if (fit is not None and matches >= _MIN_FLUX_MATCHES) or n_images >= limit:
-                break
-            # flux_err's scale needs `_MIN_FLUX_MATCHES` matched sources: 40 images of C43-4 at Band 7 and of C43-8
-            # held 16-32, and their coverage stayed at 89.1 and 98.8 %. More images, up to the same limit.
-            more = min(math.ceil(n_images * (1.2 * _MIN_FLUX_MATCHES / max(matches, 1) - 1)), limit - n_images)
-            with Progress(progress, more, desc="tuning: more sources for flux_err", unit="image") as report:
-                run(n_images, more, report)
-            n_images += more
+    # The simulated images' info lines are not shown (the user's image has its own).
+    quiet = logging.getLogger("astro_i2i.reconstruct")
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user's own image gets the warnings once
+            with Progress(progress, n_images, desc="tuning to the set-up", unit="image") as report:
+                run(0, n_images, report)
+            # Small images hold few candidates (C43-2 at Band 3, 160 pixels: 134 in 40 images, a map of 3 nodes whose
+            # bins were 45 points off on the test images; 618 in 200 images, 16 points): more images, up to
+            # `_MAX_FACTOR` x, until `min_candidates`.
+            more = min(math.ceil(n_images * (min_candidates / max(len(values), 1) - 1)), limit - n_images)
+            if more > 0:
+                with Progress(progress, more, desc="tuning: more images", unit="image") as report:
+                    run(n_images, more, report)
+                n_images += more
+            while True:
+                fit = _fit(np.asarray(values), {key: np.asarray(v) for key, v in labels.items()}, n_true,
+                           np.concatenate(fluxes) if fluxes else np.zeros((0, 3)), settings)  # fmt: skip
+                matches = 0 if fit is None else int(fit["chosen"].sum())
+                if (fit is not None and matches >= _MIN_FLUX_MATCHES) or n_images >= limit:
+                    break
+                # flux_err's scale needs `_MIN_FLUX_MATCHES` matched sources: 40 images of C43-4 at Band 7 and of C43-8
+                # held 16-32, and their coverage stayed at 89.1 and 98.8 %. More images, up to the same limit.
+                more = min(math.ceil(n_images * (1.2 * _MIN_FLUX_MATCHES / max(matches, 1) - 1)), limit - n_images)
+                with Progress(progress, more, desc="tuning: more sources for flux_err", unit="image") as report:
+                    run(n_images, more, report)
+                n_images += more
+    finally:
+        quiet.setLevel(level)
     values = np.asarray(values)
     labels = {key: np.asarray(v) for key, v in labels.items()}
     if fit is None:
@@ -372,3 +379,147 @@ def write_tuned(tuned, output, *, overwrite=False):
     training = {**tuned.card.training, "tuned": tuned.tuning}
     return save_checkpoint(output, tuned.model, card=tuned.card, inference=tuned.settings, training=training,
                            overwrite=overwrite)  # fmt: skip
+
+
+def needs_tuning(reconstructor, image, *, psf=None):
+    """Whether ``image``'s set-up needs the catalogue tuned to it, and whether a tuning covers it.
+
+    Parameters
+    ----------
+    reconstructor : `~astro_i2i.reconstruct.Reconstructor`
+    image : `~astro_i2i.io.RadioImage`
+        The user's dirty image (read).
+    psf : optional
+        Its PSF (any form `~astro_i2i.io.read_psf` takes), compared with the model's.
+
+    Returns
+    -------
+    unlike : list of str
+        How the set-up differs from the model's own (beam, pixels, PSF); empty where it is the model's, or the
+        reconstructor is tuned already, or its model was trained over set-ups, or the image has no beam.
+    outside : list of str
+        What of it lies outside the ALMA 12-m set-ups a tuning covers (`~astro_i2i.simulate.SetupRange`: C43-1 to
+        C43-10, 84-373 GHz, declinations -70 to +20 deg, 3-10 pixels per beam), each naming the parameter.
+    """
+    from ..simulate import SetupRange
+
+    card = reconstructor.card
+    if reconstructor.tuning is not None or card.setup_range is not None or card.simulation is None \
+            or image.beam is None:  # fmt: skip
+        return [], []
+    unlike = reconstructor._unlike_model(image, psf)
+    return unlike, (reconstructor._outside_setups(image, SetupRange()) if unlike else [])
+
+
+def tune_cache_dir():
+    """Where `tuned_for_setup` keeps its tunings: ``$ASTRO_I2I_CACHE/tuned``, else ``~/.cache/astro-i2i/tuned``
+    (``$XDG_CACHE_HOME`` where set).
+
+    Returns
+    -------
+    folder : `pathlib.Path`
+    """
+    from pathlib import Path
+
+    root = os.environ.get("ASTRO_I2I_CACHE")
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "astro-i2i"
+    return Path(root) / "tuned"
+
+
+def _fingerprint(value):
+    """A short digest of a file's bytes, an array's, or ``'none'``."""
+    import hashlib
+
+    if value is None:
+        return "none"
+    if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+        from ..models.checkpoint import file_checksum
+
+        return file_checksum(value)[:16]
+    data = getattr(value, "data", value[0] if isinstance(value, tuple) else value)
+    try:
+        return hashlib.sha256(np.ascontiguousarray(np.asarray(data, dtype=float)).tobytes()).hexdigest()[:16]
+    except (TypeError, ValueError):
+        return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+def _setup_key(reconstructor, image, *, mode, primary_beam, source_density, samples):
+    """What a tuning depends on, as a file name: the model, the set-up's simulation (array or PSF, grid, beam,
+    frequency, declination, noise to 10 %, primary beam), the prior, K and the package's version."""
+    import hashlib
+
+    from .._version import __version__
+    from ..catalog import noise_sigma
+
+    beam = image.beam
+    noise = noise_sigma(image.data)
+    parts = [reconstructor.checksum, mode, image.data.shape[-2:], f"{image.pixel_scale.to_value(u.arcsec):.4g}",
+             f"{beam.major.to_value(u.arcsec):.3g}", f"{beam.minor.to_value(u.arcsec):.3g}",
+             f"{beam.pa.to_value(u.deg):.0f}",
+             None if image.frequency is None else f"{image.frequency.to_value(u.GHz):.3g}",
+             f"{float(image.wcs.celestial.wcs.crval[1]):.0f}",
+             round(math.log(noise) / math.log(1.1)) if np.isfinite(noise) and noise > 0 else None,
+             _fingerprint(primary_beam), source_density, samples, __version__]  # fmt: skip
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+def tuned_for_setup(reconstructor, dirty, *, psf=None, primary_beam=None, source_density=None, samples=None,
+                    cache=None, progress=None):  # fmt: skip
+    """``reconstructor`` tuned to ``dirty``'s set-up (`tune_to_setup`), from the cache or tuned now and cached.
+
+    What ``astro-i2i reconstruct`` does by itself for an image of another ALMA 12-m set-up than the model's
+    (`needs_tuning`): the set-up is simulated with its PSF (``psf``), or else with the ALMA configuration whose
+    beam is nearest (``array='auto'``, `nearest_array`). The tuning is kept (`write_tuned`) under a name made of
+    everything it depends on (`tune_cache_dir`), so that every further image of the set-up uses it at once.
+
+    Parameters
+    ----------
+    reconstructor : `~astro_i2i.reconstruct.Reconstructor`
+    dirty : str, path-like or any form `~astro_i2i.io.read_image` takes
+    psf, primary_beam, source_density, samples : optional
+        As in `tune_to_setup`.
+    cache : str or path-like, optional
+        The folder of tunings (default `tune_cache_dir`).
+    progress : None, bool or callable, optional
+
+    Returns
+    -------
+    tuned : `~astro_i2i.reconstruct.Reconstructor`
+    path : `pathlib.Path`
+        Its checkpoint (``--model`` for more images of the set-up).
+    cached : bool
+        True where the tuning was found in the cache.
+    """
+    from pathlib import Path
+
+    from ..reconstruct import Reconstructor
+
+    image = read_image(dirty)
+    if image.beam is None:
+        raise InputError(image.name, "has no beam (BMAJ/BMIN): tuning needs it for the catalogue's radii")
+    mode = f"psf:{_fingerprint(psf)}" if psf is not None else nearest_array(image)[0]
+    folder = Path(cache) if cache is not None else tune_cache_dir()
+    key = _setup_key(reconstructor, image, mode=mode, primary_beam=primary_beam, source_density=source_density,
+                     samples=samples)  # fmt: skip
+    path = folder / f"{key}.pt"
+    if path.is_file():
+        try:
+            tuned = Reconstructor.from_pretrained(path, device=reconstructor.device)
+        except Exception as exc:  # a damaged cache entry is tuned again
+            logger.warning("%s: cached tuning not read (%s); tuning again", path, exc)
+        else:
+            logger.info("%s: the catalogue's tuning to this set-up, cached in %s", image.name, path)
+            return tuned, path, True
+    logger.info("%s: another set-up than the model's: tuning the catalogue to it once (%s; cached in %s)",
+                image.name, "its PSF" if psf is not None else mode, folder)  # fmt: skip
+    tuned = tune_to_setup(reconstructor, dirty, psf=psf, primary_beam=primary_beam,
+                          array=None if psf is not None else mode, source_density=source_density, samples=samples,
+                          progress=progress)  # fmt: skip
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_tuned(tuned, path, overwrite=True)
+    except OSError as exc:
+        raise InputError(str(folder), f"the tuning could not be cached ({exc.strerror or exc}): set ASTRO_I2I_CACHE "
+                                      "to a writable folder") from exc  # fmt: skip
+    return tuned, path, False
