@@ -54,6 +54,13 @@ class TestInputForms:
         # A bare WCS carries no beam and no unit.
         assert from_wcs.beam is None
 
+    def test_a_radio_image_is_read_already(self, dirty_path):
+        image = read_image(dirty_path)
+        assert read_image(image) is image
+        assert read_image(image, name="mine").name == "mine" and image.name == str(dirty_path)
+        with pytest.raises(TypeError):  # with options it is parsed as an input again: a RadioImage is not one
+            read_image(image, hdu=0)
+
     def test_unsupported_type(self):
         with pytest.raises(TypeError, match="'list'"):
             read_image([1, 2, 3])

@@ -164,7 +164,7 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
     held.release()
     reconstructor = Reconstructor.from_pretrained(model, device=device)
     if not (tune or no_tune):
-        reconstructor = _auto_tuned(image, dirty=dirty, reconstructor=reconstructor, psf=psf, options=options,
+        reconstructor = _auto_tuned(image, reconstructor=reconstructor, psf=psf, options=options,
                                     progress=progress)[0] or reconstructor  # fmt: skip
     if tune:
         from ..training import tune_to_setup
@@ -188,22 +188,21 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
             click.echo(f"-> {path} ({kind})")
 
 
-def _auto_tuned(image, *, dirty=None, model=None, device="cpu", reconstructor=None, psf=None, options, progress):
+def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None, options, progress):
     """``(tuned reconstructor, its checkpoint)`` for an image of another ALMA 12-m set-up than the model's (the
     cached tuning, or one made now: `astro_i2i.training.tuned_for_setup`); ``(None, None)`` for the model's own
     set-up, or where it cannot be tuned (no frequency to choose an array by: the model's warning names --tune).
     Outside the 12-m set-ups, one error naming the parameter and adapt (unless --force)."""
+    import dataclasses
+
     from ..exceptions import InputError
-    from ..io import read_image
+    from ..io import is_cube, read_image, undo_pb_correction
     from ..reconstruct import Reconstructor
     from ..training import needs_tuning, tuned_for_setup
 
     if not hasattr(image, "data"):  # a file name (the first of several inputs)
-        from ..io import is_cube
-
         if is_cube(image):
             return None, None
-        dirty = image
         with _held_messages():
             image = read_image(image)
     if reconstructor is None:
@@ -219,7 +218,11 @@ def _auto_tuned(image, *, dirty=None, model=None, device="cpu", reconstructor=No
                                      "calibration")  # fmt: skip
     if not unlike or (psf is None and image.frequency is None):
         return None, None
-    tuned, path, _ = tuned_for_setup(reconstructor, dirty, psf=psf, primary_beam=options.primary_beam,
+    if options.pb_corrected:
+        pb, _ = reconstructor._primary_beam(image, options.primary_beam)
+        image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, pb))
+    # The image as read (its --hdu, its beam from --beam or the PSF), flat: the tuning simulates it.
+    tuned, path, _ = tuned_for_setup(reconstructor, image, psf=psf, primary_beam=options.primary_beam,
                                      source_density=options.source_density, samples=options.samples,
                                      progress=progress)  # fmt: skip
     return tuned, path

@@ -1,5 +1,6 @@
 """One parser for every form of dirty-image input."""
 
+import dataclasses
 import gzip
 import logging
 import os
@@ -370,11 +371,13 @@ def read_image(image, *, hdu=None, psf=None, beam=None, name=None):
 
     Parameters
     ----------
-    image : str, path-like, `~astropy.io.fits.HDUList`, image HDU, or ``(array, header)``
+    image : str, path-like, `~astropy.io.fits.HDUList`, image HDU, ``(array, header)`` or `RadioImage`
         A FITS file (``.fits`` or ``.fits.gz``), an HDU list, an image HDU, or
         a data array with its header. 2-D images and 3-D/4-D images whose
         frequency axis has length 1, in any axis order; of a STOKES axis with
-        several planes, Stokes I is read (an error without one).
+        several planes, Stokes I is read (an error without one). A
+        `RadioImage` (read already) is returned as it is, without ``hdu``,
+        ``psf`` or ``beam``.
     hdu : int or str, optional
         HDU to read; by default the only image HDU with data.
     psf : same forms as ``image``, optional
@@ -405,6 +408,8 @@ def read_image(image, *, hdu=None, psf=None, beam=None, name=None):
     disagree by more than 5 %). An image with no beam at all is accepted:
     ``beam`` is then None and ``beam_source`` is ``'none'``.
     """
+    if isinstance(image, RadioImage) and hdu is None and psf is None and beam is None:
+        return image if name is None else dataclasses.replace(image, name=name)  # read already
     return _read(image, hdu=hdu, psf=psf, beam=beam, name=name, allow_sky=False)
 
 
