@@ -190,13 +190,14 @@ def reconstruct(dirty, output, samples, steps, min_reliability, source_density, 
 
 def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None, options, progress):
     """``(tuned reconstructor, its checkpoint)`` for an image of another ALMA 12-m set-up than the model's (the
-    cached tuning, or one made now: `astro_i2i.training.tuned_for_setup`); ``(None, None)`` for the model's own
+    cached tuning, or one made now: `astro_i2i.training.tuned_for_setup`, with the PSF and primary beam given or
+    found beside the image, else the nearest ALMA configuration); ``(None, None)`` for the model's own
     set-up, or where it cannot be tuned (no frequency to choose an array by: the model's warning names --tune).
     Outside the 12-m set-ups, one error naming the parameter and adapt (unless --force)."""
     import dataclasses
 
     from ..exceptions import InputError
-    from ..io import is_cube, read_image, undo_pb_correction
+    from ..io import find_primary_beam, find_psf, is_cube, read_image, undo_pb_correction
     from ..reconstruct import Reconstructor
     from ..training import needs_tuning, tuned_for_setup
 
@@ -207,6 +208,7 @@ def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None
             image = read_image(image)
     if reconstructor is None:
         reconstructor = Reconstructor.from_pretrained(model, device=device)
+    psf = psf if psf is not None else find_psf(image.name)  # tclean's X.psf beside X.image, as reconstruct finds it
     unlike, outside = needs_tuning(reconstructor, image, psf=psf)
     if outside:
         if options.force:
@@ -222,7 +224,8 @@ def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None
         pb, _ = reconstructor._primary_beam(image, options.primary_beam)
         image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, pb))
     # The image as read (its --hdu, its beam from --beam or the PSF), flat: the tuning simulates it.
-    tuned, path, _ = tuned_for_setup(reconstructor, image, psf=psf, primary_beam=options.primary_beam,
+    primary_beam = options.primary_beam if options.primary_beam is not None else find_primary_beam(image.name)
+    tuned, path, _ = tuned_for_setup(reconstructor, image, psf=psf, primary_beam=primary_beam,
                                      source_density=options.source_density, samples=options.samples,
                                      progress=progress)  # fmt: skip
     return tuned, path
