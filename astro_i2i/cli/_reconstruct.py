@@ -199,7 +199,6 @@ def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None
     from ..exceptions import InputError
     from ..io import find_primary_beam, find_psf, is_cube, read_image, undo_pb_correction
     from ..reconstruct import Reconstructor
-    from ..training import needs_tuning, tuned_for_setup
 
     if not hasattr(image, "data"):  # a file name (the first of several inputs)
         if is_cube(image):
@@ -209,7 +208,7 @@ def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None
     if reconstructor is None:
         reconstructor = Reconstructor.from_pretrained(model, device=device)
     psf = psf if psf is not None else find_psf(image.name)  # tclean's X.psf beside X.image, as reconstruct finds it
-    unlike, outside = needs_tuning(reconstructor, image, psf=psf)
+    unlike, outside = reconstructor.needs_tuning(image, psf=psf)
     if outside:
         if options.force:
             return None, None
@@ -223,6 +222,8 @@ def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None
     if options.pb_corrected:
         pb, _ = reconstructor._primary_beam(image, options.primary_beam)
         image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, pb))
+    from ..training import tuned_for_setup  # only here: importing training costs 0.3 s of every run
+
     # The image as read (its --hdu, its beam from --beam or the PSF), flat: the tuning simulates it.
     primary_beam = options.primary_beam if options.primary_beam is not None else find_primary_beam(image.name)
     tuned, path, _ = tuned_for_setup(reconstructor, image, psf=psf, primary_beam=primary_beam,

@@ -287,6 +287,36 @@ class Reconstructor:
             reasons.append(f"declination {dec:+.1f} deg outside {low:+g} to {high:+g} deg")
         return reasons
 
+    def needs_tuning(self, image, *, psf=None):
+        """Whether ``image``'s set-up needs the catalogue tuned to it, and whether a tuning covers it.
+
+        ``astro-i2i reconstruct`` then tunes by itself (`astro_i2i.training.tuned_for_setup`).
+
+        Parameters
+        ----------
+        image : `~astro_i2i.io.RadioImage`
+            The user's dirty image (read).
+        psf : optional
+            Its PSF (any form `~astro_i2i.io.read_psf` takes), compared with the model's.
+
+        Returns
+        -------
+        unlike : list of str
+            How the set-up differs from the model's own (beam, pixels, PSF); empty where it is the model's, or
+            this reconstructor is tuned already, or its model was trained over set-ups, or the image has no beam.
+        outside : list of str
+            What of it lies outside the ALMA 12-m set-ups a tuning covers (`~astro_i2i.simulate.SetupRange`:
+            C43-1 to C43-10, 84-373 GHz, declinations -70 to +20 deg, 3-10 pixels per beam), each naming the
+            parameter.
+        """
+        from ..simulate import SetupRange
+
+        card = self.card
+        if self.tuning is not None or card.setup_range is not None or card.simulation is None or image.beam is None:
+            return [], []
+        unlike = self._unlike_model(image, psf)
+        return unlike, (self._outside_setups(image, SetupRange()) if unlike else [])
+
     def _check_beam(self, image, force):
         if image.beam is None:
             warn_user(f"{image.name}: no beam in the header and none given; assuming the model's "

@@ -36,7 +36,7 @@ from ..simulate import validation_set
 from .adapt import describe_observation
 from .calibrate import _f1
 
-__all__ = ["tune_to_setup", "write_tuned", "nearest_array", "needs_tuning", "tuned_for_setup", "tune_cache_dir",
+__all__ = ["tune_to_setup", "write_tuned", "nearest_array", "tuned_for_setup", "tune_cache_dir",
            "TUNE_IMAGES", "TUNE_CANDIDATES", "TUNE_SEED", "AUTO_ARRAYS"]
 
 logger = logging.getLogger(__name__)
@@ -381,36 +381,6 @@ def write_tuned(tuned, output, *, overwrite=False):
                            overwrite=overwrite)  # fmt: skip
 
 
-def needs_tuning(reconstructor, image, *, psf=None):
-    """Whether ``image``'s set-up needs the catalogue tuned to it, and whether a tuning covers it.
-
-    Parameters
-    ----------
-    reconstructor : `~astro_i2i.reconstruct.Reconstructor`
-    image : `~astro_i2i.io.RadioImage`
-        The user's dirty image (read).
-    psf : optional
-        Its PSF (any form `~astro_i2i.io.read_psf` takes), compared with the model's.
-
-    Returns
-    -------
-    unlike : list of str
-        How the set-up differs from the model's own (beam, pixels, PSF); empty where it is the model's, or the
-        reconstructor is tuned already, or its model was trained over set-ups, or the image has no beam.
-    outside : list of str
-        What of it lies outside the ALMA 12-m set-ups a tuning covers (`~astro_i2i.simulate.SetupRange`: C43-1 to
-        C43-10, 84-373 GHz, declinations -70 to +20 deg, 3-10 pixels per beam), each naming the parameter.
-    """
-    from ..simulate import SetupRange
-
-    card = reconstructor.card
-    if reconstructor.tuning is not None or card.setup_range is not None or card.simulation is None \
-            or image.beam is None:  # fmt: skip
-        return [], []
-    unlike = reconstructor._unlike_model(image, psf)
-    return unlike, (reconstructor._outside_setups(image, SetupRange()) if unlike else [])
-
-
 def tune_cache_dir():
     """Where `tuned_for_setup` keeps its tunings: ``$ASTRO_I2I_CACHE/tuned``, else ``~/.cache/astro-i2i/tuned``
     (``$XDG_CACHE_HOME`` where set).
@@ -469,9 +439,10 @@ def tuned_for_setup(reconstructor, dirty, *, psf=None, primary_beam=None, source
     """``reconstructor`` tuned to ``dirty``'s set-up (`tune_to_setup`), from the cache or tuned now and cached.
 
     What ``astro-i2i reconstruct`` does by itself for an image of another ALMA 12-m set-up than the model's
-    (`needs_tuning`): the set-up is simulated with its PSF (``psf``), or else with the ALMA configuration whose
-    beam is nearest (``array='auto'``, `nearest_array`). The tuning is kept (`write_tuned`) under a name made of
-    everything it depends on (`tune_cache_dir`), so that every further image of the set-up uses it at once.
+    (`~astro_i2i.reconstruct.Reconstructor.needs_tuning`): the set-up is simulated with its PSF (``psf``), or
+    else with the ALMA configuration whose beam is nearest (``array='auto'``, `nearest_array`). The tuning is
+    kept (`write_tuned`) under a name made of everything it depends on (`tune_cache_dir`), so that every further
+    image of the set-up uses it at once.
 
     Parameters
     ----------
