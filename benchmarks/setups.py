@@ -170,7 +170,6 @@ def user_seconds(reconstructor, images, beam_header, *, source_density=None, cou
 
 def _run(reconstructor, images, beam_header, source_density=None):
     everything, results = {}, []
-    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, image in enumerate(images):
@@ -179,7 +178,7 @@ def _run(reconstructor, images, beam_header, source_density=None):
                                                source_density=source_density)  # fmt: skip
             everything[i] = result.catalog
             results.append(result)
-    return everything, results, (time.perf_counter() - start) / len(images)
+    return everything, results
 
 
 PRIORS = {"default": "default prior", "told": "told the density"}
@@ -197,7 +196,7 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
         prior = PRIORS[key]
         if key not in priors or (key == "told" and stated is None):
             continue
-        scored, results, _ = _run(reconstructor, images, beam_header, stated)
+        scored, results = _run(reconstructor, images, beam_header, stated)
         seconds = user_seconds(reconstructor, images, beam_header, source_density=stated)
         rows = [(f"{label}, {prior}", prior, settings, seconds)]
         if tune is not None:

@@ -194,10 +194,8 @@ def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None
     found beside the image, else the nearest ALMA configuration); ``(None, None)`` for the model's own
     set-up, or where it cannot be tuned (no frequency to choose an array by: the model's warning names --tune).
     Outside the 12-m set-ups, one error naming the parameter and adapt (unless --force)."""
-    import dataclasses
-
     from ..exceptions import InputError
-    from ..io import find_primary_beam, find_psf, is_cube, read_image, undo_pb_correction
+    from ..io import find_primary_beam, find_psf, is_cube, read_image
     from ..reconstruct import Reconstructor
 
     if not hasattr(image, "data"):  # a file name (the first of several inputs)
@@ -220,8 +218,7 @@ def _auto_tuned(image, *, model=None, device="cpu", reconstructor=None, psf=None
     if not unlike or (psf is None and image.frequency is None):
         return None, None
     if options.pb_corrected:
-        pb, _ = reconstructor._primary_beam(image, options.primary_beam)
-        image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, pb))
+        image = reconstructor._flattened(image, options.primary_beam)[0]
     from ..training import tuned_for_setup  # only here: importing training costs 0.3 s of every run
 
     # The image as read (its --hdu, its beam from --beam or the PSF), flat: the tuning simulates it.

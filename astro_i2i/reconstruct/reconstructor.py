@@ -665,12 +665,16 @@ class Reconstructor:
         return Reconstruction(sky=sky, uncertainty=uncertainty, style=style, catalog=catalog, image=image,
                               provenance=provenance)  # fmt: skip
 
+    def _flattened(self, image, primary_beam):
+        """``(image, pb, pb_source)``: a primary-beam corrected image times its primary beam (`_primary_beam`)."""
+        pb, pb_source = self._primary_beam(image, primary_beam)
+        return dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, pb)), pb, pb_source
+
     def _prepare(self, image, options, psf):
         """The image as the network takes it (PB correction undone), checked, with its primary beam and its source."""
         pb = pb_source = None
         if options.pb_corrected:
-            pb, pb_source = self._primary_beam(image, options.primary_beam)
-            image = dataclasses.replace(image, data=undo_pb_correction(image.name, image.data, pb))
+            image, pb, pb_source = self._flattened(image, options.primary_beam)
         self._check_beam(image, options.force)
         self._check_setup(image, psf)
         if np.all(np.isnan(image.data)):

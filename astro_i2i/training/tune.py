@@ -22,6 +22,7 @@ import math
 import os
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from astropy import units as u
@@ -150,11 +151,12 @@ def _fit(values, labels, n_true, fluxes, settings):
     if chosen.any():
         z = np.abs(flux[chosen] - true_flux[chosen]) / flux_err[chosen]
         covered = float(np.mean(z <= 1.96))
-        # Rescaled only where the model's coverage lies outside 90-97 % by more than twice its binomial error:
+        # Rescaled only with `_MIN_FLUX_MATCHES` sources, and where the model's coverage lies outside 90-97 % by more than twice its binomial error:
         # on C43-1, 144 tuning sources (91.7 % covered) put the 95 % point at 1.30 flux_err, and rescaled so, the
         # test images' 54 matched sources were all covered (92.6 % at the model's scale).
         error = 2 * math.sqrt(max(covered * (1 - covered), 0.95 * 0.05) / chosen.sum())
-        if covered + error < _FLUX_COVERAGE[0] or covered - error > _FLUX_COVERAGE[1]:
+        off = covered + error < _FLUX_COVERAGE[0] or covered - error > _FLUX_COVERAGE[1]
+        if off and chosen.sum() >= _MIN_FLUX_MATCHES:
             ratio = float(np.quantile(z, 0.95) / 1.96)
     return {"nodes": nodes, "best": best, "found": found, "chosen": chosen, "flux_err_ratio": ratio,
             "flux_coverage": covered}
@@ -326,9 +328,7 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
                                      f"{int(len(values) - labels['label'].sum())} spurious candidates in "
                                      f"{n_images} simulated images: too few to tune; raise n_images")  # fmt: skip
     nodes, best, found, chosen = fit["nodes"], fit["best"], fit["found"], fit["chosen"]
-    flux_err_scale = settings.flux_err_scale
-    if chosen.sum() >= _MIN_FLUX_MATCHES:
-        flux_err_scale = settings.flux_err_scale * fit["flux_err_ratio"]
+    flux_err_scale = settings.flux_err_scale * fit["flux_err_ratio"]
     tuned_settings = dataclasses.replace(settings, samples=samples, setup_recalibration=nodes,
                                          min_reliability=float(_GRID[best["label"]]),
                                          benchmark_min_reliability=float(_GRID[best["benchmark"]]),
@@ -389,8 +389,6 @@ def tune_cache_dir():
     -------
     folder : `pathlib.Path`
     """
-    from pathlib import Path
-
     root = os.environ.get("ASTRO_I2I_CACHE")
     if not root:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "astro-i2i"
@@ -462,8 +460,6 @@ def tuned_for_setup(reconstructor, dirty, *, psf=None, primary_beam=None, source
     cached : bool
         True where the tuning was found in the cache.
     """
-    from pathlib import Path
-
     from ..reconstruct import Reconstructor
 
     image = read_image(dirty)
@@ -484,7 +480,7 @@ def tuned_for_setup(reconstructor, dirty, *, psf=None, primary_beam=None, source
             return tuned, path, True
     logger.info("%s: another set-up than the model's: tuning the catalogue to it once (%s; cached in %s)",
                 image.name, "its PSF" if psf is not None else mode, folder)  # fmt: skip
-    tuned = tune_to_setup(reconstructor, dirty, psf=psf, primary_beam=primary_beam,
+    tuned = tune_to_setup(reconstructor, image, psf=psf, primary_beam=primary_beam,
                           array=None if psf is not None else mode, source_density=source_density, samples=samples,
                           progress=progress)  # fmt: skip
     try:
