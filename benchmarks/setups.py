@@ -240,8 +240,9 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
     mf = matched_filter_catalogs(images, typical)
     mf_seconds = (time.perf_counter() - t0) / n
     tune_images, tune_truth = validation_set(config, n, CALIBRATION_SEED)
-    tuned = best_threshold(matched_filter_catalogs(tune_images, typical), tune_truth, radii[0], n)
-    figures = {"mf": print_row(f"matched filter, tuned ({tuned:g} sigma)", mf[tuned], truth, radii, n, mf_seconds)}
+    threshold = best_threshold(matched_filter_catalogs(tune_images, typical), tune_truth, radii[0], n)
+    figures = {"mf": print_row(f"matched filter, tuned ({threshold:g} sigma)", mf[threshold], truth, radii, n,
+                               mf_seconds)}  # fmt: skip
     shipped = Reconstructor.from_pretrained(model)
     density = config.sources.density_per_arcsec2
     model_density = shipped.card.simulation.sources.density_per_arcsec2
