@@ -7,7 +7,7 @@ from astropy.table import Table
 
 from astro_i2i.metrics import match_sources
 
-__all__ = ["TEST_SEED", "FRESH_SEED", "OTHER_SEED", "FIELDS_SEED", "header_of", "matched_pairs", "per_image_counts",
+__all__ = ["TEST_SEED", "chance_of_error", "FRESH_SEED", "OTHER_SEED", "FIELDS_SEED", "header_of", "matched_pairs", "per_image_counts",
            "read_casa_reference", "separation_arcsec"]
 
 # The seeds of the benchmarks' simulated image sets (image i of a set is drawn with ``[SEED, i]``), each set kept
@@ -96,3 +96,13 @@ def matched_pairs(catalogs, truth, *, radius):
         out["separation"].extend(separation_arcsec(u.Quantity(d["ra"], u.deg).value, u.Quantity(d["dec"], u.deg).value,
                                                    t["ra"], t["dec"]))  # fmt: skip
     return {key: np.asarray(values, dtype=float) for key, values in out.items()}
+
+
+def chance_of_error(diagram, error, trials=20000):
+    """P(largest bin error >= ``error``) for a perfectly calibrated model with these bins' counts and predictions
+    (`~astro_i2i.catalog.reliability_diagram`'s rows): how much of a reliability error the test set's binomial
+    noise alone gives."""
+    n = np.array([d["n"] for d in diagram])
+    p = np.array([d["predicted"] for d in diagram])
+    fractions = np.random.default_rng(0).binomial(n, p, size=(trials, len(n))) / n
+    return float(np.mean(np.abs(fractions - p).max(axis=1) >= error - 1e-9))

@@ -41,7 +41,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import TEST_SEED, header_of, matched_pairs
+from _common import TEST_SEED, chance_of_error, header_of, matched_pairs
 from astropy import units as u
 from astropy.table import vstack
 from scipy import stats
@@ -288,15 +288,6 @@ for r in rows_out:
     if "diagram" in r:
         print(f"reliability diagram, {r['label']}: " + ", ".join(
             f"[{d['low']:.1f},{d['high']:.1f}) n={d['n']} {d['predicted']:.2f}->{d['observed']:.2f}" for d in r["diagram"]))
-
-
-def chance_of_error(diagram, error, trials=20000):
-    """P(largest bin error >= ``error``) for a perfectly calibrated model with these bins' counts and predictions:
-    how much of a reliability error the test set's binomial noise alone gives."""
-    n = np.array([d["n"] for d in diagram])
-    p = np.array([d["predicted"] for d in diagram])
-    fractions = np.random.default_rng(0).binomial(n, p, size=(trials, len(n))) / n
-    return float(np.mean(np.abs(fractions - p).max(axis=1) >= error - 1e-9))
 
 
 for r in rows_out:

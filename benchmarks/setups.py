@@ -45,7 +45,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import TEST_SEED, header_of
+from _common import TEST_SEED, chance_of_error, header_of
 from adapt_check import best_threshold, coverage, matched_filter_catalogs
 from astropy import units as u
 
@@ -103,17 +103,21 @@ def _beam(config):
     return float(np.sqrt(beam.major.to_value(u.arcsec) * beam.minor.to_value(u.arcsec)))
 
 
-def pixel_coverage(results, images):
+def pixel_coverage(results, images, scale=1.0):
+    """UNCERTAINTY coverage (%) on source pixels; ``scale`` multiplies the map (a tuned model's
+    ``uncertainty_scale``: both of its terms scale, so the map does)."""
     hits = []
     for result, image in zip(results, images):
         if result.uncertainty is None or image["sky"].max() <= 0:
             continue
         source = np.isfinite(image["dirty"]) & (image["sky"] > 0.1 * image["sky"].max())
-        hits.extend((np.abs(result.sky - image["sky"]) <= 1.96 * result.uncertainty)[source])
+        hits.extend((np.abs(result.sky - image["sky"]) <= 1.96 * scale * result.uncertainty)[source])
     return 100 * np.mean(hits) if hits else float("nan")
 
 
 def reliability_error(everything, truth, radius):
+    """The largest bin error (points) and the chance that a perfectly calibrated model with these bins reaches
+    it (`chance_of_error`: the test set's binomial noise alone)."""
     values, labels = [], []
     for i, catalog in everything.items():
         true = truth[np.asarray(truth["image"]) == i]
@@ -123,7 +127,10 @@ def reliability_error(everything, truth, radius):
         values.extend(np.asarray(catalog["reliability"], dtype=float))
         labels.extend(label)
     rows = reliability_diagram(np.asarray(values), np.asarray(labels), min_count=20)
-    return 100 * max(abs(r["predicted"] - r["observed"]) for r in rows) if rows else float("nan")
+    if not rows:
+        return float("nan"), float("nan")
+    error = max(abs(r["predicted"] - r["observed"]) for r in rows)
+    return 100 * error, chance_of_error(rows, error)
 
 
 def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
@@ -133,8 +140,9 @@ def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
     for radius, chosen in zip(radii, sets):
         s = score_catalogs(chosen, truth, radius=radius, images=range(n))
         cells.append(f"{100 * s.purity:5.1f} {100 * s.completeness:5.1f} {100 * s.f1:5.1f}")
-    ferr, pix, rel = (f"{x:6.1f}" if isinstance(x, float) else f"{x:>6s}" for x in extra)
-    print(f"  {label:34s} {cells[0]} | {cells[1]} | {ferr} {pix} {rel} | {seconds:6.2f}", flush=True)
+    ferr, pix, rel = (f"{x:6.1f}" if isinstance(x, float) else f"{x:>6s}" for x in extra[:3])
+    chance = f"{extra[3]:5.2f}" if len(extra) > 3 else f"{'-':>5s}"
+    print(f"  {label:34s} {cells[0]} | {cells[1]} | {ferr} {pix} {rel} {chance} | {seconds:6.2f}", flush=True)
     return score_catalogs(sets[0], truth, radius=radii[0], images=range(n)).f1
 
 
@@ -191,14 +199,20 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
     ``tune`` (keywords of `tune_to_setup`), after each the model tuned to the set-up with the same prior (the
     default one: the model's population within the set-up's primary beam, as `tune_to_setup` draws it)."""
     settings = reconstructor.settings.detection_for(reconstructor.settings.samples)
-    f1 = {}
+    f1, runs = {}, {}
+
+    def run(stated):
+        """The candidates (all reliabilities) and results at the prior ``stated``, run once each."""
+        if stated not in runs:
+            runs[stated] = _run(reconstructor, images, beam_header, stated)
+        return runs[stated]
+
     for key, stated in (("default", None), ("told", density)):
         prior = PRIORS[key]
         if key not in priors or (key == "told" and stated is None):
             continue
-        scored, results = _run(reconstructor, images, beam_header, stated)
         seconds = user_seconds(reconstructor, images, beam_header, source_density=stated)
-        rows = [(f"{label}, {prior}", prior, settings, seconds)]
+        rows = [(f"{label}, {prior}", prior, settings, seconds, stated, 1.0)]
         if tune is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -206,16 +220,21 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
             record = tuned.tuning
             print(f"  (tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
                   f"{record['benchmark_min_reliability']:.2f} / {record['min_reliability']:.2f} against "
-                  f"{settings.benchmark_cut:.2f} / {settings.min_reliability:.2f}; flux_err x "
-                  f"{record['flux_err_scale']:.2f} from {record['flux_matches']} sources, "
-                  f"{100 * record['flux_coverage']:.1f} % covered at the model's scale)", flush=True)  # fmt: skip
+                  f"{settings.benchmark_cut:.2f} / {settings.min_reliability:.2f}; prior "
+                  f"{record['prior_density']:.3g} per arcmin^2; flux_err x {record['flux_err_scale']:.2f} from "
+                  f"{record['flux_matches']} sources, {100 * record['flux_coverage']:.1f} % covered at the model's "
+                  f"scale; UNCERTAINTY x {record['uncertainty_scale']:.2f}, "
+                  f"{100 * record['uncertainty_coverage']:.1f} +- {100 * record['uncertainty_coverage_error']:.1f} "
+                  f"% covered at the model's)", flush=True)  # fmt: skip
+            # The tuned model runs at its tuning's prior (the density told, else the set-up's population).
             rows.append((f"{label}, tuned, {prior}", f"tuned, {prior}",
                          tuned.settings.detection_for(reconstructor.settings.samples),
-                         seconds + record["seconds"] / n))  # fmt: skip
-        for text, name, chosen, row_seconds in rows:
+                         seconds + record["seconds"] / n, record["prior_density"], record["uncertainty_scale"]))
+        for text, name, chosen, row_seconds, at, scale in rows:
+            scored, results = run(at)
             mapped, pair = _cut(scored, chosen, settings)
-            extra = (coverage(pair[0], truth, radii[0]), pixel_coverage(results, images),
-                     reliability_error(mapped, truth, radii[1]))  # fmt: skip
+            extra = (coverage(pair[0], truth, radii[0]), pixel_coverage(results, images, scale),
+                     *reliability_error(mapped, truth, radii[1]))  # fmt: skip
             f1[name] = print_row(text, pair, truth, radii, n, row_seconds, extra)
     return f1
 
@@ -235,7 +254,7 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
           f"({fwhm / config.image.pixel_scale_arcsec:.1f} px/beam), noise {1e6 * config.noise.rms_jy:.0f} uJy/beam; "
           f"{n} test images, {len(truth)} sources (simulated in {time.perf_counter() - started:.0f} s)")  # fmt: skip
     print(f"  {'method':34s} {'P':>5s} {'C':>5s} {'F1':>5s} | {'P':>5s} {'C':>5s} {'F1':>5s} | {'ferr%':>6s} "
-          f"{'pix%':>6s} {'relE':>6s} | {'s/img':>6s}   (0.21 beam | 0.5 beam)")  # fmt: skip
+          f"{'pix%':>6s} {'relE':>6s} {'p':>5s} | {'s/img':>6s}   (0.21 beam | 0.5 beam)")  # fmt: skip
     t0 = time.perf_counter()
     mf = matched_filter_catalogs(images, typical)
     mf_seconds = (time.perf_counter() - t0) / n

@@ -62,6 +62,28 @@ def test_fit_rescales_flux_err_only_where_its_coverage_is_off_beyond_its_error()
             assert fit["flux_err_ratio"] == 1.0 and 0.90 <= fit["flux_coverage"] <= 0.99
 
 
+def test_uncertainty_ratio_rescales_the_map_only_where_its_coverage_is_off_95_beyond_its_error():
+    from astro_i2i.training.tune import _uncertainty_ratio
+
+    rng = np.random.default_rng(2)
+
+    def images(spread, n=120, pixels=30):
+        # |error| / sigma on each image's source pixels; a source's pixels share most of their error
+        return [np.abs(spread * (0.9 * rng.standard_normal() + 0.45 * rng.standard_normal(pixels)))
+                for _ in range(n)]  # fmt: skip
+
+    for spread in (1.0, 0.7, 1.4):  # covered 95 %, 99.6 %, 84 % (unit-variance errors)
+        ratio, covered, error = _uncertainty_ratio(images(spread), 360)
+        assert 0 < error < 0.03
+        if spread == 1.0:
+            assert ratio == 1.0 and abs(covered - 0.95) <= 2 * error
+        else:
+            assert ratio == pytest.approx(spread, rel=0.15) and abs(covered - 0.95) > 2 * error
+    # too few sources, or no source pixels: the model's map is kept
+    assert _uncertainty_ratio(images(1.4, n=10), 10)[0] == 1.0
+    assert _uncertainty_ratio([], 0)[0] == 1.0
+
+
 @pytest.fixture(scope="module")
 def c43_1(tmp_path_factory):
     """A user's 128 x 128 Band 6 image of C43-1 (1.8" beam, 0.3" pixels): another set-up than the model's."""
@@ -100,9 +122,15 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
         warnings.simplefilter("ignore")
         tuned = tune_to_setup(shipped, dirty, array="alma.cycle5.1", samples=2, n_images=30, min_candidates=60,
                               progress=lambda d, t: done.append((d, t)))  # fmt: skip
+    record = tuned.tuning
+    # the tuned model's default prior is the set-up's population as the tuning simulated it: 1-5 sources within
+    # the primary beam's half-power radius, at 230 GHz the model's own (18 per arcmin^2)
+    model_density = 3600 * shipped.card.simulation.sources.density_per_arcsec2
+    assert record["source_density"] is None and record["prior_density"] == pytest.approx(model_density, rel=0.05)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        before = shipped.reconstruct(dirty, samples=2, min_reliability=0, force=True)
+        before = shipped.reconstruct(dirty, samples=2, min_reliability=0, force=True,
+                                     source_density=record["prior_density"])  # fmt: skip
     assert any(issubclass(w.category, SetupWarning) and "--tune ARRAY" in str(w.message) for w in caught)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -110,7 +138,6 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     assert not [w for w in caught if issubclass(w.category, SetupWarning)]
     # 30 images of 128 x 128 pixels hold fewer than 60 candidates: more were simulated, a second progress phase;
     # then more for flux_err's 50 matched sources, a third
-    record = tuned.tuning
     ends = [d for d in done if d[0] == d[1]]
     assert len(ends) == 3 and ends[0] == (30, 30) and sum(d for d, _ in ends) == record["n_images"] <= 5 * 30
     assert record["n_candidates"] >= 60 * 0.7 and record["samples"] == 2 and record["n_true"] > 0
@@ -134,6 +161,16 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     order = np.argsort(np.asarray(before.catalog["x"]))
     mapped = np.interp(np.asarray(before.catalog["reliability"])[order], nodes[:, 0], nodes[:, 1])
     assert np.sort(np.asarray(after.catalog["reliability"])) == pytest.approx(np.sort(mapped), abs=1e-6)
+    # told that density, the tuned model gives the same catalogue as at its default
+    told = tuned.reconstruct(dirty, samples=2, min_reliability=0, source_density=record["prior_density"])
+    assert np.asarray(told.catalog["reliability"]) == pytest.approx(np.asarray(after.catalog["reliability"]))
+    # the UNCERTAINTY map is rescaled where the model's coverage of the simulated source pixels differs from 95 %
+    # beyond twice its error (`_uncertainty_ratio`, below), and both of its terms by the same factor
+    scale = record["uncertainty_scale"]
+    assert scale == 1.0 or abs(record["uncertainty_coverage"] - 0.95) > 2 * record["uncertainty_coverage_error"]
+    assert np.array_equal(np.isnan(after.uncertainty), np.isnan(before.uncertainty))
+    finite = np.isfinite(before.uncertainty)
+    assert after.uncertainty[finite] == pytest.approx(scale * before.uncertainty[finite], rel=1e-5, abs=1e-12)
     path = after.write(tmp_path / "sky.fits")
     assert read_products(path).provenance["tuned_images"] == record["n_images"]
     assert fits.getheader(path)["I2ITUNSD"] == record["seed"]

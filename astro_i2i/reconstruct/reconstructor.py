@@ -498,14 +498,18 @@ class Reconstructor:
         beam and population). Without a stated density, a model of one set-up assumes its population's
         sources per unit sky area; a model over set-ups, its population as drawn for the ``image``'s set-up
         (1-5 sources within the primary beam's half-power radius, or 0.45 of the image's width:
-        `~astro_i2i.simulate.population_radius_arcsec`), which is what it was trained and calibrated on.
+        `~astro_i2i.simulate.population_radius_arcsec`), which is what it was trained and calibrated on; a model
+        tuned to a set-up, the density its tuning was fitted at (``tuning['prior_density']``).
         """
         simulation = self.card.simulation
         if beam is None or self.beam is None or simulation is None:
             return 1.0
         model_density = simulation.sources.density_per_arcsec2
         density = model_density if source_density is None else source_density / 3600.0
-        if source_density is None and image is not None and self.card.setup_range is not None:
+        if source_density is None and (self.tuning or {}).get("prior_density"):
+            # A model tuned to a set-up: the prior its tuning was fitted at (`~astro_i2i.training.tune_to_setup`).
+            density = float(self.tuning["prior_density"]) / 3600.0
+        elif source_density is None and image is not None and self.card.setup_range is not None:
             from ..simulate import population_radius_arcsec
 
             ghz = (simulation.observation.frequency_ghz if image.frequency is None
