@@ -79,6 +79,10 @@ def test_uncertainty_ratio_rescales_the_map_only_where_its_coverage_is_off_95_be
             assert ratio == 1.0 and abs(covered - 0.95) <= 2 * error
         else:
             assert ratio == pytest.approx(spread, rel=0.15) and abs(covered - 0.95) > 2 * error
+    # a map that no scale within 0.5-2 brings to 95 %: 8 % of the pixels have next to no uncertainty
+    stuck = [np.where(rng.uniform(size=len(z)) < 0.08, 1e6, z) for z in images(1.0)]
+    ratio, covered, error = _uncertainty_ratio(stuck, 360)
+    assert covered < 0.95 - 2 * error and ratio == 1.0
     # too few sources, or no source pixels: the model's map is kept
     assert _uncertainty_ratio(images(1.4, n=10), 10)[0] == 1.0
     assert _uncertainty_ratio([], 0)[0] == 1.0

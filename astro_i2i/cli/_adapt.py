@@ -157,6 +157,7 @@ def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density
     record = tuned.tuning
     click.echo(f"tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
                f"{record['min_reliability']:.2f} (half a beam) and {record['benchmark_min_reliability']:.2f} "
-               f"(0.21 beam), flux_err x {record['flux_err_scale']:.2f} ({record['flux_matches']} sources) "
-               f"-> {output}")  # fmt: skip
+               f"(0.21 beam), flux_err x {record['flux_err_scale']:.2f} ({record['flux_matches']} sources), "
+               f"UNCERTAINTY x {record['uncertainty_scale']:.2f}, prior {record['prior_density']:.3g} sources per "
+               f"arcmin^2 -> {output}")  # fmt: skip
     click.echo(f"use it: astro-i2i reconstruct IMAGE --model {output}")
