@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 from astro_i2i import Reconstructor  # noqa: E402
 from astro_i2i.io import read_products  # noqa: E402
 from astro_i2i.simulate import SimulationConfig, write_dataset  # noqa: E402
-from astro_i2i.training import tune_to_setup  # noqa: E402
+from astro_i2i.training import tune_to_setup, write_tuned  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::astropy.utils.exceptions.AstropyUserWarning")
 
@@ -175,6 +175,13 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     assert np.array_equal(np.isnan(after.uncertainty), np.isnan(before.uncertainty))
     finite = np.isfinite(before.uncertainty)
     assert after.uncertainty[finite] == pytest.approx(scale * before.uncertainty[finite], rel=1e-5, abs=1e-12)
+    # written and read back (what the cache and astro-i2i tune keep), it is the same tuned model: its prior, map,
+    # cuts and UNCERTAINTY scale
+    reloaded = Reconstructor.from_pretrained(write_tuned(tuned, tmp_path / "tuned.pt"))
+    assert reloaded.tuning["prior_density"] == record["prior_density"]
+    again = reloaded.reconstruct(dirty, samples=2, min_reliability=0)
+    assert np.asarray(again.catalog["reliability"]) == pytest.approx(np.asarray(after.catalog["reliability"]))
+    assert again.uncertainty[finite] == pytest.approx(after.uncertainty[finite], rel=1e-5, abs=1e-12)
     path = after.write(tmp_path / "sky.fits")
     assert read_products(path).provenance["tuned_images"] == record["n_images"]
     assert fits.getheader(path)["I2ITUNSD"] == record["seed"]
