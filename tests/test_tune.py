@@ -232,7 +232,8 @@ def test_cli_tune_writes_a_model_that_reconstructs_the_set_up(c43_1, tmp_path, c
     assert fits.getheader(tmp_path / "sky.fits")["I2ITUNE"] == 30
     capsys.readouterr()
     assert _run(["info", "tuned.pt"]) == 0
-    assert "tuned to:    " in capsys.readouterr().out and "computed: alma.cycle5.1" in str(tuned.tuning["psf"])
+    info = capsys.readouterr().out
+    assert "tuned to:    " in info and f"prior {tuned.tuning['prior_density']:.3g} sources per arcmin^2" in info and "computed: alma.cycle5.1" in str(tuned.tuning["psf"])
     with pytest.raises(ValueError, match="not tuned"):
         from astro_i2i.training import write_tuned
 

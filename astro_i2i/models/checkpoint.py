@@ -637,6 +637,10 @@ def checkpoint_summary(card, name):
                      f"{tuned.get('n_images', '?')} simulated images: K = {tuned.get('samples', '?')} cuts "
                      f"{_figure(tuned.get('min_reliability'), '.2f')} (half a beam) and "
                      f"{_figure(tuned.get('benchmark_min_reliability'), '.2f')} (0.21 beam)")  # fmt: skip
+        if "prior_density" in tuned:
+            lines.append(f"             prior {_figure(tuned.get('prior_density'), '.3g')} sources per arcmin^2; "
+                         f"flux_err x {_figure(tuned.get('flux_err_scale'), '.2f')}, UNCERTAINTY x "
+                         f"{_figure(tuned.get('uncertainty_scale'), '.2f')}")  # fmt: skip
     training = card.training
     if training:
         lines.append(f"training:    {training.get('steps', '?')} steps, {training.get('time_s', 0) / 60:.0f} min "
