@@ -115,18 +115,24 @@ def pixel_coverage(results, images, scale=1.0):
     return 100 * np.mean(hits) if hits else float("nan")
 
 
-def reliability_error(everything, truth, radius):
-    """The largest bin error (points) and the chance that a perfectly calibrated model with these bins reaches
-    it (`chance_of_error`: the test set's binomial noise alone)."""
+def labelled_reliabilities(catalogs, truth, radius):
+    """``(values, labels)``: the reliabilities of every candidate of ``catalogs`` (image -> catalogue) and 1 where
+    a true source lies within ``radius`` (one-to-one), else 0."""
     values, labels = [], []
-    for i, catalog in everything.items():
+    for i, catalog in catalogs.items():
         true = truth[np.asarray(truth["image"]) == i]
         label = np.zeros(len(catalog))
         if len(catalog) and len(true):
             label[match_sources(catalog, true, radius=radius)[:, 0]] = 1
         values.extend(np.asarray(catalog["reliability"], dtype=float))
         labels.extend(label)
-    rows = reliability_diagram(np.asarray(values), np.asarray(labels), min_count=20)
+    return np.asarray(values), np.asarray(labels)
+
+
+def reliability_error(everything, truth, radius):
+    """The largest bin error (points) and the chance that a perfectly calibrated model with these bins reaches
+    it (`chance_of_error`: the test set's binomial noise alone)."""
+    rows = reliability_diagram(*labelled_reliabilities(everything, truth, radius), min_count=20)
     if not rows:
         return float("nan"), float("nan")
     error = max(abs(r["predicted"] - r["observed"]) for r in rows)

@@ -159,7 +159,8 @@ def _fit(values, labels, n_true, fluxes, settings):
     if chosen.any():
         z = np.abs(flux[chosen] - true_flux[chosen]) / flux_err[chosen]
         covered = float(np.mean(z <= 1.96))
-        # Rescaled only with `_MIN_FLUX_MATCHES` sources, and where the model's coverage lies outside 90-97 % by more than twice its binomial error:
+        # Rescaled only with `_MIN_FLUX_MATCHES` sources, and where the model's coverage lies outside 90-97 % by
+        # more than twice its binomial error:
         # on C43-1, 144 tuning sources (91.7 % covered) put the 95 % point at 1.30 flux_err, and rescaled so, the
         # test images' 54 matched sources were all covered (92.6 % at the model's scale).
         error = 2 * math.sqrt(max(covered * (1 - covered), 0.95 * 0.05) / chosen.sum())

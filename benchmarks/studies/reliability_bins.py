@@ -31,7 +31,6 @@ from _common import TEST_SEED, header_of  # noqa: E402
 from astro_i2i import Reconstructor  # noqa: E402
 from astro_i2i.catalog import reliability_diagram  # noqa: E402
 from astro_i2i.io import fit_psf_beam  # noqa: E402
-from astro_i2i.metrics import match_sources  # noqa: E402
 from astro_i2i.simulate import validation_set  # noqa: E402
 from astro_i2i.training import tune_to_setup  # noqa: E402
 
@@ -61,15 +60,7 @@ def main():
     mapped, _ = setups._cut(scored, settings, shipped.settings.detection_for(shipped.settings.samples))
     radius = 0.5 * fwhm * u.arcsec
     for label, catalogs in (("as it is", scored), ("tuned", mapped)):
-        values, labels = [], []
-        for i, catalog in catalogs.items():
-            true = truth[np.asarray(truth["image"]) == i]
-            label_i = np.zeros(len(catalog))
-            if len(catalog) and len(true):
-                label_i[match_sources(catalog, true, radius=radius)[:, 0]] = 1
-            values.extend(np.asarray(catalog["reliability"], dtype=float))
-            labels.extend(label_i)
-        values, labels = np.asarray(values), np.asarray(labels)
+        values, labels = setups.labelled_reliabilities(catalogs, truth, radius)
         print(f"{label}: {len(values)} candidates, {int(labels.sum())} real (a true source within half a beam)")
         for row in reliability_diagram(values, labels, min_count=20):
             print(f"  [{row['low']:.2f}, {row['high']:.2f}): n = {row['n']:4d}, predicted {row['predicted']:.3f}, "
