@@ -36,6 +36,8 @@ Printed per row: P/C/F1 at 0.21 beam FWHM (the seed's 0.18" at 0.85") and at 0.5
 above 10 % of its image's peak), the reliability calibration error (largest bin error, bins of >= 20
 candidates, real = a true source within half a beam) and seconds per image of a user's run (K = 10, the
 default cut, on the first 10 test images after a warm-up; ``--speed`` prints only these, on ``-n`` images).
+At the end, the tuned rows' reliabilities pooled over the set-ups run, per prior: a reliability diagram whose bins
+are large enough to tell a 10-point error from the test set's noise (`pooled_reliability`).
 """
 
 import argparse
@@ -53,7 +55,7 @@ from astro_i2i import Reconstructor
 from astro_i2i.catalog import reliability_diagram
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import match_sources, score_catalogs
-from astro_i2i.simulate import SimulationConfig, validation_set, write_dataset
+from astro_i2i.simulate import SimulationConfig, population_radius_arcsec, validation_set, write_dataset
 from astro_i2i.training import CALIBRATION_SEED, adapt, tune_to_setup
 
 #: name -> (antenna list, GHz, pixel scale ", image pixels, noise Jy/beam, declination deg[, Briggs robust]).
@@ -84,8 +86,11 @@ def setup_config(name):
                                         "image": {"size": 128, "pixel_scale_arcsec": pixel},
                                         "pointing": {"dec_deg": dec, "radius_deg": 0.0}})  # fmt: skip
     beam = _beam(probe)
-    half_power = 0.5 * 1.13 * (299792458.0 / (ghz * 1e9)) / 10.7 * 206264.806  # PB half-power radius, arcsec
-    radius = min(half_power, 0.45 * size * pixel)
+    # Within the primary beam's half-power radius as the seed's (13" at 230 GHz, scaled by the wavelength) and
+    # within the image: CASA's 12-m primary beam at 100 GHz (shared/reference/casa_b3/pb_000.fits) falls to half
+    # at 30.1", and this gives 29.9". Until stop 36 it was 1.13 lambda / D / 2 (32.7" at 100 GHz, 14.2" at
+    # 230 GHz), 9 % wider than the seed's own population and CASA's beam.
+    radius = population_radius_arcsec(SimulationConfig(), ghz, size * pixel)
     return SimulationConfig.from_dict({
         "observation": observation,
         "image": {"size": size, "pixel_scale_arcsec": pixel},
@@ -129,14 +134,39 @@ def labelled_reliabilities(catalogs, truth, radius):
     return np.asarray(values), np.asarray(labels)
 
 
-def reliability_error(everything, truth, radius):
+#: The tuned rows' labelled reliabilities per prior, over every set-up run (`pooled_reliability`).
+POOLED = {}
+
+
+def reliability_error(everything, truth, radius, *, pool=None):
     """The largest bin error (points) and the chance that a perfectly calibrated model with these bins reaches
-    it (`chance_of_error`: the test set's binomial noise alone)."""
-    rows = reliability_diagram(*labelled_reliabilities(everything, truth, radius), min_count=20)
+    it (`chance_of_error`: the test set's binomial noise alone). With ``pool`` (a key of `POOLED`), the labelled
+    reliabilities are also kept there."""
+    values, labels = labelled_reliabilities(everything, truth, radius)
+    if pool is not None:
+        POOLED.setdefault(pool, []).append((values, labels))
+    rows = reliability_diagram(values, labels, min_count=20)
     if not rows:
         return float("nan"), float("nan")
     error = max(abs(r["predicted"] - r["observed"]) for r in rows)
     return 100 * error, chance_of_error(rows, error)
+
+
+def pooled_reliability():
+    """Print the reliability diagram of the tuned rows' candidates pooled over the set-ups run, per prior.
+
+    A bin of one set-up's 100 test images holds 20-50 candidates in the middle of the range, whose binomial
+    error alone is 6-11 points; pooled over eleven set-ups, a bin holds hundreds."""
+    for key, parts in POOLED.items():
+        values = np.concatenate([v for v, _ in parts])
+        labels = np.concatenate([l for _, l in parts])
+        rows = reliability_diagram(values, labels, min_count=20)
+        error = max(abs(r["predicted"] - r["observed"]) for r in rows)
+        print(f"\n{key}: the tuned rows' reliabilities pooled over {len(parts)} set-ups ({len(values)} candidates, "
+              f"{int(labels.sum())} real): largest bin error {100 * error:.1f} points (p {chance_of_error(rows, error):.2f})")
+        for r in rows:
+            print(f"  [{r['low']:.1f}, {r['high']:.1f}): n = {r['n']:5d}, predicted {r['predicted']:.3f}, "
+                  f"observed {r['observed']:.3f}")  # fmt: skip
 
 
 def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
@@ -240,7 +270,8 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
             scored, results = run(at)
             mapped, pair = _cut(scored, chosen, settings)
             extra = (coverage(pair[0], truth, radii[0]), pixel_coverage(results, images, scale),
-                     *reliability_error(mapped, truth, radii[1]))  # fmt: skip
+                     *reliability_error(mapped, truth, radii[1],
+                                        pool=f"{label}, {name}" if name.startswith("tuned") else None))  # fmt: skip
             f1[name] = print_row(text, pair, truth, radii, n, row_seconds, extra)
     return f1
 
@@ -340,6 +371,7 @@ def main():
         for name in args.setups.split(","):
             run_setup(name.strip(), args.n, adapt_minutes=args.minutes if name in adapted else None, workdir=workdir,
                       model=args.model, priors=tuple(p for p in args.priors.split(",") if p), tuned=not args.no_tune)
+    pooled_reliability()
     print(f"\ntotal {time.perf_counter() - begin:.0f} s; {MF_THRESHOLDS_NOTE}")
 
 

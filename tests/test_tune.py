@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from astro_i2i.catalog import DetectionSettings, monotone_nodes
+from astro_i2i.catalog import DetectionSettings, beta_nodes, monotone_nodes
 from astro_i2i.exceptions import InputError, SetupWarning
 
 torch = pytest.importorskip("torch")
@@ -30,6 +30,28 @@ def test_monotone_nodes_map_predictions_onto_observed_fractions():
     assert np.max(np.abs(np.interp(grid, nodes[:, 0], nodes[:, 1]) - grid**2)) < 0.05
     with pytest.raises(ValueError, match="differ in shape"):
         monotone_nodes(predicted, real[:-1])
+
+
+def test_beta_nodes_recover_a_beta_miscalibration_from_few_middle_candidates():
+    # Most candidates near 0 (spurious) and a few near 1, as on a set-up's tuning: the truth is a beta map.
+    rng = np.random.default_rng(1)
+    predicted = np.concatenate([rng.beta(0.5, 8, size=3000), rng.beta(8, 0.5, size=100)])
+    truth = 1 / (1 + np.exp(-(1.8 * np.log(predicted) - 0.7 * np.log1p(-predicted) + 0.4)))
+    real = rng.uniform(size=predicted.size) < truth
+    nodes = np.asarray(beta_nodes(predicted, real))
+    assert np.all(np.diff(nodes[:, 0]) > 0) and np.all(np.diff(nodes[:, 1]) >= 0)
+    assert tuple(nodes[0]) == (0.0, 0.0) and tuple(nodes[-1]) == (1.0, 1.0)
+    grid = np.linspace(0.05, 0.95, 19)
+    expected = 1 / (1 + np.exp(-(1.8 * np.log(grid) - 0.7 * np.log1p(-grid) + 0.4)))
+    mapped = np.interp(grid, *nodes.T)
+    assert np.max(np.abs(mapped - expected)) < 0.03
+    # the binned map of the same candidates is further off where they are sparse
+    binned = np.interp(grid, *np.asarray(monotone_nodes(predicted, real, min_count=40)).T)
+    assert np.max(np.abs(mapped - expected)) < np.max(np.abs(binned - expected))
+    with pytest.raises(ValueError, match="both real"):
+        beta_nodes(predicted, np.zeros(predicted.size))
+    with pytest.raises(ValueError, match="1-D of one shape"):
+        beta_nodes(predicted, real[:-1])
 
 
 def test_detection_settings_carry_and_apply_a_setup_recalibration():

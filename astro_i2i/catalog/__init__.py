@@ -21,7 +21,7 @@ from ._posterior import (FEATURES_DIRECT, FEATURES_SAMPLES, POSTERIOR_COLUMNS, P
                          beam_fwhm_along_axes, candidate_features, local_peaks, local_rms, position_errors,
                          posterior_catalog, prior_scaled,
                          source_names)  # fmt: skip
-from ._reliability import DetectionSettings, ReliabilityModel, monotone_nodes, reliability_diagram
+from ._reliability import DetectionSettings, ReliabilityModel, beta_nodes, monotone_nodes, reliability_diagram
 from ._segment import (CATALOG_COLUMNS, DEBLEND_MAX_FRACTION, find_sources, noise_sigma,
                        sky_model_threshold)  # fmt: skip
 
@@ -42,6 +42,7 @@ __all__ = [
     "ReliabilityModel",
     "reliability_diagram",
     "monotone_nodes",
+    "beta_nodes",
     "POSTERIOR_COLUMNS",
     "CATALOG_COLUMNS",
     "write_catalog",

@@ -9,7 +9,8 @@ F1 at that cut was 46.8 against 51.6 at the best cut and 50.4 for a tuned matche
 `tune_to_setup` simulates images of the user's own set-up (their PSF, primary beam, grid and noise:
 `~astro_i2i.training.describe_observation`) with the model's source population, runs the model on them as
 `~astro_i2i.reconstruct.Reconstructor.reconstruct` would on the user's image, and fits there a monotone map of
-the reliability onto the observed fraction of real candidates, and the two operating points (the best F1 at the
+the reliability onto the observed fraction of real candidates (a beta calibration, `~astro_i2i.catalog.beta_nodes`),
+and the two operating points (the best F1 at the
 reliability's radius and at the benchmark's), and the scale of flux_err where the model's own coverage there is
 outside 90-97 % beyond its binomial error (it covered 89-99 % on eleven set-ups), and the scale of the
 UNCERTAINTY map where its coverage of source pixels differs from 95 % beyond its error (91.7-97.4 % there). The
@@ -32,7 +33,7 @@ from astropy import units as u
 
 from .._progress import Progress, check_progress
 from .._validate import positive_int
-from ..catalog import monotone_nodes
+from ..catalog import beta_nodes
 from ..exceptions import InputError
 from ..io import read_image
 from ..metrics import match_radius, match_sources
@@ -47,18 +48,19 @@ logger = logging.getLogger(__name__)
 
 TUNE_IMAGES = 40  #: simulated images of the user's set-up (about 120 sources)
 TUNE_SEED = 29_000_000  #: their seed (apart from training, validation, calibration and the benchmarks' test sets)
-#: Fewest candidates per bin of the monotone map: 40 images give 130-4900 candidates (K = 10), so 3-13 bins.
-_MIN_COUNT = 40
-TUNE_CANDIDATES = 600  #: images are added until the candidates are this many (12-15 bins) ...
+#: Images are added until the candidates are this many (40 images give 130-4900 candidates at K = 10; small
+#: images few: set for the binned map of stop 35, and kept for the beta map, which 160 images instead of 40 did
+#: not bring closer on C43-6 and C43-8: benchmarks/studies/reliability_maps.py) ...
+TUNE_CANDIDATES = 600
 _MAX_FACTOR = 5  #: ... or the images ``_MAX_FACTOR`` x ``n_images``
 _MIN_FLUX_MATCHES = 40  #: fewest matched sources to set flux_err's scale on the set-up (else the model's is kept)
 _FLUX_COVERAGE = (0.90, 0.97)  #: flux_err's coverage band (issue 29): the model's scale is kept within it
 #: The UNCERTAINTY map's scale on a set-up: at least 0.5, and the model's kept where its 95 % point is beyond 2.
 _UNCERTAINTY_RATIO = (0.5, 2.0)
 _GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
-#: What a tuning holds, in the cache's key: 2 adds the set-up's prior and the UNCERTAINTY scale (a tuning of 1
-#: is made again).
-_TUNING_FORMAT = 2
+#: What a tuning holds, in the cache's key: 2 adds the set-up's prior and the UNCERTAINTY scale, 3 the beta map
+#: (an older tuning is made again).
+_TUNING_FORMAT = 3
 #: What ``array="auto"`` (``--tune auto``) chooses from: ALMA's 12-m configurations C43-1 to C43-10 (Cycle 5).
 AUTO_ARRAYS = tuple(f"alma.cycle5.{k}" for k in range(1, 11))
 
@@ -133,6 +135,13 @@ def _expected_f1(selected, probability, n_true):
     return 2 * float(probability[selected].sum()) / (int(selected.sum()) + n_true)
 
 
+def _beta_map(values, labels):
+    """`beta_nodes`, or a map to 0 where no candidate is real (a small tuning at the benchmark's radius)."""
+    if not labels.any():
+        return ((0.0, 0.0), (1.0, 0.0))
+    return beta_nodes(values, labels)
+
+
 def _fit(values, labels, n_true, fluxes, settings):
     """The tuning fitted to the simulated candidates so far (None where too few to fit).
 
@@ -141,13 +150,16 @@ def _fit(values, labels, n_true, fluxes, settings):
     """
     if n_true == 0 or labels["label"].sum() < 5 or len(values) - labels["label"].sum() < 5:
         return None
-    nodes = monotone_nodes(values, labels["label"], min_count=_MIN_COUNT)
+    # A beta calibration (three parameters on every candidate), not pooled bins (`monotone_nodes`): a tuning's
+    # candidates lie mostly near 0 and 1, and the bins' nodes across the sparse middle were up to 24-36 points off
+    # on the test images of C43-8 and C43-2; the beta map's worst bin there was 11-14
+    # (benchmarks/studies/reliability_maps.py).
+    nodes = _beta_map(values, labels["label"])
     mapped = np.interp(values, *np.asarray(nodes).T)
     # Each cut maximises the expected F1 under the fitted maps (the chance of a match at the reliability's and at
     # the benchmark's radius), not the F1 of the labels themselves: on 40 images the labels' best cut at 0.21
     # beam wandered by 0.1-0.2 from the test images' (C43-5: 0.54 against 0.46).
-    expected = {"label": mapped, "benchmark": np.interp(values, *np.asarray(
-        monotone_nodes(values, labels["benchmark"], min_count=_MIN_COUNT)).T)}
+    expected = {"label": mapped, "benchmark": np.interp(values, *np.asarray(_beta_map(values, labels["benchmark"])).T)}
     scores = {key: [_expected_f1(mapped >= cut, expected[key], n_true) for cut in _GRID] for key in labels}
     best = {key: int(np.argmax(scores[key])) for key in labels}
     found = {key: _f1(mapped >= _GRID[best[key]], labels[key], n_true)[0] for key in labels}
