@@ -170,7 +170,9 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
     assert record["n_candidates"] > 0 and 0 < record["f1_default"] <= 1
     settings = tuned.settings.detection_for(2)
     nodes = np.asarray(settings.setup_recalibration)
-    assert len(nodes) >= 3 and np.all(np.diff(nodes[:, 1]) >= 0)
+    # the beta map (`beta_nodes`) sampled at its 61 outputs, monotone from (0, 0) to (1, 1)
+    assert len(nodes) == 61 and np.all(np.diff(nodes[:, 1]) >= 0)
+    assert tuple(nodes[0]) == (0.0, 0.0) and tuple(nodes[-1]) == (1.0, 1.0)
     assert settings.min_reliability == record["min_reliability"]
     assert settings.benchmark_min_reliability == record["benchmark_min_reliability"]
     # the model it came from is untouched; the tuned catalogue is the same candidates under the map
