@@ -165,7 +165,8 @@ def pooled_reliability():
             continue
         error = max(abs(r["predicted"] - r["observed"]) for r in rows)
         print(f"\n{key}: the tuned rows' reliabilities pooled over {len(parts)} set-ups ({len(values)} candidates, "
-              f"{int(labels.sum())} real): largest bin error {100 * error:.1f} points (p {chance_of_error(rows, error):.2f})")
+              f"{int(labels.sum())} real): largest bin error {100 * error:.1f} points "
+              f"(p {chance_of_error(rows, error):.2f})")  # fmt: skip
         for r in rows:
             print(f"  [{r['low']:.1f}, {r['high']:.1f}): n = {r['n']:5d}, predicted {r['predicted']:.3f}, "
                   f"observed {r['observed']:.3f}")  # fmt: skip
