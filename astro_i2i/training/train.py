@@ -116,7 +116,7 @@ def _fitted_beam(simulation, observation=None):
 
 def train(config, output, *, resume=False, device="cpu", overwrite=False, progress=True, observation=None,
           initial_state=None, time_limit_s=None, notes=None, whole_budget=False, clock_start=None,
-          refuse_worse=False, force=False):  # fmt: skip
+          refuse_worse=False, force=False, reserve_s=0.0, phases=("1/4", "2/4", "3/4", "4/4")):  # fmt: skip
     """Train a model and write its best checkpoint to ``output``.
 
     Parameters
@@ -159,6 +159,14 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         validates worse, raise `~astro_i2i.exceptions.InputError` and write
         no checkpoint, unless ``force``.
     force : bool, optional
+    reserve_s : float, optional
+        With ``whole_budget``: seconds of the budget kept for the caller after
+        the run (`~astro_i2i.training.adapt` tunes the model in them). A
+        ``validation.calibration_images`` of 0 leaves the model uncalibrated
+        (its caller calibrates it).
+    phases : tuple of 4 str, optional
+        With ``whole_budget``: the labels of the progress lines (validation
+        images, training, calibration, done); None leaves one out.
 
     Returns
     -------
@@ -212,8 +220,8 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     n_calibration = int(validation["calibration_images"])
     clock = time.perf_counter() if clock_start is None else float(clock_start)
     budget = time_limit_s if whole_budget else None
-    if budget is not None:
-        logger.info("phase 1/4: simulating %d validation images (%.0f s elapsed, %.0f s of the %.0f s budget left)",
+    if budget is not None and phases[0]:
+        logger.info(f"phase {phases[0]}: simulating %d validation images (%.0f s elapsed, %.0f s of the %.0f s budget left)",
                     int(validation["n_images"]), time.perf_counter() - clock,
                     budget - (time.perf_counter() - clock), budget)  # fmt: skip
     simulated = time.perf_counter()
@@ -246,26 +254,29 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         # mode: timed on two validation images (`calibration_seconds`). Counted as 3 validations, the estimate
         # fitted a 64 x 64 set-up but ran 2.9x over on C43-8's 512 x 512 (97 s against 34 s).
         model.eval()
-        per_calibration = per_image + calibration_seconds(model, normalisation, images[:2],
-                                                          truth[np.asarray(truth["image"]) < 2], beam=beam,
-                                                          simulation=simulation, device=device) + 1e-3  # fmt: skip
+        per_calibration = 0.0
+        if n_calibration:
+            per_calibration = per_image + calibration_seconds(model, normalisation, images[:2],
+                                                              truth[np.asarray(truth["image"]) < 2], beam=beam,
+                                                              simulation=simulation, device=device) + 1e-3  # fmt: skip
         model.train()
-        left = budget - (time.perf_counter() - clock)
-        fitting = int((left / 3) // per_calibration)
-        minimum = 4
-        if fitting < n_calibration:
-            n_calibration = max(minimum, fitting)
+        left = budget - (time.perf_counter() - clock) - float(reserve_s)
+        if n_calibration:
+            fitting = int((left / 3) // per_calibration)
+            if fitting < n_calibration:
+                n_calibration = max(4, fitting)
         calibration_s = n_calibration * per_calibration
         time_limit_s = left - calibration_s - validation_s - 0.02 * budget
         if time_limit_s <= 0:
-            needed = (time.perf_counter() - clock) + calibration_s + 2 * validation_s
+            needed = (time.perf_counter() - clock) + calibration_s + 2 * validation_s + float(reserve_s)
             logger.info("cannot fit in %.0f s: the estimate is %.0f s (%.1f min) with one training step and %d "
                         "calibration images (%.2f s each)", budget, needed, needed / 60, n_calibration,
                         per_calibration)  # fmt: skip
             time_limit_s = 1e-6
-        logger.info("phase 2/4: training for %.0f s, then validation (%.0f s) and calibration on %d of %d images "
-                    "(about %.0f s); %.0f s elapsed, %.0f s left", time_limit_s, validation_s, n_calibration,
-                    int(validation["calibration_images"]), calibration_s, time.perf_counter() - clock,
+        then = (f"calibration on {n_calibration} of {int(validation['calibration_images'])} images (about "
+                f"{calibration_s:.0f} s)" if n_calibration else f"{float(reserve_s):.0f} s kept")  # fmt: skip
+        logger.info(f"phase {phases[1]}: training for %.0f s, then validation (%.0f s) and %s; %.0f s elapsed, %.0f "
+                    "s left", time_limit_s, validation_s, then, time.perf_counter() - clock,
                     budget - (time.perf_counter() - clock))  # fmt: skip
 
     def save_state():
@@ -335,9 +346,9 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
             raise InputError(final_output, f"not written: the adapted model validates worse than the model it "
                                            f"started from (F1 {after:.4f} against {before:.4f}); force=True "
                                            "writes it anyway")  # fmt: skip
-    if output.exists() and first_step < step:
-        if budget is not None:
-            logger.info("phase 3/4: calibrating on %d images; %.0f s elapsed, %.0f s left", n_calibration,
+    if output.exists() and first_step < step and n_calibration:
+        if budget is not None and phases[2]:
+            logger.info(f"phase {phases[2]}: calibrating on %d images; %.0f s elapsed, %.0f s left", n_calibration,
                         time.perf_counter() - clock, budget - (time.perf_counter() - clock))  # fmt: skip
         calibrate_checkpoint(output, output, n_images=n_calibration,
                              seed=int(validation["calibration_seed"]), device=device, overwrite=True,
@@ -345,7 +356,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     if output != final_output and output.exists():
         os.replace(output, final_output)
     output = final_output
-    if budget is not None:
-        logger.info("phase 4/4: done in %.0f s of the %.0f s budget", time.perf_counter() - clock, budget)
+    if budget is not None and phases[3]:
+        logger.info(f"phase {phases[3]}: done in %.0f s of the %.0f s budget", time.perf_counter() - clock, budget)
     logger.info("best validation F1 %.4f at step %d -> %s (%s)", best["f1"], best.get("step", 0), output, __version__)
     return best

@@ -38,7 +38,7 @@ from ..exceptions import InputError
 from ..io import read_image
 from ..metrics import match_radius, match_sources
 from ..simulate import validation_set
-from .adapt import describe_observation
+from .adapt import _population, describe_observation
 from .calibrate import _f1
 
 __all__ = ["tune_to_setup", "write_tuned", "nearest_array", "tuned_for_setup", "tune_cache_dir",
@@ -105,24 +105,6 @@ def nearest_array(image, *, arrays=AUTO_ARRAYS):
                                              "pointing": {"dec_deg": dec, "radius_deg": 0.0}})  # fmt: skip
         beams[name] = synthesized_beam_arcsec(config)
     return min(beams, key=lambda name: abs(math.log(beams[name] / fwhm))), beams
-
-
-def _population(card, image):
-    """The model's training population scaled to ``image``: fluxes by its noise over the model's, sizes by its beam
-    over the model's (the shipped model's 0.05-0.5 mJy at 46 uJy/beam, 0.4-0.8" under 0.86": 1.09-10.9 x the noise,
-    0.47-0.94 x the beam). None, None (`describe_observation`'s 1-10 x and 0.5-1 x) without a record. Those
-    defaults put the sources 9 % fainter than the model's own, and the best cut chosen on them lower (C43-1: 0.28
-    against the model's 0.32, its F1 1 point lower on the test images)."""
-    simulation = card.simulation
-    if simulation is None or card.beam is None or image.beam is None:
-        return None, None
-    from ..catalog import noise_sigma
-
-    sources = simulation.sources
-    gain = noise_sigma(image.data) / simulation.noise.rms_jy
-    scale = float(np.sqrt(((image.beam.major * image.beam.minor) / (card.beam.major * card.beam.minor)).decompose()))
-    return ((sources.flux_min_jy * gain * u.Jy, sources.flux_max_jy * gain * u.Jy),
-            (sources.fwhm_min_arcsec * scale * u.arcsec, sources.fwhm_max_arcsec * scale * u.arcsec))
 
 
 def _source_name(value):
@@ -317,6 +299,34 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     # were. The PSF file's FFT path agrees with it on C43-8 (a point source's dirty image within 0.7 % rms of the
     # peak with a PSF of the image's size; noise power within 10 % on every scale).
     exact = psf is None and array is not None
+    tuned = _tune(reconstructor, image, simulation, None if exact else observation, prior_density=prior_density,
+                  samples=samples, n_images=n_images, min_candidates=min_candidates, seed=seed, progress=progress,
+                  started=started)  # fmt: skip
+    tuned.tuning.update({
+        "source_density": source_density, "input": image.name,
+        "psf": _source_name(psf) if psf is not None else f"computed: {array}{chosen_from}",
+        "array": array if psf is None else None,
+        "primary_beam": _source_name(primary_beam) if primary_beam is not None else notes["primary_beam"],
+    })  # fmt: skip
+    tuned.tuning["seconds"] = round(time.perf_counter() - started, 1)
+    logger.info("tuned to %s's set-up on %d simulated images in %.0f s: cuts %.2f / %.2f", image.name,
+                tuned.tuning["n_images"], tuned.tuning["seconds"], tuned.tuning["min_reliability"],
+                tuned.tuning["benchmark_min_reliability"])  # fmt: skip
+    return tuned
+
+
+def _tune(reconstructor, image, simulation, observation, *, prior_density, samples, n_images, min_candidates, seed,
+          progress=None, max_images=None, started=None):  # fmt: skip
+    """`tune_to_setup`'s core: ``reconstructor`` tuned on images of ``simulation`` (through ``observation``, an
+    `~astro_i2i.simulate.ImagedObservation`, or exactly where None) at the prior ``prior_density`` (per arcmin^2).
+
+    ``image`` is the user's (`~astro_i2i.io.read_image`): its beam sets the radii, its frequency the headers.
+    ``max_images`` bounds the images (default ``_MAX_FACTOR`` x ``n_images``): with ``n_images`` as many and
+    ``min_candidates`` 0, two models are tuned on the same images (`~astro_i2i.training.adapt`'s comparison).
+    The tuned reconstructor's ``tuning`` holds what was fitted; the caller adds where the set-up came from.
+    """
+    started = time.perf_counter() if started is None else started
+    beam = image.beam
     settings = reconstructor.settings.detection_for(samples)
     fwhm = math.sqrt(beam.major.to_value(u.arcsec) * beam.minor.to_value(u.arcsec))
     radii = {"label": (settings.reliability_radius_beams or 0.21) * fwhm * u.arcsec, "benchmark": match_radius(beam)}
@@ -330,8 +340,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     def run(first, count, report):
         """Images ``first`` to ``first + count - 1``: image i is drawn from ``[seed, i]`` (any prefix the same)."""
         nonlocal n_true
-        images, truth = validation_set(simulation, first + count, int(seed), observation=None if exact else
-                                       observation, start=first)  # fmt: skip
+        images, truth = validation_set(simulation, first + count, int(seed), observation=observation,
+                                       start=first)  # fmt: skip
         image_of = np.asarray(truth["image"])
         n_true += len(truth)
         for i, simulated in zip(range(first, first + count), images):
@@ -357,7 +367,7 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
                                                    u.Quantity(catalog["flux_err"], u.Jy).value, true_flux]))
             report.update()
 
-    limit = _MAX_FACTOR * n_images
+    limit = _MAX_FACTOR * n_images if max_images is None else max(int(max_images), n_images)
     # The simulated images' info lines are not shown (the user's image has its own).
     quiet = logging.getLogger("astro_i2i.reconstruct")
     level = quiet.level
@@ -414,7 +424,7 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
                                          uncertainty=uncertainty)  # fmt: skip
     tuned.tuning = {
         "n_images": n_images, "seed": int(seed), "samples": int(tuned_settings.samples), "n_true": int(n_true),
-        "n_candidates": int(len(values)), "source_density": source_density,
+        "n_candidates": int(len(values)),
         "min_reliability": tuned_settings.min_reliability,
         "benchmark_min_reliability": tuned_settings.benchmark_min_reliability,
         "f1": float(found["benchmark"]), "f1_default": float(found["label"]),
@@ -422,13 +432,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         "flux_coverage": fit["flux_coverage"], "prior_density": float(prior_density),
         "uncertainty_scale": sigma_ratio if uncertainty is not None else 1.0,
         "uncertainty_coverage": sigma_covered, "uncertainty_coverage_error": sigma_error,
-        "seconds": round(time.perf_counter() - started, 1), "input": image.name,
-        "psf": _source_name(psf) if psf is not None else f"computed: {array}{chosen_from}",
-        "array": array if psf is None else None,
-        "primary_beam": _source_name(primary_beam) if primary_beam is not None else notes["primary_beam"],
+        "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
-    logger.info("tuned to %s's set-up on %d simulated images in %.0f s: cuts %.2f / %.2f", image.name, n_images,
-                tuned.tuning["seconds"], tuned_settings.min_reliability, tuned_settings.benchmark_min_reliability)
     return tuned
 
 
