@@ -122,3 +122,112 @@ def test_adapt_cli_refusal_is_one_line_exit_2(setup, tmp_path, monkeypatch, caps
     assert exit_info.value.code == 2 and "Traceback" not in err, err
     assert len(errors) == 1 and "0.1000 against 0.5000" in errors[0] and "--force" in errors[0], err
     assert not output.exists()
+
+
+@pytest.fixture
+def calibrated(setup, tmp_path):
+    """``setup`` with its base model marked calibrated (a reliability model for K = 1), as a shipped model is."""
+    from astro_i2i.catalog import DetectionSettings, ReliabilityModel
+    from astro_i2i.models import InferenceSettings, load_checkpoint, save_checkpoint
+
+    dirty, psf, base = setup
+    model, card = load_checkpoint(base)
+    reliability = ReliabilityModel(features=("snr",), mean=(0.0,), scale=(1.0,), weights=(1.0,), bias=0.0)
+    inference = InferenceSettings(samples=1, detection=(DetectionSettings(samples=1, reliability=reliability),))
+    path = tmp_path / "calibrated.pt"
+    save_checkpoint(path, model, card=card, inference=inference, training=card.training)
+    return dirty, psf, path
+
+
+def _tunings(monkeypatch, f1s):
+    """A stand-in for the tuning (`tune._tune`, covered by tests/test_tune.py): the model's F1 is ``f1s['base']``
+    or ``f1s['adapted']`` (None: too few candidates to tune); returns the calls made."""
+    import copy
+
+    calls = []
+
+    def tune(reconstructor, image, simulation, observation, *, n_images, seed, max_images=None, **kwargs):
+        which = "adapted" if reconstructor.card.adapted else "base"
+        calls.append({"model": which, "n_images": n_images, "max_images": max_images, "seed": seed,
+                      "calibrated": reconstructor.settings.calibrated})  # fmt: skip
+        if f1s[which] is None:
+            raise InputError(image.name, "tuning found 0 real and 3 spurious candidates: too few to tune")
+        tuned = copy.copy(reconstructor)
+        tuned.tuning = {"f1": f1s[which], "n_images": n_images + (7 if which == "base" else 0), "samples": 1}
+        return tuned
+
+    monkeypatch.setattr("astro_i2i.training.tune._tune", tune)
+    return calls
+
+
+@pytest.mark.parametrize("base_f1, adapted_f1, force, kept", [
+    (0.5, 0.6, False, "adapted"), (0.5, 0.3, False, "base"), (0.5, 0.3, True, "adapted"),
+    (None, 0.3, False, "adapted"), (0.5, None, True, "base")])  # fmt: skip
+def test_adapt_keeps_the_fine_tuned_model_only_where_it_beats_its_start_tuned(calibrated, tmp_path, monkeypatch,
+                                                                               caplog, base_f1, adapted_f1, force,
+                                                                               kept):  # fmt: skip
+    from astro_i2i import Reconstructor
+    from astro_i2i.models import load_checkpoint
+    from astro_i2i.training import adapt
+
+    dirty, psf, base = calibrated
+    _fast(monkeypatch)
+    calls = _tunings(monkeypatch, {"base": base_f1, "adapted": adapted_f1})
+    output = tmp_path / "adapted.pt"
+    caplog.set_level(logging.INFO, logger="astro_i2i")
+    best = adapt(dirty, output, psf=psf, base=base, minutes=0.1, validation_images=2, force=force)
+    record = best["adapt"]
+    assert record["kept"] == kept and record["steps"] >= 1
+    # Both tunings on the same simulated images: the adapted one exactly as many as the base's came to, the same
+    # seed; the fine-tuned network under the base's calibration.
+    assert [c["model"] for c in calls] == ["base", "adapted"]
+    n = calls[0]["n_images"] + 7 if base_f1 is not None else calls[1]["n_images"]
+    assert calls[1]["n_images"] == calls[1]["max_images"] == n and calls[0]["seed"] == calls[1]["seed"]
+    assert calls[1]["calibrated"]
+    # The file is the kept model, tuned, with the comparison in its record; nothing else is left.
+    model, card = load_checkpoint(output)
+    assert (card.adapted is not None) == (kept == "adapted")
+    written = card.training["tuned"]["adapt"]
+    assert written["kept"] == kept and written["f1_adapted"] == pytest.approx(adapted_f1 or float("nan"),
+                                                                                nan_ok=True)  # fmt: skip
+    assert written["forced"] == (force and kept == "adapted" and (adapted_f1 or 0) <= (base_f1 or 0))
+    if kept == "base":
+        start = load_checkpoint(base)[0].state_dict()
+        assert all(torch.equal(start[k], v) for k, v in model.state_dict().items())
+    assert Reconstructor.from_pretrained(output).tuning["adapt"]["kept"] == kept
+    assert sorted(p.name for p in tmp_path.glob("adapted.pt*")) == ["adapted.pt", "adapted.pt.log.jsonl"]
+    # Progress throughout: five phases, each with the time elapsed and left (the last with the budget).
+    phases = [r.getMessage() for r in caplog.records if r.getMessage().startswith("phase ")]
+    assert [p[:9] for p in phases] == [f"phase {k}/5" for k in range(1, 6)], phases
+    assert all("elapsed" in p and "left" in p for p in phases[:4]) and "budget" in phases[4]
+
+
+def test_adapt_writes_nothing_when_neither_model_can_be_tuned(calibrated, tmp_path, monkeypatch):
+    from astro_i2i.training import adapt
+
+    dirty, psf, base = calibrated
+    _fast(monkeypatch)
+    _tunings(monkeypatch, {"base": None, "adapted": None})
+    output = tmp_path / "adapted.pt"
+    with pytest.raises(InputError, match="not written: neither the adapted model nor the one it started from") as info:
+        adapt(dirty, output, psf=psf, base=base, minutes=0.05, validation_images=2)
+    assert len(str(info.value).splitlines()) == 1
+    assert [p.name for p in tmp_path.glob("adapted.pt*")] == ["adapted.pt.log.jsonl"]  # the training's log only
+
+
+def test_adapt_cli_says_which_model_it_kept(calibrated, tmp_path, monkeypatch, capsys):
+    from astro_i2i.cli import main
+
+    dirty, psf, base = calibrated
+    _fast(monkeypatch)
+    _tunings(monkeypatch, {"base": 0.5, "adapted": 0.25})
+    output = tmp_path / "adapted.pt"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["adapt", str(dirty), "--psf", str(psf), "--from", str(base), "-o", str(output), "--minutes", "0.05"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and output.exists()
+    assert "did not beat" in out and "F1 25.0 against 50.0" in out and "--force" in out, out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["info", str(output)])
+    out = capsys.readouterr().out
+    assert "adapt:" in out and "the adapted one scored lower" in out and "F1 0.250 adapted against 0.500" in out, out

@@ -68,19 +68,21 @@ def _found_beside(dirty, *, psf, pb, psf_wanted):
               help="Simulated sources lie within this radius of the centre (default: the primary beam's half-power "
                    "radius; give the imaged disc's radius if sources may lie anywhere).")
 @click.option("--calibration-images", type=click.IntRange(min=4), default=300, show_default=True,
-              help="Fresh simulated images the catalogue and uncertainties are calibrated on.")
+              help="For a model never calibrated (--from a new checkpoint): fresh simulated images it is calibrated "
+                   "on. A calibrated model is tuned instead.")
 @hdu_option
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, cuda:1, ...")
 @click.option("--force", is_flag=True,
-              help="Write the adapted model even if it validates worse than the model it started from.")
+              help="Write the adapted model even if it scores below the model it started from, tuned to the set-up.")
 @overwrite_option
 def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, flux_range, size_range,
           source_radius, calibration_images, hdu, device, force, overwrite):  # fmt: skip
     """Adapt a model to the observation of DIRTY: its PSF, primary beam, pixel grid and noise.
 
-    Simulates training pairs of this set-up, fine-tunes the model for
-    --minutes on them, calibrates its catalogue and uncertainties on fresh
-    images of the same set-up, and writes MODEL.pt. Then:
+    Tunes the model to this set-up (as reconstruct would), fine-tunes it on
+    simulated pairs of the set-up, tunes the fine-tuned network on the same
+    simulated images, and writes whichever of the two scores better as
+    MODEL.pt; --minutes bounds it all. Then:
     astro-i2i reconstruct IMAGE --model MODEL.pt
     """
     from astropy import units as u
@@ -99,7 +101,16 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
                      calibration_images=calibration_images,
                      hdu=parse_hdu(hdu), device=device, overwrite=overwrite, force=force,
                      progress=sys.stderr.isatty())  # fmt: skip
-    click.echo(f"best validation F1 {100 * best['f1']:.2f} at step {best.get('step')} -> {output}")
+    record = best.get("adapt")
+    if record is None:  # a model never calibrated: fine-tuned and calibrated
+        click.echo(f"best validation F1 {100 * best['f1']:.2f} at step {best.get('step')} -> {output}")
+    elif record["kept"] == "adapted":
+        click.echo(f"adapted model kept: F1 {100 * record['f1_adapted']:.1f} against {100 * record['f1_base']:.1f} "
+                   f"for {base} tuned to the set-up, on {record['images']} simulated images -> {output}")
+    else:
+        click.echo(f"the adapted model did not beat {base} tuned to the set-up (F1 {100 * record['f1_adapted']:.1f} "
+                   f"against {100 * record['f1_base']:.1f} on {record['images']} simulated images): {output} "
+                   f"holds {base}, tuned (--force writes the adapted one)")
     click.echo(f"use it: astro-i2i reconstruct IMAGE --model {output}; describe it: astro-i2i info {output}")
 
 

@@ -641,6 +641,14 @@ def checkpoint_summary(card, name):
             lines.append(f"             prior {_figure(tuned.get('prior_density'), '.3g')} sources per arcmin^2; "
                          f"flux_err x {_figure(tuned.get('flux_err_scale'), '.2f')}, UNCERTAINTY x "
                          f"{_figure(tuned.get('uncertainty_scale'), '.2f')}")  # fmt: skip
+        adapted = tuned.get("adapt")
+        if isinstance(adapted, dict):
+            which = ("the adapted network" if adapted.get("kept") == "adapted" else
+                     f"{adapted.get('base_model', '?')}'s network (the adapted one scored lower)")  # fmt: skip
+            lines.append(f"adapt:       {which}, after {adapted.get('steps', '?')} steps in "
+                         f"{_figure(adapted.get('minutes'), 'g')} min; F1 {_figure(adapted.get('f1_adapted'), '.3f')} "
+                         f"adapted against {_figure(adapted.get('f1_base'), '.3f')} for the model it started from, "
+                         f"tuned, on those images")  # fmt: skip
     training = card.training
     if training:
         lines.append(f"training:    {training.get('steps', '?')} steps, {training.get('time_s', 0) / 60:.0f} min "

@@ -1,10 +1,13 @@
 """Adapting a trained model to a user's own observation (``astro-i2i adapt``; needs torch).
 
-The shipped models know one set-up (Cycle 5.3, 230 GHz, 0.1" pixels, a 0.85"
-beam). `adapt` simulates training pairs with the observation's own PSF,
-primary beam, pixel grid and noise (`~astro_i2i.simulate.ImagedObservation`),
-fine-tunes a model on them for a given wall time, and calibrates its
-catalogue and uncertainties on fresh images of the same set-up.
+The shipped model covers ALMA's 12-m set-ups (C43-1 to C43-8, Bands 3-7,
+natural or Briggs weighting) and is tuned to each at run time
+(`~astro_i2i.training.tune_to_setup`). For what lies outside (ACA, very long
+baselines, uniform weighting), `adapt` simulates training pairs with the
+observation's own PSF, primary beam, pixel grid and noise
+(`~astro_i2i.simulate.ImagedObservation`), fine-tunes the model on them for a
+given wall time, and keeps it only where it beats the model it started from,
+tuned to the same set-up, on the same simulated images.
 """
 
 import logging
@@ -249,17 +252,27 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
           duration=None, dish_diameter=None, noise_texture="psf", flux_range=None, size_range=None,
           source_radius=None, calibration_images=300, validation_images=100, device="cpu", overwrite=False,
           progress=False, hdu=None, force=False):  # fmt: skip
-    """Fine-tune a model for one observation and calibrate it; write the checkpoint to ``output``.
+    """Fine-tune a model for one observation; write it to ``output`` only if it beats the model it started from.
 
     Training pairs are simulated with the observation's PSF, primary beam,
-    grid and noise (`describe_observation`); the model starts from ``base``
-    and trains with the base's losses, batch and crop (scaled to the new
-    grid); the best of its validations is then calibrated on
-    ``calibration_images`` fresh images of the same set-up. ``minutes`` bounds
-    the whole call, calibration included (fewer calibration images are used
-    when they would not fit). A model that validates worse than the one it
-    started from is refused (`~astro_i2i.exceptions.InputError`, nothing
-    written) unless ``force``.
+    grid and noise (`describe_observation`), with the model's own source
+    population scaled to the set-up unless given; the model starts from
+    ``base`` and trains with the base's losses, batch and crop (scaled to the
+    new grid). ``minutes`` bounds the whole call.
+
+    A calibrated ``base`` (a shipped model) is first tuned to the set-up
+    (`tune_to_setup`'s map, cuts and scales, on simulated images of it): what
+    ``reconstruct`` gives without adapting. The fine-tuning gets the time left
+    after a second tuning of the same cost, in which the fine-tuned network,
+    under the base's calibration, is tuned on the same images. Whichever of
+    the two scores the higher F1 there (at the benchmark radius, 0.21 beam) is
+    written (`write_tuned`); its record (``astro-i2i info``) holds both F1s.
+    ``force`` writes the fine-tuned one whatever its score.
+
+    A ``base`` never calibrated (a checkpoint being made) is fine-tuned,
+    validated in the direct mode against its start (refused, nothing written,
+    if worse, unless ``force``), and calibrated on ``calibration_images``
+    fresh images (fewer when they would not fit in ``minutes``).
 
     Parameters
     ----------
@@ -269,10 +282,9 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
     psf, primary_beam, array, duration, dish_diameter, noise_texture, flux_range, size_range, source_radius, hdu
         See `describe_observation`.
     minutes : float, optional
-        Wall time of the whole call: simulation, fine-tuning, validation and
-        calibration. The time per calibration image is measured and the
-        calibration images are reduced to fit (at least 4); if even that
-        cannot fit, the estimate is logged at the start.
+        Wall time of the whole call: tuning, simulation, fine-tuning,
+        validation and the second tuning (or calibration). If even one
+        training step cannot fit, the estimate is logged at the start.
     base : str or path-like, optional
         A shipped model's name or a checkpoint to start from.
     calibration_images, validation_images : int, optional
@@ -281,12 +293,14 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
     progress : None, bool or callable, optional
         Progress over the training steps (`astro_i2i._progress`). Default False.
     force : bool, optional
-        Write the adapted model even if it validates worse than ``base``.
+        Write the adapted model even if it scores below ``base`` (tuned).
 
     Returns
     -------
     metrics : dict
-        The best validation figures.
+        The best validation figures; for a calibrated ``base``, ``'adapt'``
+        holds the comparison: ``'kept'`` (``'adapted'`` or ``'base'``),
+        ``'f1_adapted'``, ``'f1_base'``, ``'images'`` and ``'steps'``.
     """
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
         raise InputError("minutes", f"must be a positive number, not {minutes!r}")
@@ -412,16 +426,16 @@ def _adapt_against_tuned(config, output, *, base_path, model, image, simulation,
         chosen = adapted_tuned if kept == "adapted" else base_tuned
         record = {"kept": kept, "f1_adapted": scores["adapted"], "f1_base": scores["base"], "images": n_images,
                   "steps": int(metrics.get("step", 0)), "validation_f1": float(metrics.get("f1", float("nan"))),
-                  "minutes": float(minutes), "base_model": notes["base_model"], "forced": bool(force and not wins)}
+                  "minutes": float(minutes), "base_model": notes["base_model"], "forced": kept == "adapted" and not wins}
         chosen.tuning = {**chosen.tuning, "input": image.name, "psf": notes["psf"], "array": None,
                          "primary_beam": notes["primary_beam"], "source_density": None, "adapt": record}
         chosen.tuning["seconds"] = round(time.perf_counter() - began, 1)
         write_tuned(chosen, output, overwrite=overwrite)
-    finally:
+    finally:  # the training log is kept beside the output (as `train` keeps it), written or not
         staged.unlink(missing_ok=True)
         state.unlink(missing_ok=True)
-    if log.exists():
-        os.replace(log, output.with_name(output.name + ".log.jsonl"))
+        if log.exists():
+            os.replace(log, output.with_name(output.name + ".log.jsonl"))
     if kept == "adapted":
         logger.info("phase 5/5: done in %.0f s of the %.0f s budget: the adapted model (F1 %.4f on the set-up's "
                     "simulated images, against %.4f for the model it started from, tuned) -> %s", budget - left(),
