@@ -61,9 +61,11 @@ def _found_beside(dirty, *, psf, pb, psf_wanted):
 @click.option("--noise-texture", type=click.Choice(["psf", "image"]), default="psf", show_default=True,
               help="Noise correlated like the PSF (natural weighting), or measured from DIRTY (robust, uniform).")
 @click.option("--flux-range", default=None, metavar="LOW,HIGH",
-              help="Integrated fluxes of the simulated sources, mJy (default 1-10 x DIRTY's noise).")
+              help="Integrated fluxes of the simulated sources, mJy (default the model's population scaled to "
+                   "DIRTY's noise: 1.09-10.9 x it for the shipped model).")
 @click.option("--size-range", default=None, metavar="LOW,HIGH",
-              help="Their FWHM, arcsec (default 0.5-1 x the beam).")
+              help="Their FWHM, arcsec (default the model's scaled to the beam: 0.47-0.94 x it for the shipped "
+                   "model).")
 @click.option("--source-radius", type=click.FloatRange(min=0, min_open=True), default=None, metavar="ARCSEC",
               help="Simulated sources lie within this radius of the centre (default: the primary beam's half-power "
                    "radius; give the imaged disc's radius if sources may lie anywhere).")
