@@ -41,6 +41,13 @@ logger = logging.getLogger(__name__)
 _WARMUP_STEPS = 20  #: a time-limited run's (fine-tuning's) learning rate rises linearly over these steps
 
 
+def _time_limited_rate(step, elapsed, time_limit_s):
+    """The learning rate's factor at ``step`` after ``elapsed`` of ``time_limit_s`` seconds: a linear warm-up over
+    `_WARMUP_STEPS` steps, times a cosine in wall time from 1 to 0.05 at the limit."""
+    return min(1.0, (step + 1) / _WARMUP_STEPS) * (0.05 + 0.475 * (1 + np.cos(np.pi * min(elapsed / time_limit_s,
+                                                                                            1.0))))  # fmt: skip
+
+
 def _pairs(config, simulation, seed, observation=None):
     """The training pairs: of the set-ups of ``config.setups`` (issue 29), or of one set-up."""
     setups = SetupRange.from_dict(config.setups)
@@ -205,9 +212,7 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
         # first `_WARMUP_STEPS` steps (the scheduler's count). Without it Adam's first step moved every weight
         # by the full rate: one step at 4e-4 raised the shipped model's content loss 100x on C43-6 (1.7e-5 to
         # 2.1e-3) and a 10-minute adapt scored F1 10.6 against 38.9 before it.
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda k: min(1.0, (k + 1) / _WARMUP_STEPS)
-            * (0.05 + 0.475 * (1 + np.cos(np.pi * min(elapsed / time_limit_s, 1.0)))))  # fmt: skip
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda k: _time_limited_rate(k, elapsed, time_limit_s))
     if resume:
         state = torch.load(state_path, map_location=device, weights_only=True)
         if state["config"] != json.loads(json.dumps(config.to_dict())):
