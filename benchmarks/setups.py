@@ -79,7 +79,10 @@ SETUPS = {
 #: Set-ups outside the shipped model's range (issue 29: what ``adapt`` is for), run only when named.
 OFF_GRID = {
     "c4_b6_uniform": ("alma.cycle5.4", 230.0, 0.06, 320, 46e-6, -30.0, "uniform"),  # uniform weighting
+    "aca_b6": ("aca.cycle5", 230.0, 0.8, 128, 46e-6, -30.0),  # the 7-m ACA: a 6.6" x 3.9" beam, its own dishes
 }
+#: Dish diameters (m) other than the 12-m array's: CASA's 7-m model (its effective aperture, as 10.7 m is the 12-m's).
+DISH_M = {"aca.cycle5": 6.25}
 MF_THRESHOLDS_NOTE = "matched filter thresholds 3-6 sigma in steps of 0.5 (adapt_check.MF_THRESHOLDS)"
 
 
@@ -89,16 +92,20 @@ def setup_config(name):
     weights = {} if not robust else {"weighting": "uniform"} if robust[0] == "uniform" else {"weighting": "briggs",
                                                                                           "robust": robust[0]}
     observation = {"array": array, "frequency_ghz": ghz, **weights}
+    dish = {"primary_beam": {"dish_diameter_m": DISH_M[array]}} if array in DISH_M else {}
     probe = SimulationConfig.from_dict({"observation": observation,
                                         "image": {"size": 128, "pixel_scale_arcsec": pixel},
-                                        "pointing": {"dec_deg": dec, "radius_deg": 0.0}})  # fmt: skip
+                                        "pointing": {"dec_deg": dec, "radius_deg": 0.0}, **dish})  # fmt: skip
     beam = _beam(probe)
     # Within the primary beam's half-power radius as the seed's (13" at 230 GHz, scaled by the wavelength) and
     # within the image: CASA's 12-m primary beam at 100 GHz (shared/reference/casa_b3/pb_000.fits) falls to half
     # at 30.1", and this gives 29.9". Until stop 36 it was 1.13 lambda / D / 2 (32.7" at 100 GHz, 14.2" at
     # 230 GHz), 9 % wider than the seed's own population and CASA's beam.
-    radius = population_radius_arcsec(SimulationConfig(), ghz, size * pixel)
+    # (A 7-m dish's beam is 10.7 / 6.25 times wider: the scaled radius, within 0.45 of the image's width.)
+    radius = min(population_radius_arcsec(SimulationConfig(), ghz, 1e9) * 10.7 / DISH_M.get(array, 10.7),
+                 0.45 * size * pixel)  # fmt: skip
     return SimulationConfig.from_dict({
+        **dish,
         "observation": observation,
         "image": {"size": size, "pixel_scale_arcsec": pixel},
         "noise": {"rms_jy": noise},
@@ -340,7 +347,8 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
         observation = config.observation
         tune = {"dirty": (user[0]["dirty"], header_of(user[0], beam)), "array": observation.array,
                 "primary_beam": (user[0]["primary_beam"], user[0]["wcs"].to_header()),
-                "weighting": observation.weighting, "robust": observation.robust}  # fmt: skip
+                "weighting": observation.weighting, "robust": observation.robust,
+                "dish_diameter": config.primary_beam.dish_diameter_m * u.m}  # fmt: skip
     figures.update({f"shipped, {k}": v for k, v in model_rows(f"{Path(model).stem} 2-to-1, K = 10", shipped, images,
                                                                truth, lambda image: header_of(image, beam), radii,
                                                                n, density=3600 * density,
@@ -355,7 +363,8 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             record = adapt(user / "dirty_00000.fits", path, psf=user / "psf_00000.fits", minutes=adapt_minutes,
-                           overwrite=True, noise_texture=texture)["adapt"]  # fmt: skip
+                           overwrite=True, noise_texture=texture,
+                           dish_diameter=config.primary_beam.dish_diameter_m * u.m)["adapt"]  # fmt: skip
         print(f"  (adapt --minutes {adapt_minutes:g}: {time.perf_counter() - t0:.0f} s; {record['steps']} steps; "
               f"kept the {record['kept']} model: F1 {100 * record['f1_adapted']:.1f} adapted against "
               f"{100 * record['f1_base']:.1f} for the shipped model tuned, on {record['images']} simulated images "

@@ -127,7 +127,8 @@ def example_path(name="dirty"):
 
 
 def list_antenna_configs():
-    """Names of the shipped CASA antenna lists (``alma.cycle5.1`` ... ``alma.cycle5.10``).
+    """Names of the shipped CASA antenna lists (``alma.cycle5.1`` ... ``alma.cycle5.10``, and the 7-m ACA's
+    ``aca.cycle5``: simulate it with ``primary_beam.dish_diameter_m`` 6.25, CASA's model of the 7-m dish).
 
     Returns
     -------

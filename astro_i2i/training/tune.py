@@ -204,7 +204,7 @@ def _uncertainty_ratio(pixel_z, n_sources):
 
 def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=None, duration=None, weighting=None,
                   robust=None, source_density=None, samples=None, n_images=TUNE_IMAGES,
-                  min_candidates=None, seed=TUNE_SEED, progress=None):  # fmt: skip
+                  min_candidates=None, seed=TUNE_SEED, progress=None, dish_diameter=None):  # fmt: skip
     """A copy of ``reconstructor`` whose catalogue is calibrated on simulated images of ``dirty``'s set-up.
 
     Parameters
@@ -246,6 +246,10 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     seed : int, optional
     progress : None, bool or callable, optional
         Progress over the simulated images (`astro_i2i._progress`).
+    dish_diameter : `~astropy.units.Quantity`, optional
+        The antennas' effective diameter for the primary beam of an
+        ``array`` simulation (default CASA's ALMA 12-m model, 10.7 m; its
+        7-m model, for ``aca.cycle5``, is 6.25 m).
 
     Returns
     -------
@@ -281,7 +285,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     flux_range, size_range = _population(reconstructor.card, image)
     simulation, observation, notes = describe_observation(dirty, psf=psf, primary_beam=primary_beam, array=array,
                                                           duration=duration, source_radius=radius,
-                                                          flux_range=flux_range, size_range=size_range)  # fmt: skip
+                                                          flux_range=flux_range, size_range=size_range,
+                                                          dish_diameter=dish_diameter)  # fmt: skip
     # The prior the tuning is fitted (and the tuned model run) at: the density told, else the set-up's population
     # as drawn here (1-5 sources within the primary beam's half-power radius), which the tuned model then takes
     # as its own default (`~astro_i2i.reconstruct.Reconstructor`'s prior, as a model over set-ups does). At the
