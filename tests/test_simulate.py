@@ -81,9 +81,11 @@ class TestConfig:
 
 class TestArray:
     def test_shipped_configurations(self):
-        assert list_antenna_configs() == sorted(f"alma.cycle5.{i}" for i in range(1, 11))
+        assert list_antenna_configs() == sorted([f"alma.cycle5.{i}" for i in range(1, 11)] + ["aca.cycle5"])
         positions, diameters, names = read_antenna_config("alma.cycle5.3")
         assert positions.shape == (43, 3) and np.all(diameters == 12.0) and names[0] == "A001"
+        positions, diameters, _ = read_antenna_config("aca.cycle5")  # the 7-m ACA
+        assert len(positions) == len(diameters) >= 9 and np.all(diameters == 7.0)
 
     def test_uvw_preserves_baseline_length(self):
         positions, _, _ = read_antenna_config("alma.cycle5.3")
