@@ -61,8 +61,8 @@ from astro_i2i.simulate import SimulationConfig, population_radius_arcsec, valid
 from astro_i2i.training import CALIBRATION_SEED, adapt, tune_to_setup
 
 #: name -> (antenna list, GHz, pixel scale ", image pixels, noise Jy/beam, declination deg[, Briggs robust or
-#: "uniform"]). Natural weighting unless a robust parameter (or uniform) is given. Pixels per beam (geometric-mean FWHM of the fitted PSF)
-#: in the comment; the seed's set-up is c3_b6.
+#: "uniform"]). Natural weighting unless a robust parameter (or uniform) is given. Pixels per beam (geometric-mean
+#: FWHM of the fitted PSF) in the comment; the seed's set-up is c3_b6.
 SETUPS = {
     "c1_b6": ("alma.cycle5.1", 230.0, 0.30, 160, 46e-6, -30.0),  # 1.76" beam, 5.9 px/beam
     "c2_b3_dec+20": ("alma.cycle5.2", 100.0, 0.80, 160, 29e-6, 20.0),  # 3.05" beam, 3.8 px/beam

@@ -232,7 +232,8 @@ def train(config, output, *, resume=False, device="cpu", overwrite=False, progre
     clock = time.perf_counter() if clock_start is None else float(clock_start)
     budget = time_limit_s if whole_budget else None
     if budget is not None and phases[0]:
-        logger.info(f"phase {phases[0]}: simulating %d validation images (%.0f s elapsed, %.0f s of the %.0f s budget left)",
+        logger.info(f"phase {phases[0]}: simulating %d validation images (%.0f s elapsed, %.0f s of the %.0f s "
+                    "budget left)",
                     int(validation["n_images"]), time.perf_counter() - clock,
                     budget - (time.perf_counter() - clock), budget)  # fmt: skip
     simulated = time.perf_counter()
