@@ -41,8 +41,6 @@ are large enough to tell a 10-point error from the test set's noise (`pooled_rel
 """
 
 import argparse
-import copy
-import dataclasses
 import tempfile
 import time
 import warnings
@@ -58,7 +56,7 @@ from astro_i2i.catalog import reliability_diagram
 from astro_i2i.io import fit_psf_beam
 from astro_i2i.metrics import match_sources, score_catalogs
 from astro_i2i.simulate import SimulationConfig, population_radius_arcsec, validation_set, write_dataset
-from astro_i2i.training import CALIBRATION_SEED, adapt, tune_to_setup
+from astro_i2i.training import CALIBRATION_SEED, adapt, tune_to_setup, untuned
 
 #: name -> (antenna list, GHz, pixel scale ", image pixels, noise Jy/beam, declination deg[, Briggs robust or
 #: "uniform"]). Natural weighting unless a robust parameter (or uniform) is given. Pixels per beam (geometric-mean
@@ -268,9 +266,7 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
     settings = reconstructor.settings.detection_for(reconstructor.settings.samples)
     if getattr(reconstructor, "tuning", None) is not None:
         # A tuned checkpoint (an adapt's): its candidates are made without the map, which `_cut` applies once.
-        reconstructor = copy.copy(reconstructor)
-        reconstructor.settings = dataclasses.replace(reconstructor.settings, detection=tuple(
-            dataclasses.replace(d, setup_recalibration=()) for d in reconstructor.settings.detection))
+        reconstructor = untuned(reconstructor)
     scores, runs = {}, {}
 
     def run(stated):

@@ -272,7 +272,7 @@ def test_fine_tuning_starts_from_the_bases_view_of_the_set_up(tmp_path):
     image = read_image(dirty)
     flux_range, size_range = _population(base.card, image)
     simulation, observation, _ = describe_observation(dirty, psf=psf, flux_range=flux_range, size_range=size_range)
-    normalisation = _as_reconstructed(base.path, image, "cpu")
+    normalisation = _as_reconstructed(base, image)
     assert normalisation.downsample == base._layout(image, free_downsample=True)[0] != base.normalisation.downsample
     path = save_checkpoint(tmp_path / "step0.pt", base.model, normalisation=normalisation, simulation=simulation,
                            beam=_fitted_beam(simulation, observation), training=base.card.training,

@@ -21,7 +21,7 @@ from .evaluate import (CALIBRATION_IMAGES, CALIBRATION_SEED, DETECTION_NSIGMA_GR
                        record_beam, record_source_fwhm)  # fmt: skip
 from .train import train
 from .tune import (AUTO_ARRAYS, TUNE_CANDIDATES, TUNE_IMAGES, TUNE_SEED, nearest_array, tune_cache_dir, tune_to_setup,
-                   tuned_for_setup, write_tuned)  # fmt: skip
+                   tuned_for_setup, untuned, write_tuned)  # fmt: skip
 
 # ``__all__`` is what a user calls (and what the API reference lists); the other names imported above are
 # public for astro-i2i's own packages, the benchmarks and tests, so that none of them reaches into a private module.

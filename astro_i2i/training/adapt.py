@@ -249,18 +249,15 @@ def _adapted_normalisation(base, base_card, simulation, beam_fwhm, downsample=No
                          downsample=downsample)  # fmt: skip
 
 
-def _as_reconstructed(base_path, image, device):
-    """The network's units for ``image`` as `~astro_i2i.reconstruct.Reconstructor` gives them to the calibrated
-    model at ``base_path``: its grid ``f`` times coarser for the image's pixels per beam, the dirty image and the
-    sky scaled by the image's noise over the model's. The fine-tuning starts from the network's view of the
+def _as_reconstructed(base, image):
+    """The network's units for ``image`` as the calibrated model ``base`` (a `~astro_i2i.reconstruct.Reconstructor`)
+    gives them: its grid ``f`` times coarser for the image's pixels per beam, the dirty image and the sky scaled by
+    the image's noise over the model's. The fine-tuning starts from the network's view of the
     set-up, so that the base's calibration, which the tuning then maps, still fits it. The older scaling
     (`_adapted_normalisation`: the sky by the brightest source's peak on the network grid) put a model over
     set-ups' outputs off its scale: fine-tuned on C43-6 for 200 steps, it scored F1 10.6 under the base's
     calibration against the base's 38.9 on the same simulated images.
     """
-    from ..reconstruct import Reconstructor
-
-    base = Reconstructor.from_pretrained(base_path, device=device)
     downsample = base._layout(image, free_downsample=True)[0]
     gain = base._noise_gain(image.data)
     normalisation = base.normalisation
@@ -344,8 +341,11 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
         noise_texture=noise_texture, flux_range=flux_range, size_range=size_range, source_radius=source_radius,
         hdu=hdu)  # fmt: skip
     compare = card.inference.calibrated
-    if compare:
-        normalisation = _as_reconstructed(base_path, image, device)
+    if compare:  # the base as reconstruct runs it, made once from the checkpoint loaded above
+        from ..reconstruct import Reconstructor
+
+        started_from = Reconstructor(model, card, name=str(base), path=base_path, device=device)
+        normalisation = _as_reconstructed(started_from, image)
     else:
         normalisation = _adapted_normalisation(card.normalisation, card, simulation, notes["beam_fwhm_arcsec"])
     multiple = normalisation.downsample * model.multiple
@@ -373,7 +373,7 @@ def adapt(dirty, output, *, psf=None, primary_beam=None, minutes=15, base="two_t
         return train(config, output, device=device, overwrite=overwrite, progress=progress, observation=observation,
                      initial_state=model.state_dict(), time_limit_s=60.0 * minutes, notes=notes, whole_budget=True,
                      clock_start=clock_start, refuse_worse=True, force=force)  # fmt: skip
-    return _adapt_against_tuned(config, output, base_path=base_path, model=model, image=image, simulation=simulation,
+    return _adapt_against_tuned(config, output, base=started_from, image=image, simulation=simulation,
                                 observation=observation, notes=notes, minutes=minutes, clock_start=clock_start,
                                 device=device, overwrite=overwrite, progress=progress, force=force)  # fmt: skip
 
@@ -382,23 +382,19 @@ def _carried_settings(base, adapted):
     """``base``'s inference settings (reliability model, flux_err, positions, UNCERTAINTY: its calibration, which
     the tuning then maps) for the ``adapted`` model, whose own beam is the set-up's: the catalogue's source size
     scaled by that beam over the base's, as `~astro_i2i.reconstruct.Reconstructor` scales it for the base on the
-    set-up. Unscaled, the base's 0.6" template fitted C43-6's 0.1-0.2" sources: F1 10.4 against the base's 38.9
-    on the same simulated images, after 61 steps of fine-tuning."""
-    if base.beam is None or adapted.beam is None:
-        return base.settings
+    set-up (`~astro_i2i.reconstruct.Reconstructor`'s ``_source_fwhm``). Unscaled, the base's 0.6" template fitted
+    C43-6's 0.1-0.2" sources: F1 10.4 against the base's 38.9 on the same simulated images, after 61 steps of
+    fine-tuning."""
 
-    def fwhm(beam):
-        return math.sqrt(beam.major.to_value(u.arcsec) * beam.minor.to_value(u.arcsec))
+    def scaled(settings):
+        fwhm = base._source_fwhm(adapted.beam, settings)  # None: the base's own size
+        return settings if fwhm is None else dataclasses.replace(settings, source_fwhm_arcsec=fwhm.to_value(u.arcsec))
 
-    ratio = fwhm(adapted.beam) / fwhm(base.beam)
-    detection = tuple(d if d.source_fwhm_arcsec is None else
-                      dataclasses.replace(d, source_fwhm_arcsec=d.source_fwhm_arcsec * ratio)
-                      for d in base.settings.detection)  # fmt: skip
-    return dataclasses.replace(base.settings, detection=detection)
+    return dataclasses.replace(base.settings, detection=tuple(scaled(d) for d in base.settings.detection))
 
 
-def _adapt_against_tuned(config, output, *, base_path, model, image, simulation, observation, notes, minutes,
-                         clock_start, device, overwrite, progress, force):  # fmt: skip
+def _adapt_against_tuned(config, output, *, base, image, simulation, observation, notes, minutes, clock_start,
+                         device, overwrite, progress, force):  # fmt: skip
     """`adapt` of a calibrated model: fine-tuned, then kept only where it beats the model it started from *tuned*
     to the set-up (what ``reconstruct`` gives without adapting) on the same simulated images.
 
@@ -427,7 +423,6 @@ def _adapt_against_tuned(config, output, *, base_path, model, image, simulation,
     def tuned(reconstructor, n_images, **limits):
         """The reconstructor tuned on the set-up's images ``[TUNE_SEED, 0 .. n_images - 1]``, or None if too few
         candidates there to fit."""
-        reconstructor.model.to(device)
         try:
             return _tune(reconstructor, image, simulation, observation, prior_density=prior,
                          samples=reconstructor.settings.samples, n_images=n_images, seed=TUNE_SEED, progress=bars,
@@ -436,7 +431,6 @@ def _adapt_against_tuned(config, output, *, base_path, model, image, simulation,
             logger.info("%s", exc)
             return None
 
-    base = Reconstructor.from_pretrained(base_path, device=device)
     logger.info("phase 1/5: tuning the model it starts from to the set-up, as reconstruct would; %.0f s elapsed, "
                 "%.0f s left", budget - left(), left())  # fmt: skip
     began = time.perf_counter()
@@ -449,7 +443,7 @@ def _adapt_against_tuned(config, output, *, base_path, model, image, simulation,
     # The second tuning runs the same images with the same K: about as long as the first (kept: 1.25x and 5 s for
     # loading and writing; at 1.1x and 2 s a 1-minute adapt of the tutorial's field took 68 s).
     metrics = train(config, staged, device=device, overwrite=True, progress=progress, observation=observation,
-                    initial_state=model.state_dict(), time_limit_s=budget, notes=notes, whole_budget=True,
+                    initial_state=base.model.state_dict(), time_limit_s=budget, notes=notes, whole_budget=True,
                     clock_start=clock_start, reserve_s=1.25 * tune_s + 5.0, phases=("2/5", "3/5", None, None))
     logger.info("phase 4/5: tuning the fine-tuned model on the same %d images; %.0f s elapsed, %.0f s left",
                 n_images, budget - left(), left())  # fmt: skip

@@ -107,6 +107,24 @@ def nearest_array(image, *, arrays=AUTO_ARRAYS):
     return min(beams, key=lambda name: abs(math.log(beams[name] / fwhm))), beams
 
 
+def untuned(reconstructor):
+    """A copy of ``reconstructor`` without a set-up's reliability map (``setup_recalibration``): its candidates carry
+    the model's own reliabilities. Its other tuned settings (cuts, flux_err and UNCERTAINTY scales) are kept.
+
+    Parameters
+    ----------
+    reconstructor : `~astro_i2i.reconstruct.Reconstructor`
+
+    Returns
+    -------
+    copy : `~astro_i2i.reconstruct.Reconstructor`
+    """
+    copied = copy.copy(reconstructor)
+    copied.settings = dataclasses.replace(reconstructor.settings, detection=tuple(
+        dataclasses.replace(d, setup_recalibration=()) for d in reconstructor.settings.detection))
+    return copied
+
+
 def _source_name(value):
     """A file's name, or ``<array>`` for data given in memory (its repr would fill the record)."""
     return str(value) if isinstance(value, (str, os.PathLike)) else "<array>"
@@ -337,10 +355,7 @@ def _tune(reconstructor, image, simulation, observation, *, prior_density, sampl
     radii = {"label": (settings.reliability_radius_beams or 0.21) * fwhm * u.arcsec, "benchmark": match_radius(beam)}
     values, labels, n_true, fluxes = [], {key: [] for key in radii}, 0, []
     pixel_z, pixel_sources = [], []  # per image: |sky - truth| / UNCERTAINTY on its source pixels; its sources
-    # A tuned model is tuned afresh: the map is fitted to the model's own reliabilities.
-    base = copy.copy(reconstructor)
-    base.settings = dataclasses.replace(reconstructor.settings, detection=tuple(
-        dataclasses.replace(d, setup_recalibration=()) for d in reconstructor.settings.detection))
+    base = untuned(reconstructor)  # a tuned model is tuned afresh: the map is fitted to its own reliabilities
 
     def run(first, count, report):
         """Images ``first`` to ``first + count - 1``: image i is drawn from ``[seed, i]`` (any prefix the same)."""
