@@ -185,7 +185,8 @@ def pooled_reliability():
 
 
 def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
-    """One row; ``catalogs`` is one set for both radii, or a pair (at 0.21 beam, at 0.5 beam)."""
+    """One row; ``catalogs`` is one set for both radii, or a pair (at 0.21 beam, at 0.5 beam). Returns the
+    per-image counts (`per_image_counts`) at each radius."""
     sets = catalogs if isinstance(catalogs, tuple) else (catalogs, catalogs)
     cells = []
     for radius, chosen in zip(radii, sets):
@@ -194,7 +195,8 @@ def print_row(label, catalogs, truth, radii, n, seconds, extra=("-", "-", "-")):
     ferr, pix, rel = (f"{x:6.1f}" if isinstance(x, float) else f"{x:>6s}" for x in extra[:3])
     chance = f"{extra[3]:5.2f}" if len(extra) > 3 else f"{'-':>5s}"
     print(f"  {label:34s} {cells[0]} | {cells[1]} | {ferr} {pix} {rel} {chance} | {seconds:6.2f}", flush=True)
-    return per_image_counts(sets[0], truth, n, radius=u.Quantity(radii[0], u.arcsec).value)
+    return tuple(per_image_counts(chosen, truth, n, radius=u.Quantity(radius, u.arcsec).value)
+                 for radius, chosen in zip(radii, sets))  # fmt: skip
 
 
 def f1_of(counts):
@@ -373,10 +375,10 @@ def run_setup(name, n, *, adapt_minutes=None, workdir=None, model="two_to_one", 
     pairs += [(key, other, other) for key in figures if key.startswith("adapted, ")
               for other in ("shipped, default prior", "shipped, tuned, default prior") if other in figures]
     for key, other, name in pairs:
-        difference = f1_of(figures[key]) - f1_of(figures[other])
-        print(f"  {key} - {name}: {100 * difference:+.1f} +- "
-              f"{100 * difference_error(figures[key], figures[other]):.1f} F1 points at 0.21 beam (the error: "
-              "bootstrap over the test images, paired)", flush=True)  # fmt: skip
+        cells = [f"{100 * (f1_of(a) - f1_of(b)):+.1f} +- {100 * difference_error(a, b):.1f}"
+                 for a, b in zip(figures[key], figures[other])]  # fmt: skip
+        print(f"  {key} - {name}: {cells[0]} F1 points at 0.21 beam, {cells[1]} at 0.5 beam (the error: bootstrap "
+              "over the test images, paired)", flush=True)  # fmt: skip
     return figures
 
 

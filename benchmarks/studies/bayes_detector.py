@@ -1,8 +1,9 @@
 """The Bayes detector: matched-filter candidates ranked by their exact posterior under the simulation's own prior.
 
-Usage: python benchmarks/studies/bayes_detector.py [N] [SEED] [--calibration-images M]
+Usage: python benchmarks/studies/bayes_detector.py [N] [SEED] [--calibration-images M] [--setup NAME]
        (default 500 test images, seed 2000000, as evaluate_models.py; thresholds chosen on M = 200 calibration
-       images, seed 1500000)
+       images, seed 1500000; ``--setup`` one of benchmarks/setups.py's set-ups, its population and radii 0.21
+       and 0.5 of its beam, instead of the seed's 0.18" and 0.5")
 
 What issue 11's item 5 asks of a network (F1 at 0.18" >= the matched filter's best + 2) is a statement about
 how well *any* catalogue can rank candidates. For an isolated source the data's likelihood is known in closed
@@ -50,10 +51,22 @@ parser.add_argument("--candidate-nsigma", type=float, default=2.5, help="matched
 parser.add_argument("--model", help="also score this model's catalogue (a shipped name or a .pt), alone and with "
                                     "the Bayes score as a second reliability feature")
 parser.add_argument("--samples", type=int, default=10, help="style samples of --model's catalogue")
+parser.add_argument("--setup", help="a set-up of benchmarks/setups.py (its simulation, and match radii of 0.21 and "
+                                    "0.5 beam); default the seed's")
 args = parser.parse_args()
 
-RADII = (0.18, 0.5)
-config = SimulationConfig()
+if args.setup:
+    import setups  # benchmarks/, on the path through _benchmarks_path
+
+    config, _fwhm = setups.setup_config(args.setup)
+    RADII = (0.21 * _fwhm, 0.5 * _fwhm)
+    # The likelihood's noise covariance sigma^2 B holds for natural weighting; with other weightings the score
+    # is the same formula on the image's PSF (an approximation: the noise's correlation is not the PSF then).
+    WEIGHTING = config.observation.weighting
+else:
+    RADII = (0.18, 0.5)
+    config = SimulationConfig()
+    WEIGHTING = "natural"
 src = config.sources
 pixel = config.image.pixel_scale_arcsec
 SIZES = np.linspace(src.fwhm_min_arcsec, src.fwhm_max_arcsec, 5)  # circular sources spanning the prior's sizes
@@ -61,12 +74,16 @@ FLUXES = np.linspace(src.flux_min_jy, src.flux_max_jy, 91)  # the prior on flux 
 MEAN_COUNT = (1 - src.empty_fraction) * 0.5 * (src.n_min + src.n_max)
 PRIOR_RADIUS = src.max_radius_arcsec / pixel  # pixels; sources are uniform within it
 DENSITY = MEAN_COUNT / (np.pi * PRIOR_RADIUS**2)  # sources per pixel^2
-MATCH = 0.18 / pixel  # pixels
+MATCH = RADII[0] / pixel  # pixels
+
+
+# The matched filter's template: the seed's 0.6" (the middle of its 0.4-0.8" sources), or a set-up's middle size.
+TEMPLATE = 0.5 * (src.fwhm_min_arcsec + src.fwhm_max_arcsec) * u.arcsec if args.setup else 0.6 * u.arcsec
 
 
 def size_constants(psf):
     """Q_s and Q'_s (see the module docstring) for each size in SIZES, on this PSF."""
-    half = 40
+    half = min(40, min(psf.shape) // 2 - 1)
     c = np.array(psf.shape) // 2
     beam = psf[c[0] - half : c[0] + half + 1, c[1] - half : c[1] + half + 1].astype(float)
     yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(float)
@@ -119,7 +136,7 @@ def bayes_score(image, x, y):
 def candidates(image):
     """The image's matched-filter candidates with their Bayes score; a Table (x, y, ra, dec, mf_snr, score)."""
     mf = matched_filter_catalog(image["dirty"], image["wcs"], pixel_scale=pixel * u.arcsec,
-                                nsigma=args.candidate_nsigma)  # fmt: skip
+                                nsigma=args.candidate_nsigma, source_fwhm=TEMPLATE)  # fmt: skip
     x, y = mf["x"].value, mf["y"].value
     score, radius = bayes_score(image, x, y)
     return Table({"x": x, "y": y, "ra": mf["ra"].value, "dec": mf["dec"].value, "flux": np.zeros(len(x)),
@@ -142,13 +159,14 @@ def labelled(tables, truth_table):
         label = np.zeros(len(table))
         true = truth_table[np.asarray(truth_table["image"]) == i]
         if len(table) and len(true):
-            label[match_sources(table, true, radius=0.18 * u.arcsec)[:, 0]] = 1
+            label[match_sources(table, true, radius=RADII[0] * u.arcsec)[:, 0]] = 1
         rows.append(table)
         labels.append(label)
     return vstack(rows), np.concatenate(labels)
 
 
-def f1(tables, truth, n, radius=0.18):
+def f1(tables, truth, n, radius=None):
+    radius = RADII[0] if radius is None else radius
     return np.nan_to_num(score_catalogs(tables, truth, radius=radius * u.arcsec, images=range(n)).f1)
 
 
@@ -196,10 +214,12 @@ mf_in_cal = best(cal, calibration_truth, n_cal, "mf_snr", mf_grid, inside=True)
 mf_in_test = best(test, truth, args.n, "mf_snr", mf_grid, inside=True)
 bayes_cal = best(cal, calibration_truth, n_cal, "score", score_grid)
 bayes_test = best(test, truth, args.n, "score", score_grid)
-print(f"\n  {'catalogue (500 test images unless stated)':58s} {'P':>5} {'C':>5} {'F1':>5}   {'P':>5} {'C':>5} "
-      f"{'F1@0.5':>6}")  # fmt: skip
-row(f"matched filter 0.6\", S/N >= {mf_cal} (chosen on calibration)", cut(test, "mf_snr", mf_cal), truth, args.n)
-row(f"matched filter 0.6\", S/N >= {mf_test} (best on test)", cut(test, "mf_snr", mf_test), truth, args.n)
+heading = f"catalogue ({args.n} test images" + (f", {args.setup})" if args.setup else ")")
+print(f"\n  {heading:58s} {'P':>5} {'C':>5} "
+      f"{'F1':>5}   {'P':>5} {'C':>5} {'F1':>5}   (at {RADII[0]:.3g}\" | {RADII[1]:.3g}\")")  # fmt: skip
+mf_label = f"matched filter {TEMPLATE.to_value(u.arcsec):.2g}\""
+row(f"{mf_label}, S/N >= {mf_cal} (chosen on calibration)", cut(test, "mf_snr", mf_cal), truth, args.n)
+row(f"{mf_label}, S/N >= {mf_test} (best on test)", cut(test, "mf_snr", mf_test), truth, args.n)
 row(f"  + inside the prior's disc, S/N >= {mf_in_cal} (calibration)", cut(test, "mf_snr", mf_in_cal, True),
     truth, args.n)  # fmt: skip
 row(f"  + inside the prior's disc, S/N >= {mf_in_test} (best on test)", cut(test, "mf_snr", mf_in_test, True),
@@ -207,10 +227,10 @@ row(f"  + inside the prior's disc, S/N >= {mf_in_test} (best on test)", cut(test
 row(f"Bayes score >= {bayes_cal} (chosen on calibration)", cut(test, "score", bayes_cal), truth, args.n)
 row(f"Bayes score >= {bayes_test} (best on test)", cut(test, "score", bayes_test), truth, args.n)
 
-mf_counts = per_image_counts(cut(test, "mf_snr", mf_cal), truth, args.n)
+mf_counts = per_image_counts(cut(test, "mf_snr", mf_cal), truth, args.n, radius=RADII[0])
 for label, tables in (("inside the disc", cut(test, "mf_snr", mf_in_cal, True)),
                       ("Bayes score", cut(test, "score", bayes_cal))):  # fmt: skip
-    gain, (low, high), base = bootstrap_gain(mf_counts, per_image_counts(tables, truth, args.n))
+    gain, (low, high), base = bootstrap_gain(mf_counts, per_image_counts(tables, truth, args.n, radius=RADII[0]))
     print(f"  F1 gain over the matched filter's {base:.1f} (cuts chosen on calibration), {label}: {gain:+.1f} "
           f"(95 % of image bootstraps: {low:+.1f} to {high:+.1f})")
 
@@ -227,15 +247,20 @@ if args.model:
     from astro_i2i.catalog import ReliabilityModel
     from astro_i2i.reconstruct import Reconstructor
 
+    from astro_i2i.io import fit_psf_beam
+
     reconstructor = Reconstructor.from_pretrained(args.model)
+    # A set-up's images carry its own beam (the PSF's fit), as a user's would.
+    BEAM = fit_psf_beam(images[0]["psf"], images[0]["wcs"]) if args.setup else None
     settings = reconstructor.settings.detection_for(args.samples)
 
     def model_catalogs(images):
         out = {}
         for i, image in enumerate(images):
-            result = reconstructor.reconstruct((image["dirty"], header_of(image, reconstructor.beam)),
+            beam = reconstructor.beam if BEAM is None else BEAM
+            result = reconstructor.reconstruct((image["dirty"], header_of(image, beam)),
                                                samples=args.samples, seed=i, primary_beam=image["primary_beam"],
-                                               min_reliability=0.0)  # fmt: skip
+                                               min_reliability=0.0, force=bool(args.setup))  # fmt: skip
             catalog = Table(result.catalog)
             table = Table({name: np.asarray(u.Quantity(catalog[name]).value) for name in ("ra", "dec", "x", "y")})
             table["flux"] = np.zeros(len(table))
@@ -272,7 +297,7 @@ if args.model:
     row(f"  reliability + Bayes score >= {combined_cal} (calibration)", with_bayes, truth, args.n)
     for label, tables in (("model as shipped", shipped), ("model inside the disc", inside_disc),
                           ("model + Bayes score", with_bayes)):  # fmt: skip
-        gain, (low, high), base = bootstrap_gain(mf_counts, per_image_counts(tables, truth, args.n))
+        gain, (low, high), base = bootstrap_gain(mf_counts, per_image_counts(tables, truth, args.n, radius=RADII[0]))
         print(f"  F1 gain over the matched filter's {base:.1f}, {label}: {gain:+.1f} "
               f"(95 % of image bootstraps: {low:+.1f} to {high:+.1f})")
     print(f"  total {time.perf_counter() - start:.0f} s")
