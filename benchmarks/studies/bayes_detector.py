@@ -214,6 +214,9 @@ mf_in_cal = best(cal, calibration_truth, n_cal, "mf_snr", mf_grid, inside=True)
 mf_in_test = best(test, truth, args.n, "mf_snr", mf_grid, inside=True)
 bayes_cal = best(cal, calibration_truth, n_cal, "score", score_grid)
 bayes_test = best(test, truth, args.n, "score", score_grid)
+if WEIGHTING != "natural":
+    print(f"  ({WEIGHTING} weighting: the score takes the noise's covariance as the PSF, which holds for natural "
+          "weighting only; it is no ceiling here)")
 heading = f"catalogue ({args.n} test images" + (f", {args.setup})" if args.setup else ")")
 print(f"\n  {heading:58s} {'P':>5} {'C':>5} "
       f"{'F1':>5}   {'P':>5} {'C':>5} {'F1':>5}   (at {RADII[0]:.3g}\" | {RADII[1]:.3g}\")")  # fmt: skip

@@ -19,12 +19,19 @@ Since stop 37 the tuning maps by a beta calibration and ``setups.py`` draws its 
 radius scaled by the wavelength: this script puts the binned map back (``monotone_nodes`` with ``--min-count``)
 for its rows, on the current test population.
 
+Stop 39 (``python benchmarks/studies/tuning_size.py --setups c8_b6 -n 400 --images 160 --candidates 600 --map
+beta --priors default,told``, 1030 s, the package's beta map, 400 test images): 160 tuning images instead of 54
+(about 300 real candidates instead of 100) took C43-8's reliability error told the density from 38.2 (p 0.00) to
+19.5 (p 0.10), at the default prior from 13.0 (p 0.50) to 11.7 (p 0.57), F1 48.1 to 48.2 at both priors, in 90-103 s
+of tuning instead of 30. Recorded in ``docs/adapt.rst`` ("400 test images"); not adopted yet.
+
 Usage::
 
     python benchmarks/studies/tuning_size.py --candidates 1500 --min-count 100 --setups c8_b6,c6_b6
 """
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -41,13 +48,22 @@ def main():
     parser.add_argument("--min-count", type=int, default=100, help="fewest candidates per bin of the map (40)")
     parser.add_argument("--setups", default="c8_b6,c6_b6")
     parser.add_argument("-n", type=int, default=100)
+    parser.add_argument("--images", type=int, default=tune.TUNE_IMAGES, help="TUNE_IMAGES, the tuning's first "
+                                                                             "images (the package's: 40)")
+    parser.add_argument("--map", choices=("binned", "beta"), default="binned",
+                        help="stop 36's binned map (default) or the package's beta calibration")
+    parser.add_argument("--priors", default="told", help="the rows of setups.py: told, default or both")
     args = parser.parse_args()
     tune.TUNE_CANDIDATES = args.candidates
-    # stop 36's binned map, with bins of at least --min-count (the package's map is a beta calibration)
-    tune._beta_map = lambda values, labels: monotone_nodes(values, labels, min_count=args.min_count)
-    print(f"TUNE_CANDIDATES {tune.TUNE_CANDIDATES}, binned map, bins of >= {args.min_count}", flush=True)
+    # setups.py calls tune_to_setup with its default n_images (bound when it was defined): given here instead.
+    setups.tune_to_setup = functools.partial(tune.tune_to_setup, n_images=args.images)
+    if args.map == "binned":
+        # stop 36's binned map, with bins of at least --min-count (the package's map is a beta calibration)
+        tune._beta_map = lambda values, labels: monotone_nodes(values, labels, min_count=args.min_count)
+    print(f"TUNE_CANDIDATES {tune.TUNE_CANDIDATES}, tuning images {args.images}, {args.map} map"
+          + (f", bins of >= {args.min_count}" if args.map == "binned" else ""), flush=True)  # fmt: skip
     for name in args.setups.split(","):
-        setups.run_setup(name.strip(), args.n, priors=("told",))
+        setups.run_setup(name.strip(), args.n, priors=tuple(p for p in args.priors.split(",") if p))
 
 
 if __name__ == "__main__":
