@@ -60,13 +60,9 @@ if args.setup:
 
     config, _fwhm = setups.setup_config(args.setup)
     RADII = (0.21 * _fwhm, 0.5 * _fwhm)
-    # The likelihood's noise covariance sigma^2 B holds for natural weighting; with other weightings the score
-    # is the same formula on the image's PSF (an approximation: the noise's correlation is not the PSF then).
-    WEIGHTING = config.observation.weighting
 else:
     RADII = (0.18, 0.5)
     config = SimulationConfig()
-    WEIGHTING = "natural"
 src = config.sources
 pixel = config.image.pixel_scale_arcsec
 SIZES = np.linspace(src.fwhm_min_arcsec, src.fwhm_max_arcsec, 5)  # circular sources spanning the prior's sizes
@@ -214,9 +210,11 @@ mf_in_cal = best(cal, calibration_truth, n_cal, "mf_snr", mf_grid, inside=True)
 mf_in_test = best(test, truth, args.n, "mf_snr", mf_grid, inside=True)
 bayes_cal = best(cal, calibration_truth, n_cal, "score", score_grid)
 bayes_test = best(test, truth, args.n, "score", score_grid)
-if WEIGHTING != "natural":
-    print(f"  ({WEIGHTING} weighting: the score takes the noise's covariance as the PSF, which holds for natural "
-          "weighting only; it is no ceiling here)")
+if config.observation.weighting != "natural":
+    # The likelihood's noise covariance sigma^2 B holds for natural weighting; with other weightings the score is
+    # the same formula on the image's PSF (an approximation: the noise's correlation is not the PSF then).
+    print(f"  ({config.observation.weighting} weighting: the score takes the noise's covariance as the PSF, which "
+          "holds for natural weighting only; it is no ceiling here)")
 heading = f"catalogue ({args.n} test images" + (f", {args.setup})" if args.setup else ")")
 print(f"\n  {heading:58s} {'P':>5} {'C':>5} "
       f"{'F1':>5}   {'P':>5} {'C':>5} {'F1':>5}   (at {RADII[0]:.3g}\" | {RADII[1]:.3g}\")")  # fmt: skip
@@ -248,19 +246,17 @@ print(f"  total {time.perf_counter() - start:.0f} s")
 if args.model:
     # The model's catalogue, every candidate (min_reliability 0), with the Bayes score at its refined position.
     from astro_i2i.catalog import ReliabilityModel
+    from astro_i2i.io import fit_psf_beam
     from astro_i2i.reconstruct import Reconstructor
 
-    from astro_i2i.io import fit_psf_beam
-
     reconstructor = Reconstructor.from_pretrained(args.model)
-    # A set-up's images carry its own beam (the PSF's fit), as a user's would.
-    BEAM = fit_psf_beam(images[0]["psf"], images[0]["wcs"]) if args.setup else None
+    # A set-up's images carry its own beam (the PSF's fit), as a user's would; the seed's, the model's.
+    beam = fit_psf_beam(images[0]["psf"], images[0]["wcs"]) if args.setup else reconstructor.beam
     settings = reconstructor.settings.detection_for(args.samples)
 
     def model_catalogs(images):
         out = {}
         for i, image in enumerate(images):
-            beam = reconstructor.beam if BEAM is None else BEAM
             result = reconstructor.reconstruct((image["dirty"], header_of(image, beam)),
                                                samples=args.samples, seed=i, primary_beam=image["primary_beam"],
                                                min_reliability=0.0, force=bool(args.setup))  # fmt: skip
