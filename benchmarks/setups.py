@@ -288,7 +288,8 @@ def model_rows(label, reconstructor, images, truth, beam_header, radii, n, *, de
                 warnings.simplefilter("ignore")
                 tuned = tune_to_setup(reconstructor, source_density=stated, **tune)
             record = tuned.tuning
-            print(f"  (tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "
+            print(f"  (tuned on {record['n_images']} simulated images ({record['n_real']} real candidates of "
+                  f"{record['n_candidates']}) in {record['seconds']:.0f} s: cuts "
                   f"{record['benchmark_min_reliability']:.2f} / {record['min_reliability']:.2f} against "
                   f"{settings.benchmark_cut:.2f} / {settings.min_reliability:.2f}; prior "
                   f"{record['prior_density']:.3g} per arcmin^2; flux_err x {record['flux_err_scale']:.2f} from "

@@ -144,6 +144,8 @@ def test_tune_to_setup_maps_the_models_reliabilities_and_records_how(c43_1, tmp_
         tune_to_setup(shipped, dirty, array="alma.cycle5.1", n_images=0)
     with pytest.raises(ValueError, match="min_candidates"):
         tune_to_setup(shipped, dirty, array="alma.cycle5.1", min_candidates=-1)
+    with pytest.raises(ValueError, match="min_real must be an integer >= 0, not 2.5"):
+        tune_to_setup(shipped, dirty, array="alma.cycle5.1", min_real=2.5)
     done = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -243,8 +245,7 @@ def test_cli_tune_writes_a_model_that_reconstructs_the_set_up(c43_1, tmp_path, c
     from .test_outputs import _run
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("astro_i2i.training.tune._MIN_FLUX_MATCHES", 0)  # the 30 images only
-    monkeypatch.setattr("astro_i2i.training.tune._MIN_REAL", 0)
+    monkeypatch.setattr("astro_i2i.training.tune._MIN_FLUX_MATCHES", 0)  # the 30 images only (and --min-real 0)
     dirty = c43_1 / "dirty_00000.fits"
     assert _run(["tune", dirty, "-o", "tuned.pt"]) == 2
     _one_error_line(capsys.readouterr().err, "--array", "--psf")
@@ -252,7 +253,7 @@ def test_cli_tune_writes_a_model_that_reconstructs_the_set_up(c43_1, tmp_path, c
     _one_error_line(capsys.readouterr().err, "--hours")
     assert not (tmp_path / "tuned.pt").exists()
     assert _run(["tune", dirty, "--array", "alma.cycle5.1", "-k", "2", "--images", "30", "--min-candidates", "0",
-                 "-o", "tuned.pt"]) == 0
+                 "--min-real", "0", "-o", "tuned.pt"]) == 0
     assert "-> tuned.pt" in capsys.readouterr().out
     tuned = Reconstructor.from_pretrained(tmp_path / "tuned.pt")
     assert tuned.tuning["n_images"] == 30 and tuned.tuning["array"] == "alma.cycle5.1"

@@ -133,20 +133,23 @@ def adapt(dirty, psf, pb, output, minutes, base, array, hours, noise_texture, fl
               help="Sources per arcmin^2 (reconstruct with the same --source-density).")
 @click.option("--samples", "-k", type=click.IntRange(min=1), default=None, help="K to tune (default the model's).")
 @click.option("--images", type=click.IntRange(min=4), default=40, show_default=True,
-              help="Simulated images, at least (more, up to 5x, while they hold fewer than --min-candidates, or "
-                   "fewer than 40 matched sources for flux_err's scale).")
+              help="Simulated images, at least (more, up to 5x, while they hold fewer than --min-candidates or "
+                   "--min-real, or fewer than 40 matched sources for flux_err's scale).")
 @click.option("--min-candidates", type=click.IntRange(min=0), default=600, show_default=True,
-              help="Candidates the simulated images should hold (0: --images only).")
+              help="Candidates the simulated images should hold (0: none added for this).")
+@click.option("--min-real", type=click.IntRange(min=0), default=None,
+              help="Real candidates they should hold, for the reliability map (default 300; 0: none added for "
+                   "this).")
 @click.option("--model", "base", default="two_to_one", show_default=True, metavar="NAME|PATH",
               help="Model to tune (a shipped name or a .pt).")
 @overwrite_option
 def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density, samples, images, min_candidates,
-         base, overwrite):  # fmt: skip
+         min_real, base, overwrite):  # fmt: skip
     """Calibrate a model's catalogue on simulated images of DIRTY's set-up, and write it as MODEL.pt.
 
     The network is unchanged: its reliability is mapped onto the fraction of real
-    candidates, and its cuts chosen, on --images images of this set-up (about a
-    minute). Then, for every image of the set-up (many at once, too):
+    candidates, and its cuts chosen, on simulated images of this set-up (1-3
+    minutes on 2 cores). Then, for every image of the set-up (many at once, too):
     astro-i2i reconstruct IMAGE... --model MODEL.pt
     """
     from astropy import units as u
@@ -165,7 +168,8 @@ def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density
     tuned = tune_to_setup(Reconstructor.from_pretrained(base), dirty, psf=psf, primary_beam=pb, array=array,
                           duration=None if hours is None else hours * u.hour, weighting=weighting, robust=robust,
                           source_density=source_density, samples=samples, n_images=images,
-                          min_candidates=min_candidates, progress=sys.stderr.isatty())  # fmt: skip
+                          min_candidates=min_candidates, min_real=min_real,
+                          progress=sys.stderr.isatty())  # fmt: skip
     write_tuned(tuned, output, overwrite=overwrite)
     record = tuned.tuning
     click.echo(f"tuned on {record['n_images']} simulated images in {record['seconds']:.0f} s: cuts "

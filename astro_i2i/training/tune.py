@@ -65,9 +65,9 @@ _FLUX_COVERAGE = (0.90, 0.97)  #: flux_err's coverage band (issue 29): the model
 #: tuning's 95 % point lay at 0.235 (168 images; benchmarks/setups.py, docs/adapt.rst).
 _UNCERTAINTY_RATIO = (0.2, 2.0)
 _GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
-#: What a tuning holds, in the cache's key: 2 adds the set-up's prior and the UNCERTAINTY scale, 3 the beta map
-#: (an older tuning is made again).
-_TUNING_FORMAT = 3
+#: What a tuning holds, in the cache's key: 2 adds the set-up's prior and the UNCERTAINTY scale, 3 the beta map,
+#: 4 the `_MIN_REAL` real candidates and the UNCERTAINTY's 0.2 floor (an older tuning is made again).
+_TUNING_FORMAT = 4
 #: What ``array="auto"`` (``--tune auto``) chooses from: ALMA's 12-m configurations C43-1 to C43-10 (Cycle 5).
 AUTO_ARRAYS = tuple(f"alma.cycle5.{k}" for k in range(1, 11))
 
@@ -229,7 +229,8 @@ def _uncertainty_ratio(pixel_z, n_sources):
 
 def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=None, duration=None, weighting=None,
                   robust=None, source_density=None, samples=None, n_images=TUNE_IMAGES,
-                  min_candidates=None, seed=TUNE_SEED, progress=None, dish_diameter=None):  # fmt: skip
+                  min_candidates=None, min_real=None, seed=TUNE_SEED, progress=None,
+                  dish_diameter=None):  # fmt: skip
     """A copy of ``reconstructor`` whose catalogue is calibrated on simulated images of ``dirty``'s set-up.
 
     Parameters
@@ -268,6 +269,11 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         `TUNE_CANDIDATES`; 0: no images for this. Within the same 5x, images
         are also added until 40 simulated sources are matched at the tuned
         cut, which flux_err's scale needs (else the model's scale is kept).
+    min_real : int, optional
+        Within the same 5x, images are also added until this many candidates
+        are real (a true source within the reliability's radius): the
+        reliability map's middle is fitted on them. Default (None) 300; 0: no
+        images for this.
     seed : int, optional
     progress : None, bool or callable, optional
         Progress over the simulated images (`astro_i2i._progress`).
@@ -285,8 +291,10 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     """
     n_images = positive_int(n_images, "n_images")
     min_candidates = TUNE_CANDIDATES if min_candidates is None else min_candidates
-    if not (isinstance(min_candidates, (int, np.integer)) and min_candidates >= 0):
-        raise ValueError(f"min_candidates must be an integer >= 0, not {min_candidates!r}")
+    min_real = _MIN_REAL if min_real is None else min_real
+    for name, value in (("min_candidates", min_candidates), ("min_real", min_real)):
+        if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0):
+            raise ValueError(f"{name} must be an integer >= 0, not {value!r}")
     samples = positive_int(samples, "samples", optional=True) or reconstructor.settings.samples
     check_progress(progress)
     if source_density is not None and not (np.isfinite(source_density) and source_density > 0):
@@ -330,8 +338,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
     # peak with a PSF of the image's size; noise power within 10 % on every scale).
     exact = psf is None and array is not None
     tuned = _tune(reconstructor, image, simulation, None if exact else observation, prior_density=prior_density,
-                  samples=samples, n_images=n_images, min_candidates=min_candidates, seed=seed, progress=progress,
-                  started=started)  # fmt: skip
+                  samples=samples, n_images=n_images, min_candidates=min_candidates, min_real=min_real, seed=seed,
+                  progress=progress, started=started)  # fmt: skip
     tuned.tuning.update({
         "source_density": source_density, "input": image.name,
         "psf": _source_name(psf) if psf is not None else f"computed: {array}{chosen_from}",
