@@ -73,7 +73,7 @@ def _device_option(function):
               help="Several inputs: torch threads per file (the same value gives the same products).")
 @click.option("--tune", default=None, metavar="ARRAY|auto|psf",
               help="First calibrate the catalogue (reliability map, cuts, flux_err) on simulated images of this "
-                   "set-up (about a minute): ARRAY is its antenna list (alma.cycle5.8, or a .cfg), simulated "
+                   "set-up (1-4 minutes): ARRAY is its antenna list (alma.cycle5.8, or a .cfg), simulated "
                    "exactly; 'auto' the ALMA configuration whose beam is nearest the image's; 'psf' uses --psf. "
                    "Without it, an image of another ALMA 12-m set-up than the model's is tuned by itself (--psf, "
                    "else 'auto'), once per set-up: the tuning is cached (ASTRO_I2I_CACHE).")
