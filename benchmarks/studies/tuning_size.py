@@ -23,7 +23,8 @@ Stop 39 (``python benchmarks/studies/tuning_size.py --setups c8_b6 -n 400 --imag
 beta --priors default,told``, 1030 s, the package's beta map, 400 test images): 160 tuning images instead of 54
 (about 300 real candidates instead of 100) took C43-8's reliability error told the density from 38.2 (p 0.00) to
 19.5 (p 0.10), at the default prior from 13.0 (p 0.50) to 11.7 (p 0.57), F1 48.1 to 48.2 at both priors, in 90-103 s
-of tuning instead of 30. Recorded in ``docs/adapt.rst`` ("400 test images"); not adopted yet.
+of tuning instead of 30. Recorded in ``docs/adapt.rst`` ("400 test images"); adopted in stop 40 as a rule, tune
+until 300 candidates are real (``astro_i2i.training.tune._MIN_REAL``; "The tuning's real candidates").
 
 Usage::
 
