@@ -148,7 +148,7 @@ def tune(dirty, output, array, psf, pb, hours, weighting, robust, source_density
     """Calibrate a model's catalogue on simulated images of DIRTY's set-up, and write it as MODEL.pt.
 
     The network is unchanged: its reliability is mapped onto the fraction of real
-    candidates, and its cuts chosen, on simulated images of this set-up (1-3
+    candidates, and its cuts chosen, on simulated images of this set-up (1-4
     minutes on 2 cores). Then, for every image of the set-up (many at once, too):
     astro-i2i reconstruct IMAGE... --model MODEL.pt
     """
