@@ -3,12 +3,12 @@
 One helper per kind of argument, as photutils' and reproject's public
 functions validate their inputs once with shared helpers. Every
 positive-integer argument (samples, steps, batch_size, threads, block, n, ...)
-goes through `positive_int`.
+goes through `positive_int`, every count that may be 0 through `non_negative_int`.
 """
 
 import numbers
 
-__all__ = ["positive_int", "unit_interval"]
+__all__ = ["positive_int", "non_negative_int", "unit_interval"]
 
 
 def positive_int(value, name, *, optional=False):
@@ -37,10 +37,20 @@ def positive_int(value, name, *, optional=False):
         If ``value`` is not an integer, or is below 1 (one error for both: the
         message says what was given).
     """
+    return _integer(value, name, 1, "a positive integer", optional)
+
+
+def non_negative_int(value, name, *, optional=False):
+    """``value`` as an `int` >= 0; otherwise as `positive_int`."""
+    return _integer(value, name, 0, "an integer >= 0", optional)
+
+
+def _integer(value, name, minimum, kind, optional):
+    """`positive_int` and `non_negative_int`'s check: an integer (not a `bool`) of at least ``minimum``."""
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be {kind}, not {value!r}")
     return int(value)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from astropy import units as u
 
 from .._progress import Progress, check_progress
-from .._validate import positive_int
+from .._validate import non_negative_int, positive_int
 from ..catalog import beta_nodes
 from ..exceptions import InputError
 from ..io import read_image
@@ -291,11 +291,8 @@ def tune_to_setup(reconstructor, dirty, *, psf=None, primary_beam=None, array=No
         product's provenance).
     """
     n_images = positive_int(n_images, "n_images")
-    min_candidates = TUNE_CANDIDATES if min_candidates is None else min_candidates
-    min_real = _MIN_REAL if min_real is None else min_real
-    for name, value in (("min_candidates", min_candidates), ("min_real", min_real)):
-        if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0):
-            raise ValueError(f"{name} must be an integer >= 0, not {value!r}")
+    min_candidates = non_negative_int(TUNE_CANDIDATES if min_candidates is None else min_candidates, "min_candidates")
+    min_real = non_negative_int(min_real, "min_real", optional=True)  # None: `_tune`'s default, `_MIN_REAL`
     samples = positive_int(samples, "samples", optional=True) or reconstructor.settings.samples
     check_progress(progress)
     if source_density is not None and not (np.isfinite(source_density) and source_density > 0):
@@ -434,7 +431,7 @@ def _tune(reconstructor, image, simulation, observation, *, prior_density, sampl
                 # real candidates. More images, up to the same limit.
                 need = max(1.2 * _MIN_FLUX_MATCHES / max(matches, 1), 1.05 * min_real / max(real, 1))
                 more = min(math.ceil(n_images * (need - 1)), limit - n_images)
-                with Progress(progress, more, desc="tuning: more real sources", unit="image") as report:
+                with Progress(progress, more, desc="tuning: more sources", unit="image") as report:
                     run(n_images, more, report)
                 n_images += more
     finally:
